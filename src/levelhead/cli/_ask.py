@@ -1,0 +1,120 @@
+"""``levelhead ask``: the screenshot settler. Sample one prompt N times and show how the
+answers spread, grouped by a normalised opening, with counts."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from datetime import UTC, datetime
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from levelhead.spec import spec_from_dict
+from levelhead.store import open_store
+from levelhead.targets import parse_target_option
+from levelhead.cli._run import run_and_report
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LEAD = re.compile(r"^[\s#*>\-_`\"'“”‘’「」『』【】()（）\[\]:：.,，。!！?？…]+")
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+
+
+def opening(text: str, words: int = 6) -> str:
+    """A normalised opening of a reply: what people compare when they compare screenshots.
+
+    Width and case are folded (NFKC, lower case), leading markdown and quotes dropped,
+    punctuation removed; the first ``words`` words are kept, or for Chinese text the first
+    ``2 * words`` characters.
+    """
+    t = unicodedata.normalize("NFKC", text).lower()
+    t = _LEAD.sub("", t)
+    if not t.strip():
+        return "(empty reply)"
+    head = t[: 40 * words]
+    if len(_CJK.findall(head[:20])) >= 4:
+        chars = [c for c in head if _CJK.match(c) or c.isalnum()]
+        return "".join(chars[: 2 * words])
+    return " ".join(_PUNCT.sub(" ", head).split()[:words])
+
+
+def spread(texts: list[str], words: int = 6) -> list[tuple[str, int, str]]:
+    """Groups of replies by opening, largest first: (opening, count, one example)."""
+    counts: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for text in texts:
+        key = opening(text, words)
+        counts[key] += 1
+        example.setdefault(key, text)
+    return [(key, n, example[key]) for key, n in counts.most_common()]
+
+
+@click.command()
+@click.argument("prompt")
+@click.option("--target", "target_text", default="local", show_default=True,
+              help="local | local:/path/model.gguf | openai:MODEL | anthropic:MODEL")
+@click.option("--base-url", help="Endpoint for openai:/anthropic: targets.")
+@click.option("--api-key-env", help="Environment variable holding the API key.")
+@click.option("-n", "--samples", default=20, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--system", help="System message.")
+@click.option("--temperature", type=float, help="Sampling temperature (default 1.0).")
+@click.option("--max-tokens", type=int, help="Longest reply, in tokens.")
+@click.option("--concurrency", type=int, help="Requests in flight at once.")
+@click.option("--words", default=4, show_default=True, help="Words of the opening to group by.")
+@click.option("--top", default=10, show_default=True, help="Groups to show.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.pass_obj
+def ask(obj: dict, prompt: str, target_text: str, base_url: str | None, api_key_env: str | None,
+        samples: int, system: str | None, temperature: float | None, max_tokens: int | None,
+        concurrency: int | None, words: int, top: int, seed: int, quiet: bool) -> None:
+    """Sample PROMPT N times and show how the answers spread.
+
+    One screenshot proves little: replies are sampled. This asks the same question many times
+    and counts the different answers (grouped by how they open). Every sample is stored as a
+    run named ask-<time>, so `levelhead export` can show them all.
+    """
+    table = parse_target_option(target_text, base_url=base_url, api_key_env=api_key_env,
+                                system=system, temperature=temperature, max_tokens=max_tokens,
+                                concurrency=concurrency)
+    name = "ask-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    spec = spec_from_dict({
+        "run": {"name": name, "samples": samples, "seed": seed},
+        "targets": [table],
+        "probes": [{"name": "custom", "id": "ask", "prompts": [{"id": "ask", "text": prompt}]}],
+    }, "command line")
+    report = run_and_report(spec, obj["store"], quiet=quiet)
+    store = open_store(obj["store"])
+    collected = list(store.iter_samples(report.run_id))
+    store.close()
+    ok = [s.text or "" for s in collected if s.status == "ok"]
+    errors = [s for s in collected if s.status == "error"]
+    render_spread(prompt, table["name"], ok, len(errors), words, top,
+                  errors[0].error if errors else None, report.run_name)
+
+
+def render_spread(prompt: str, target: str, texts: list[str], errors: int, words: int, top: int,
+                  first_error: str | None, run_name: str) -> None:
+    """Print the spread of answers as a table."""
+    console = Console()
+    groups = spread(texts, words)
+    n = len(texts)
+    table = Table(title=f"{n} replies from {target} to: {prompt[:80]}", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("replies", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("opening")
+    table.add_column("example", no_wrap=True, overflow="ellipsis", max_width=70)
+    for i, (key, count, example) in enumerate(groups[:top], 1):
+        snippet = " ".join(example.split())[:200]
+        table.add_row(str(i), str(count), f"{100 * count / n:.0f} %", key, snippet)
+    console.print(table)
+    rest = groups[top:]
+    if rest:
+        console.print(f"... and {len(rest)} more openings covering "
+                      f"{sum(g[1] for g in rest)} replies", markup=False, highlight=False)
+    console.print(f"{len(groups)} distinct openings in {n} replies; {errors} errors"
+                  + (f" (first: {first_error})" if first_error else "")
+                  + f". All samples: levelhead export {run_name}", markup=False, highlight=False)

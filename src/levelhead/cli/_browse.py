@@ -1,0 +1,100 @@
+"""``levelhead runs``, ``show`` and ``export``: read what the store holds."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import TextIO
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from levelhead.store import open_store
+
+EXPORT_FIELDS = ["run", "target", "probe", "prompt_id", "sample_index", "status", "text",
+                 "messages", "latency_ms", "finish_reason", "error", "seed", "prompt_tokens",
+                 "completion_tokens", "attempts", "created_at"]
+
+
+@click.command()
+@click.pass_obj
+def runs(obj: dict) -> None:
+    """List the runs in the store, newest first."""
+    store = open_store(obj["store"])
+    table = Table(title=f"runs in {store.path}")
+    for col in ("id", "name", "created", "samples", "errors", "status", "targets"):
+        table.add_column(col, justify="right" if col in ("id", "samples", "errors") else "left")
+    for r in store.list_runs():
+        status = "complete" if r.complete else "incomplete: resume with levelhead run --resume " + r.name
+        table.add_row(str(r.id), r.name, r.created_at, f"{r.done}/{r.planned}", str(r.errors),
+                      status, ", ".join(r.targets))
+    Console().print(table)
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN")
+@click.pass_obj
+def show(obj: dict, run_ref: str) -> None:
+    """Per target x prompt: samples, errors, median latency and tokens of RUN (id or name)."""
+    store = open_store(obj["store"])
+    run = store.find_run(run_ref)
+    rows = store.summary(run.id)
+    table = Table(title=f"run '{run.name}' (id {run.id}), N = {run.samples}, seed {run.seed}")
+    for col in ("target", "probe", "prompt", "samples", "errors", "median latency ms",
+                "median reply tokens", "tokens in/out"):
+        table.add_column(col, justify="left" if col in ("target", "probe", "prompt") else "right")
+    done = errors = 0
+    for s in rows:
+        done += s.samples
+        errors += s.errors
+        table.add_row(
+            s.target, s.probe, s.prompt_id, str(s.samples),
+            f"[red]{s.errors}[/red]" if s.errors else "0",
+            "-" if s.median_latency_ms is None else f"{s.median_latency_ms:.0f}",
+            "-" if s.median_completion_tokens is None else f"{s.median_completion_tokens:.0f}",
+            f"{s.prompt_tokens}/{s.completion_tokens}")
+    console = Console()
+    console.print(table)
+    state = "complete" if done >= run.planned else f"incomplete (levelhead run --resume {run.name})"
+    console.print(f"{done}/{run.planned} samples stored, {errors} errors: {state}",
+                  markup=False, highlight=False)
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of standard output.")
+@click.pass_obj
+def export(obj: dict, run_ref: str, fmt: str, output: str | None) -> None:
+    """Write every sample of RUN with its whole transcript, one line per sample."""
+    store = open_store(obj["store"])
+    run = store.find_run(run_ref)
+    stream: TextIO = (open(output, "w", encoding="utf-8", newline="") if output  # noqa: SIM115
+                      else sys.stdout)
+    try:
+        write_samples(store.iter_samples(run.id), fmt, stream)
+    finally:
+        if output:
+            stream.close()
+
+
+def write_samples(samples, fmt: str, stream: TextIO) -> int:  # type: ignore[no-untyped-def]
+    """Write samples as JSONL or CSV; returns how many were written."""
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(stream, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for s in samples:
+            row = s.model_dump(mode="json")
+            row["messages"] = json.dumps(row["messages"], ensure_ascii=False)
+            writer.writerow(row)
+            count += 1
+    else:
+        for s in samples:
+            stream.write(s.model_dump_json() + "\n")
+            count += 1
+    return count

@@ -1,0 +1,73 @@
+"""``levelhead run``: run or resume an audit spec."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from levelhead.errors import LevelheadError, SpecError
+from levelhead.runner import RunReport, choose_progress, execute
+from levelhead.spec import AuditSpec, load_spec, spec_from_dict
+from levelhead.store import open_store
+
+
+def run_and_report(spec: AuditSpec, store_path: str, *, quiet: bool, run_name: str | None = None,
+                   retry_errors: bool = False) -> RunReport:
+    """Run ``spec`` with a progress display; turn interruptions and dead targets into errors."""
+    store = open_store(store_path)
+    progress = choose_progress(quiet)
+    name = run_name or spec.run.name
+    try:
+        report = asyncio.run(execute(spec, store, progress=progress, run_name=run_name,
+                                     retry_errors=retry_errors))
+    except KeyboardInterrupt:
+        raise click.exceptions.Exit(130) from _say(
+            f"interrupted; what was sampled is stored. Resume with: levelhead run --resume {name}")
+    finally:
+        store.close()
+    if report.failed_targets:
+        lines = "; ".join(report.failed_targets.values())
+        raise LevelheadError(
+            f"{lines}. Stored {report.already_stored + report.sampled} of {report.planned} samples;"
+            f" fix the target and resume with: levelhead run --resume {report.run_name}")
+    return report
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.command()
+@click.argument("spec_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--resume", "resume", metavar="RUN", help="Resume a stored run by id or name.")
+@click.option("--run-name", help="Store under this run name instead of the spec's.")
+@click.option("--retry-errors", is_flag=True, help="Sample again the samples stored as errors.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.pass_obj
+def run(obj: dict, spec_file: str | None, resume: str | None, run_name: str | None,
+        retry_errors: bool, quiet: bool) -> None:
+    """Run the audit in SPEC_FILE (TOML), or resume one.
+
+    Running the same spec again resumes its run (same run name): only the missing samples
+    are taken, so a crash or Ctrl-C loses nothing that was stored.
+    """
+    if spec_file and resume:
+        raise SpecError("give a SPEC_FILE or --resume RUN, not both")
+    if resume:
+        store = open_store(obj["store"])
+        record = store.find_run(resume)
+        store.close()
+        spec = spec_from_dict(record.spec, f"stored spec of run '{record.name}'")
+        run_name = record.name
+    elif spec_file:
+        spec = load_spec(spec_file)
+    else:
+        raise SpecError("give a SPEC_FILE to run, or --resume RUN (see `levelhead run --help`)")
+    report = run_and_report(spec, obj["store"], quiet=quiet, run_name=run_name,
+                            retry_errors=retry_errors)
+    total = report.already_stored + report.sampled
+    click.echo(
+        f"run '{report.run_name}' (id {report.run_id}): {total}/{report.planned} samples stored, "
+        f"{report.sampled} new ({report.errors} errors) in {report.elapsed_s:.1f} s "
+        f"({report.samples_per_s:.1f} samples/s). Next: levelhead show {report.run_name}")

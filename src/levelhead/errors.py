@@ -1,0 +1,128 @@
+"""Every expected failure in levelhead is one of these exceptions.
+
+Callers catch :class:`LevelheadError` to handle them all; the CLI prints the message as one
+line and exits with :attr:`LevelheadError.exit_code`, keeping tracebacks for ``--debug``.
+
+    LevelheadError                 base; one actionable line, exit code 1
+    ├── SpecError                  a spec file or option is malformed (exit 2): file, field path, expected
+    ├── UnknownNameError           a kind, probe or judge name is not registered (exit 2); did-you-mean
+    ├── StoreError                 the store cannot be opened, migrated or queried
+    │   └── RunNotFoundError       no run with that id or name (exit 2)
+    ├── TargetError                a target call failed
+    │   ├── RetryableTargetError   worth another attempt: 429, 5xx, timeout, reset, cut-off body
+    │   ├── FatalTargetError       retrying will not help: 400, bad reply shape for this request
+    │   └── TargetUnreachableError the target cannot be used at all (refused, DNS, 401/403/404):
+    │                              the run stops sampling it at once instead of retrying each sample
+    └── MissingDependencyError     an optional extra is not installed (says which pip command)
+
+Messages never contain API keys: target errors pass through :func:`redact` before they are raised.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+__all__ = [
+    "FatalTargetError",
+    "LevelheadError",
+    "MissingDependencyError",
+    "RetryableTargetError",
+    "RunNotFoundError",
+    "SpecError",
+    "StoreError",
+    "TargetError",
+    "TargetUnreachableError",
+    "UnknownNameError",
+    "redact",
+]
+
+
+class LevelheadError(Exception):
+    """Base of every expected levelhead failure."""
+
+    exit_code = 1
+
+
+class SpecError(LevelheadError):
+    """A spec file, spec field or command-line option is malformed."""
+
+    exit_code = 2
+
+
+class UnknownNameError(LevelheadError):
+    """A registry lookup failed; the message suggests the nearest registered name."""
+
+    exit_code = 2
+
+
+class StoreError(LevelheadError):
+    """The store could not be opened, migrated or queried."""
+
+
+class RunNotFoundError(StoreError):
+    """No run matches the id or name given."""
+
+    exit_code = 2
+
+
+class TargetError(LevelheadError):
+    """A call to a target failed."""
+
+
+class RetryableTargetError(TargetError):
+    """A transient failure; ``retry_after`` (seconds) is the server's hint when it gave one."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FatalTargetError(TargetError):
+    """A failure that another attempt would repeat (bad request, refused content, bad shape)."""
+
+
+class TargetUnreachableError(TargetError):
+    """The target cannot be used at all: nothing listens, the name does not resolve, or the
+    credentials or model are rejected. Sampling it further would only repeat the failure."""
+
+
+class MissingDependencyError(LevelheadError):
+    """An optional extra is needed for this feature."""
+
+
+# Patterns of credentials that servers sometimes echo back in error bodies.
+_SECRET_PATTERNS = [
+    re.compile(r"\bsk-[A-Za-z0-9_\-*]{6,}"),
+    re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._\-~+/=]{8,}"),
+    re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"),
+    re.compile(r"(?i)(api[_-]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"),
+]
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove credentials from ``text``.
+
+    Args:
+        text: any message that may quote a request or a server's answer.
+        *secrets: exact secret values to remove (e.g. the API key in use); empty ones are ignored.
+
+    Returns:
+        The text with each secret and anything shaped like a bearer token or API key replaced
+        by ``***``.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups:
+            text = pattern.sub(lambda m: m.group(1) + " ***" if m.group(1).lower() == "bearer"
+                               else m.group(1) + "***", text)
+        else:
+            text = pattern.sub("***", text)
+    return text
+
+
+def env_secret(name: str | None) -> str | None:
+    """The value of environment variable ``name`` (None when unset or no name)."""
+    return os.environ.get(name) if name else None

@@ -1,0 +1,152 @@
+"""The records levelhead stores and exchanges: prompts, samples, verdicts and runs.
+
+pydantic models are used at the boundaries (spec files, the store's JSON, exports); the runner's
+hot loop uses the frozen dataclass :class:`Completion` and writes rows straight to the store.
+``SCHEMA_VERSION`` names the shape of exported records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Completion",
+    "Prompt",
+    "RunInfo",
+    "Sample",
+    "Turn",
+    "Verdict",
+    "work_item_id",
+]
+
+SCHEMA_VERSION = 1
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Turn(BaseModel):
+    """One message of a conversation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    content: str
+
+
+class Prompt(BaseModel):
+    """One conversation script of a probe: fixed turns sent to the target as they are.
+
+    ``id`` is stable across runs (it identifies the prompt in comparisons); ``tags`` carry
+    language, topic, side, variant and the like.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    messages: tuple[Turn, ...] = Field(min_length=1)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The last user message: what a person would call "the prompt"."""
+        for turn in reversed(self.messages):
+            if turn.role == "user":
+                return turn.content
+        return self.messages[-1].content
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One reply from a target, as the runner receives it."""
+
+    text: str
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class Sample(BaseModel):
+    """One complete transcript from one target for one prompt (as exported).
+
+    Errors are samples too: ``status == "error"`` with the error text, never dropped.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    run: str
+    target: str
+    probe: str
+    prompt_id: str
+    sample_index: int
+    status: Literal["ok", "error"]
+    text: str | None
+    messages: list[Turn]
+    latency_ms: int | None
+    finish_reason: str | None
+    error: str | None
+    seed: int | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    attempts: int
+    created_at: str
+
+
+class Verdict(BaseModel):
+    """A judge's decision about one sample (or a pair of samples)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    judge: str
+    judge_version: str
+    label: str
+    score: float | None = None
+    rationale: str | None = None
+
+
+class RunInfo(BaseModel):
+    """A run as listed by ``levelhead runs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    name: str
+    created_at: str
+    planned: int
+    done: int
+    errors: int
+    targets: list[str]
+
+    @property
+    def complete(self) -> bool:
+        """True when every planned sample is stored (errors included)."""
+        return self.done >= self.planned
+
+
+def work_item_id(run: str, target: str, probe: str, prompt_id: str, sample_index: int) -> str:
+    """Stable identity of one unit of work; includes the sample index so k samples stay k.
+
+    The store enforces the same identity with a unique key on
+    (run, target, probe, prompt, sample_index); this hash is its portable spelling for exports.
+    """
+    key = "\x1f".join((run, target, probe, prompt_id, str(sample_index)))
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def dump_turns(turns: list[dict[str, Any]] | tuple[Turn, ...]) -> list[dict[str, str]]:
+    """Turns as plain dicts (for JSON)."""
+    return [t if isinstance(t, dict) else {"role": t.role, "content": t.content} for t in turns]
+
+
+def conversation(system: str | None, turns: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The messages sent to a target: its system message first, unless the prompt brings its
+    own (the prompt's wins), then the prompt's turns. Used by the runner and the exports alike,
+    so a stored transcript is exactly what was sent."""
+    if system and not any(t["role"] == "system" for t in turns):
+        return [{"role": "system", "content": system}, *turns]
+    return list(turns)

@@ -1,0 +1,18 @@
+"""Runner: plan the missing work of a run, sample it concurrently, retry what is retryable,
+store every sample as it arrives, and resume after a crash. May import targets, probes,
+store, records and errors.
+"""
+
+from levelhead.runner._execute import RunReport, execute, run_audit, sample_seed
+from levelhead.runner._progress import PlainProgress, Progress, RichProgress, choose_progress
+
+__all__ = [
+    "PlainProgress",
+    "Progress",
+    "RichProgress",
+    "RunReport",
+    "choose_progress",
+    "execute",
+    "run_audit",
+    "sample_seed",
+]

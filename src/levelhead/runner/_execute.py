@@ -1,0 +1,305 @@
+"""Execute an AuditSpec: plan the missing work, sample it with bounded concurrency per target,
+retry what is retryable, and store every sample (errors included) as it arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from levelhead.errors import (
+    FatalTargetError,
+    LevelheadError,
+    RetryableTargetError,
+    TargetError,
+    TargetUnreachableError,
+    redact,
+)
+from levelhead.probes import build_probe
+from levelhead.records import Prompt, conversation, dump_turns
+from levelhead.runner._progress import Progress
+from levelhead.spec import AuditSpec
+from levelhead.store import SampleRow, Store
+from levelhead.targets import Target, TargetConfig, build_target
+
+# After this many connection failures in a row a target that once answered is given up too.
+_UNREACHABLE_STREAK = 8
+
+
+@dataclass
+class RunReport:
+    """What a call to :func:`run_audit` did."""
+
+    run_id: int
+    run_name: str
+    resumed: bool
+    planned: int
+    already_stored: int
+    sampled: int = 0
+    errors: int = 0
+    elapsed_s: float = 0.0
+    failed_targets: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """True when every planned sample is now stored."""
+        return self.already_stored + self.sampled >= self.planned
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.sampled / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def sample_seed(run_seed: int, target: str, probe: str, prompt_id: str, k: int) -> int:
+    """The seed sent with sample ``k`` (a 31-bit int, stable across resumes)."""
+    key = f"{run_seed}\x1f{target}\x1f{probe}\x1f{prompt_id}\x1f{k}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big") & 0x7FFFFFFF
+
+
+@dataclass(slots=True)
+class _PromptWork:
+    probe: str
+    prompt: Prompt
+    row_id: int
+    messages: list[dict[str, str]]
+
+
+class _TargetState:
+    """One target's queue of missing work and its health during the run."""
+
+    def __init__(self, target: Target, target_id: int, work: Iterator[tuple[_PromptWork, list[int]]]):
+        self.target = target
+        self.target_id = target_id
+        self._work = work
+        self._current: tuple[_PromptWork, list[int]] | None = None
+        self._returned: deque[tuple[_PromptWork, list[int]]] = deque()
+        self.ok = 0
+        self.unreachable_streak = 0
+        self.failure: TargetUnreachableError | None = None
+        self.pause_until = 0.0
+
+    def next_batch(self) -> tuple[_PromptWork, list[int]] | None:
+        """Up to ``max_n`` missing sample indices of one prompt."""
+        if self.failure is not None:
+            return None
+        if self._returned:
+            return self._returned.popleft()
+        n = max(1, self.target.max_n)
+        while self._current is None or not self._current[1]:
+            nxt = next(self._work, None)
+            if nxt is None:
+                return None
+            self._current = nxt
+        work, missing = self._current
+        take, self._current = missing[:n], (work, missing[n:])
+        return work, take
+
+    def give_back(self, work: _PromptWork, indices: list[int]) -> None:
+        self._returned.append((work, indices))
+
+
+def _backoff(attempt: int, cfg: TargetConfig, retry_after: float | None, rng: random.Random) -> float:
+    if retry_after is not None:
+        return min(retry_after, cfg.max_backoff_s)
+    # Exponential with full jitter: spreads retries of many workers apart.
+    return rng.uniform(0, min(cfg.max_backoff_s, 0.5 * 2 ** (attempt - 1)))
+
+
+async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[int], run_id: int,
+                        run_seed: int, put, progress: Progress, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    target, cfg = state.target, state.target.config
+    seed = sample_seed(run_seed, cfg.name, work.probe, work.prompt.id, indices[0])
+    attempts = 0
+    while True:
+        attempts += 1
+        wait = state.pause_until - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        started = time.perf_counter()
+        try:
+            completions = await target.complete(work.messages, n=len(indices), seed=seed)
+            state.unreachable_streak = 0
+            break
+        except TargetUnreachableError as exc:
+            state.unreachable_streak += 1
+            if state.ok == 0 or state.unreachable_streak >= _UNREACHABLE_STREAK:
+                if state.failure is None:
+                    state.failure = exc
+                state.give_back(work, indices)  # not sampled: a resume will do it
+                return
+            error: TargetError = exc
+        except RetryableTargetError as exc:
+            error = exc
+            if exc.retry_after:
+                state.pause_until = max(state.pause_until, time.monotonic() + min(
+                    exc.retry_after, cfg.max_backoff_s))
+        except FatalTargetError as exc:
+            _store_errors(state, work, indices, run_id, seed, attempts, str(exc), put, progress)
+            return
+        if attempts > cfg.max_retries:
+            _store_errors(state, work, indices, run_id, seed, attempts,
+                          f"{error} (gave up after {attempts} attempts)", put, progress)
+            return
+        await asyncio.sleep(_backoff(attempts, cfg, getattr(error, "retry_after", None), rng))
+
+    latency_ms = int((time.perf_counter() - started) * 1000)
+    now_ms = int(time.time() * 1000)
+    got = min(len(completions), len(indices))
+    for k, c in zip(indices, completions, strict=False):
+        put(SampleRow(run_id, state.target_id, work.row_id, k, "ok", c.text, None, latency_ms,
+                      c.prompt_tokens, c.completion_tokens, c.finish_reason, None, seed, attempts,
+                      now_ms))
+    state.ok += got
+    progress.advance(got, 0)
+    if got < len(indices):
+        state.give_back(work, indices[got:])
+
+
+def _store_errors(state: _TargetState, work: _PromptWork, indices: list[int], run_id: int,
+                  seed: int, attempts: int, message: str, put, progress: Progress) -> None:  # type: ignore[no-untyped-def]
+    now_ms = int(time.time() * 1000)
+    for k in indices:
+        put(SampleRow(run_id, state.target_id, work.row_id, k, "error", None, None, None, None,
+                      None, None, message, seed, attempts, now_ms))
+    progress.advance(0, len(indices))
+
+
+async def _worker(state: _TargetState, run_id: int, run_seed: int, put, progress: Progress,
+                  rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    while (batch := state.next_batch()) is not None:
+        await _sample_batch(state, batch[0], batch[1], run_id, run_seed, put, progress, rng)
+
+
+def _missing(store: Store, target_id: int, prompts: list[_PromptWork],
+             n: int) -> tuple[int, Iterator[tuple[_PromptWork, list[int]]]]:
+    existing = store.existing_indices(target_id)
+    stored = sum(len(existing.get(p.row_id, ())) for p in prompts)
+
+    def gen() -> Iterator[tuple[_PromptWork, list[int]]]:
+        for p in prompts:
+            have = existing.get(p.row_id, set())
+            missing = [k for k in range(n) if k not in have]
+            if missing:
+                yield p, missing
+
+    return stored, gen()
+
+
+async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = None,
+                  run_name: str | None = None, retry_errors: bool = False,
+                  targets: dict[str, Target] | None = None) -> RunReport:
+    """Run (or resume) an audit; the async core of :func:`run_audit`."""
+    progress = progress or Progress()
+    name = run_name or spec.run.name
+    spec_json = json.loads(spec.model_dump_json())
+    run = store.begin_run(name, spec_json, spec.run.seed, spec.run.samples)
+    if retry_errors:
+        removed = store.delete_error_samples(run.id)
+        if removed:
+            progress.note(f"{removed} error samples will be sampled again")
+
+    prompt_work: list[_PromptWork] = []
+    for pcfg in spec.probes:
+        prompts = build_probe(pcfg).prompts()
+        ids = store.ensure_prompts(run.id, pcfg.probe_id, prompts)
+        prompt_work += [_PromptWork(pcfg.probe_id, p, ids[p.id], dump_turns(p.messages))
+                        for p in prompts]
+    n = spec.run.samples
+    planned = len(prompt_work) * n * len(spec.targets)
+    store.set_planned(run.id, planned)
+
+    given = targets or {}
+    states: list[_TargetState] = []
+    already = 0
+    for tcfg in spec.targets:
+        tid = store.ensure_target(run.id, tcfg.name, tcfg.kind, tcfg.settings(),
+                                  tcfg.settings_hash())
+        target = given.get(tcfg.name) or build_target(tcfg)
+        per_target = [_PromptWork(p.probe, p.prompt, p.row_id,
+                                  conversation(tcfg.system, p.messages)) for p in prompt_work]
+        stored, work = _missing(store, tid, per_target, n)
+        already += stored
+        states.append(_TargetState(target, tid, work))
+
+    report = RunReport(run.id, name, run.resumed, planned, already)
+    progress.start(name, planned - already)
+    if run.resumed:
+        progress.note(f"resuming run '{name}': {already} of {planned} samples already stored")
+    writer = store.writer()
+    started = time.monotonic()
+    rng = random.Random()
+    ticker: asyncio.Task[None] | None = None
+    try:
+        ticker = asyncio.create_task(_tick(progress))
+        async with asyncio.TaskGroup() as group:
+            for state in states:
+                group.create_task(_run_target(state, run.id, spec.run.seed, writer.put,
+                                              progress, rng))
+    except asyncio.CancelledError:
+        report.interrupted = True
+        raise
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        writer.close()
+        report.elapsed_s = time.monotonic() - started
+        report.sampled = progress.done
+        report.errors = progress.errors
+        for state in states:
+            if state.failure is not None:
+                report.failed_targets[state.target.config.name] = str(state.failure)
+        progress.stop()
+    return report
+
+
+async def _run_target(state: _TargetState, run_id: int, run_seed: int, put, progress: Progress,
+                      rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    try:
+        await state.target.start()
+    except LevelheadError as exc:
+        state.failure = (exc if isinstance(exc, TargetUnreachableError)
+                         else TargetUnreachableError(str(exc)))
+        progress.note(f"target '{state.target.config.name}' stopped: {exc}")
+        return
+    except Exception as exc:  # a plugin's own failure: report it as unusable, keep others going
+        state.failure = TargetUnreachableError(
+            redact(f"target '{state.target.config.name}' failed to start: {exc}"))
+        return
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(state.target.config.concurrency):
+                group.create_task(_worker(state, run_id, run_seed, put, progress, rng))
+    finally:
+        await state.target.close()
+    if state.failure is not None:
+        progress.note(f"target '{state.target.config.name}' stopped: {state.failure}")
+
+
+async def _tick(progress: Progress) -> None:
+    while True:
+        progress.refresh()
+        await asyncio.sleep(0.25)
+
+
+def run_audit(spec: AuditSpec, store: Store, **kwargs) -> RunReport:  # type: ignore[no-untyped-def]
+    """Run or resume ``spec`` into ``store`` and return what was done.
+
+    Running the same spec again (same run name) samples exactly the missing work; samples
+    already stored, errors included, are kept (``retry_errors=True`` samples errors again).
+
+    Args:
+        spec: the audit.
+        store: where samples go (see :func:`levelhead.open_store`).
+        progress: a :class:`Progress` (default: silent).
+        run_name: overrides ``spec.run.name``.
+        retry_errors: sample again the samples stored with status ``error``.
+        targets: ready target objects by name, used instead of building them from the spec
+            (e.g. a scripted target with a planted behaviour).
+    """
+    return asyncio.run(execute(spec, store, **kwargs))

@@ -1,0 +1,144 @@
+"""AuditSpec: what to run (targets x probes x N samples), read from TOML or built in Python.
+
+Every table is validated with ``extra="forbid"``; a mistake is reported as one line with the
+file, the field path and what was expected, e.g.
+``smoke.toml: targets[0].temperature: Input should be a valid number (got 'hot')``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from levelhead.errors import SpecError, UnknownNameError
+from levelhead.probes import ProbeConfig
+from levelhead.probes import registry as probe_registry
+from levelhead.targets import TargetConfig
+from levelhead.targets import registry as target_registry
+
+__all__ = ["AuditSpec", "RunConfig", "load_spec", "spec_from_dict"]
+
+
+class RunConfig(BaseModel):
+    """The ``[run]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
+                      description="names the run in the store; running it again resumes it")
+    samples: int = Field(ge=1, le=1_000_000, description="N samples per prompt per target")
+    seed: int = Field(0, description="seeds every sample's own seed")
+    description: str | None = None
+
+
+class AuditSpec(BaseModel):
+    """A whole audit: the run settings, the targets and the probes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run: RunConfig
+    targets: list[TargetConfig] = Field(min_length=1)
+    probes: list[ProbeConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AuditSpec:
+        for what, names in (("target", [t.name for t in self.targets]),
+                            ("probe", [p.probe_id for p in self.probes])):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} name '{dupes[0]}' is used twice; give each its own name"
+                                 + (" (set `id`)" if what == "probe" else ""))
+        return self
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _first_error(exc: ValidationError, prefix: tuple[Any, ...], source: str) -> SpecError:
+    err = exc.errors(include_url=False)[0]
+    loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling; see `levelhead run --help`)"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    elif "input" in err and not isinstance(err["input"], dict | list):
+        msg += f" (got {err['input']!r})"
+    more = len(exc.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return SpecError(f"{source}: {_path(loc) or '(top level)'}: {msg}{tail}")
+
+
+def _validate_plugin_table(table: Any, registry: Any, key: str, field: str,
+                           where: tuple[Any, ...], source: str) -> Any:
+    if not isinstance(table, dict):
+        raise SpecError(f"{source}: {_path(where)}: expected a table")
+    name = table.get(key)
+    if name is None:
+        raise SpecError(f"{source}: {_path(where + (key,))}: required field is missing")
+    try:
+        entry = registry.get(name, field=f"{source}: {_path(where + (key,))}")
+    except UnknownNameError:
+        raise
+    try:
+        return entry.config.model_validate(table)
+    except ValidationError as exc:
+        raise _first_error(exc, where, source) from None
+
+
+def spec_from_dict(data: dict[str, Any], source: str = "spec") -> AuditSpec:
+    """Validate a spec given as a dict (the parsed TOML).
+
+    Raises:
+        SpecError: the first problem, with ``source`` and the field path.
+        UnknownNameError: a target kind or probe name is not registered (with did-you-mean).
+    """
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: expected a table at the top level")
+    targets = data.get("targets")
+    probes = data.get("probes")
+    fixed = dict(data)
+    if isinstance(targets, list):
+        fixed["targets"] = [
+            _validate_plugin_table(t, target_registry, "kind", "targets", ("targets", i), source)
+            for i, t in enumerate(targets)
+        ]
+    if isinstance(probes, list):
+        fixed["probes"] = [
+            _validate_plugin_table(p, probe_registry, "name", "probes", ("probes", i), source)
+            for i, p in enumerate(probes)
+        ]
+    try:
+        return AuditSpec.model_validate(fixed)
+    except ValidationError as exc:
+        raise _first_error(exc, (), source) from None
+
+
+def load_spec(path: str | Path) -> AuditSpec:
+    """Read and validate a TOML spec file.
+
+    Raises:
+        SpecError: unreadable file, TOML syntax error (with line and column) or invalid field.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    return spec_from_dict(data, str(path))

@@ -1,0 +1,86 @@
+"""Statistics: turn verdict tables into honest findings with their uncertainty.
+
+Rates with intervals (also clustered by prompt), the tail, paired comparisons of two targets,
+forced-choice shares, mirrored-pair asymmetry, multi-turn hazard, and sample-size plans. Every
+function is pure (no I/O, no printing); every finding carries the errors and missing verdicts
+the caller counted, and the arithmetic uses judged samples only. Methods are described in
+docs/statistics.md. May import numpy, scipy and statsmodels only (never store, cli or targets).
+"""
+
+from levelhead.stats._choice import ForcedChoice, OrderCounts, forced_choice
+from levelhead.stats._clustered import ClusteredRate, cluster_bootstrap_interval, clustered_rate
+from levelhead.stats._mirrored import MirroredAsymmetry, mirrored_asymmetries, mirrored_asymmetry
+from levelhead.stats._multiplicity import AdjustedFinding, adjust_p_values
+from levelhead.stats._paired import (
+    McNemarTest,
+    NonInferiority,
+    PairedDifference,
+    mcnemar_exact,
+    non_inferiority,
+    paired_difference,
+)
+from levelhead.stats._plans import (
+    SamplePlan,
+    samples_for_interval_width,
+    samples_needed,
+    samples_to_detect_difference,
+    samples_to_show_below,
+)
+from levelhead.stats._rates import BinomialTest, Rate, binomial_test, rate, rate_interval
+from levelhead.stats._results import Interval
+from levelhead.stats._survival import CivilityCurve, TurnRow, still_civil_curve
+from levelhead.stats._tails import (
+    PromptTail,
+    RateBound,
+    WorstSample,
+    p_at_least_one,
+    prompt_tail,
+    tail_by_prompt,
+    upper_bound,
+    worst_of_n,
+)
+from levelhead.stats._verdicts import PromptCounts, count_by_prompt
+
+__all__ = [
+    "AdjustedFinding",
+    "BinomialTest",
+    "CivilityCurve",
+    "ClusteredRate",
+    "ForcedChoice",
+    "Interval",
+    "McNemarTest",
+    "MirroredAsymmetry",
+    "NonInferiority",
+    "OrderCounts",
+    "PairedDifference",
+    "PromptCounts",
+    "PromptTail",
+    "Rate",
+    "RateBound",
+    "SamplePlan",
+    "TurnRow",
+    "WorstSample",
+    "adjust_p_values",
+    "binomial_test",
+    "cluster_bootstrap_interval",
+    "clustered_rate",
+    "count_by_prompt",
+    "forced_choice",
+    "mcnemar_exact",
+    "mirrored_asymmetries",
+    "mirrored_asymmetry",
+    "non_inferiority",
+    "p_at_least_one",
+    "paired_difference",
+    "prompt_tail",
+    "rate",
+    "rate_interval",
+    "samples_for_interval_width",
+    "samples_needed",
+    "samples_to_detect_difference",
+    "samples_to_show_below",
+    "still_civil_curve",
+    "tail_by_prompt",
+    "upper_bound",
+    "worst_of_n",
+]

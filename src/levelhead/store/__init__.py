@@ -1,0 +1,19 @@
+"""Store: the only place with SQL. Runs, targets, prompts, samples and verdicts, append-only.
+
+:func:`open_store` opens the SQLite store (the default, embedded); a PostgreSQL store will
+implement the same :class:`Store` protocol so that callers do not change. May import records
+and errors only.
+"""
+
+from levelhead.store._protocol import RunRecord, SampleRow, Store, TargetPromptSummary
+from levelhead.store._sqlite import SQLiteStore, default_store_path, open_store
+
+__all__ = [
+    "RunRecord",
+    "SQLiteStore",
+    "SampleRow",
+    "Store",
+    "TargetPromptSummary",
+    "default_store_path",
+    "open_store",
+]

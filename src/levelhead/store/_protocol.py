@@ -1,0 +1,97 @@
+"""What every store offers its callers (the runner, the CLI, later stats and reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+from levelhead.records import Prompt, RunInfo, Sample
+
+
+class SampleRow(NamedTuple):
+    """One sample as the runner hands it to the writer (a tuple: cheap in the hot loop)."""
+
+    run_id: int
+    target_id: int
+    prompt_id: int  # the store's row id of the prompt, not the probe's prompt id
+    sample_index: int
+    status: str  # "ok" | "error"
+    text: str | None
+    messages_json: str | None
+    latency_ms: int | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    finish_reason: str | None
+    error: str | None
+    seed: int | None
+    attempts: int
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A run as stored."""
+
+    id: int
+    name: str
+    created_at: str
+    spec: dict[str, Any]
+    seed: int
+    samples: int
+    planned: int
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPromptSummary:
+    """Per target x prompt: what ``levelhead show`` prints."""
+
+    target: str
+    probe: str
+    prompt_id: str
+    samples: int
+    errors: int
+    median_latency_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    median_completion_tokens: float | None
+
+
+class SampleWriter(Protocol):
+    """Accepts sample rows without blocking the caller; writes them in batched transactions."""
+
+    def put(self, row: SampleRow) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Store(Protocol):
+    """The interface the runner and the CLI use; SQLite today, PostgreSQL later."""
+
+    path: str
+
+    def begin_run(self, name: str, spec: dict[str, Any], seed: int, samples: int) -> RunRecord: ...
+
+    def set_planned(self, run_id: int, planned: int) -> None: ...
+
+    def ensure_target(self, run_id: int, name: str, kind: str, settings: dict[str, Any],
+                      settings_hash: str) -> int: ...
+
+    def ensure_prompts(self, run_id: int, probe: str, prompts: list[Prompt]) -> dict[str, int]: ...
+
+    def existing_indices(self, target_id: int) -> dict[int, set[int]]: ...
+
+    def delete_error_samples(self, run_id: int) -> int: ...
+
+    def writer(self) -> SampleWriter: ...
+
+    def find_run(self, ref: str | int) -> RunRecord: ...
+
+    def list_runs(self) -> list[RunInfo]: ...
+
+    def summary(self, run_id: int) -> list[TargetPromptSummary]: ...
+
+    def iter_samples(self, run_id: int) -> Iterator[Sample]: ...
+
+    def close(self) -> None: ...

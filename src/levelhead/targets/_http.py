@@ -1,0 +1,167 @@
+"""HTTP plumbing shared by the HTTP target kinds: one aiohttp session per target, and the
+mapping of every transport failure onto levelhead's retryable / fatal / unreachable errors."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from levelhead.errors import (
+    FatalTargetError,
+    RetryableTargetError,
+    TargetUnreachableError,
+    redact,
+)
+
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+
+
+def public_url(url: str) -> str:
+    """``url`` without user:password, for messages."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        parts = parts._replace(netloc=host)
+    return urlunsplit(parts)
+
+
+def is_loopback(url: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def read_api_key(env_name: str | None, url: str, target_name: str) -> str | None:
+    """The key from ``env_name``; loopback endpoints may go without one."""
+    if not env_name:
+        return None
+    key = os.environ.get(env_name)
+    if key:
+        return key
+    if is_loopback(url):
+        return None
+    raise TargetUnreachableError(
+        f"target '{target_name}': environment variable {env_name} is not set "
+        f"(the key for {public_url(url)} is read from it; set it or change api_key_env)"
+    )
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+
+
+def error_detail(body: bytes) -> str:
+    """The server's own error message if the body is a JSON error, else a short excerpt."""
+    text = body[:2000].decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return err["message"][:300]
+        if isinstance(err, str):
+            return err[:300]
+    return text[:300]
+
+
+class HttpClient:
+    """A pooled aiohttp session that posts JSON and returns parsed JSON, raising levelhead's
+    target errors. Every message passes through :func:`~levelhead.errors.redact`."""
+
+    def __init__(self, *, name: str, url: str, headers: dict[str, str], concurrency: int,
+                 timeout_s: float, secret: str | None) -> None:
+        self.name = name
+        self.url = url
+        self._headers = headers
+        self._concurrency = concurrency
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
+        self._secret = secret
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=self._concurrency, limit_per_host=self._concurrency,
+                                         ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(connector=connector, headers=self._headers,
+                                              timeout=self._timeout)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _fail(self, cls: type[Exception], what: str, **kw: Any) -> Exception:
+        message = f"target '{self.name}' at {public_url(self.url)}: {what}"
+        return cls(redact(message, self._secret), **kw)
+
+    async def post_json(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST ``payload``; the parsed JSON object of a 2xx answer."""
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        try:
+            async with self._session.post(self.url, json=payload) as resp:
+                body = await resp.read()
+                status = resp.status
+                headers = resp.headers
+        except aiohttp.ClientConnectorError as exc:
+            reason = getattr(exc, "os_error", None) or exc
+            raise self._fail(TargetUnreachableError, f"cannot connect ({reason})") from None
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+            raise self._fail(RetryableTargetError,
+                             f"no complete reply within {self._timeout_s:g} s") from None
+        except aiohttp.ClientPayloadError as exc:
+            raise self._fail(RetryableTargetError, f"reply body cut off ({exc})") from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
+                aiohttp.ClientResponseError) as exc:
+            raise self._fail(RetryableTargetError,
+                             f"connection failed ({type(exc).__name__}: {exc})") from None
+        if status >= 400:
+            detail = error_detail(body)
+            what = f"HTTP {status}: {detail}"
+            if status in RETRYABLE_STATUS:
+                raise self._fail(RetryableTargetError, what,
+                                 retry_after=retry_after_seconds(headers))
+            if status in (401, 403):
+                raise self._fail(TargetUnreachableError,
+                                 f"HTTP {status}, credentials rejected: {detail}")
+            if status == 404:
+                raise self._fail(TargetUnreachableError,
+                                 f"HTTP 404, check base_url and model: {detail}")
+            raise self._fail(FatalTargetError, what)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise self._fail(RetryableTargetError,
+                             f"malformed JSON in reply ({len(body)} bytes)") from None
+        if not isinstance(data, dict):
+            raise self._fail(FatalTargetError, "reply is not a JSON object")
+        return data
