@@ -67,7 +67,9 @@ class RunNotFoundError(StoreError):
 
 
 class TargetError(LevelheadError):
-    """A call to a target failed."""
+    """A call to a target failed; ``detail`` is the server's own message when it gave one."""
+
+    detail: str = ""
 
 
 class RetryableTargetError(TargetError):

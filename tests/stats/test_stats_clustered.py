@@ -33,9 +33,17 @@ def test_prompts_that_differ_make_the_interval_wider_and_the_design_effect_large
     assert (result.naive_interval.low, result.naive_interval.high) == (naive.low, naive.high)
 
 
+def test_a_design_effect_below_one_is_kept_not_truncated():
+    # Prompts more alike than chance would make them: the data are worth more than n.
+    result = clustered_rate([5, 5, 5, 4, 6, 5], [10, 10, 10, 10, 10, 10])
+    assert result.design_effect < 1
+    assert result.effective_n > result.n
+
+
 def test_identical_prompts_give_about_the_naive_interval():
     result = clustered_rate([2, 2, 2, 2, 2], [10, 10, 10, 10, 10])
-    # No spread between prompts: design effect 0 is truncated to 1 for the interval.
+    # No spread between prompts at all: design effect 0, and the interval falls back to the
+    # independent-samples n instead of collapsing to width 0.
     assert result.design_effect == pytest.approx(0.0)
     assert result.effective_n == result.n
     assert result.interval.width >= result.naive_interval.width

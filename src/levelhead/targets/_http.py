@@ -118,9 +118,11 @@ class HttpClient:
             await self._session.close()
             self._session = None
 
-    def _fail(self, cls: type[Exception], what: str, **kw: Any) -> Exception:
+    def _fail(self, cls: type[Exception], what: str, detail: str = "", **kw: Any) -> Exception:
         message = f"target '{self.name}' at {public_url(self.url)}: {what}"
-        return cls(redact(message, self._secret), **kw)
+        exc = cls(redact(message, self._secret), **kw)
+        exc.detail = redact(detail, self._secret)  # type: ignore[attr-defined]
+        return exc
 
     async def post_json(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload``; the parsed JSON object of a 2xx answer."""
@@ -156,7 +158,7 @@ class HttpClient:
             if status == 404:
                 raise self._fail(TargetUnreachableError,
                                  f"HTTP 404, check base_url and model: {detail}")
-            raise self._fail(FatalTargetError, what)
+            raise self._fail(FatalTargetError, what, detail)
         try:
             data = json.loads(body)
         except ValueError:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field
@@ -11,6 +12,10 @@ from levelhead.errors import FatalTargetError
 from levelhead.records import Completion
 from levelhead.targets._base import TargetConfig, target
 from levelhead.targets._http import HttpClient, public_url, read_api_key
+
+
+# A 400 whose message names the parameter `n` ("n is not supported", "Invalid 'n'").
+_MENTIONS_N = re.compile(r"(?<![\w-])['\"`]?n['\"`]?(?![\w-])")
 
 
 class OpenAIConfig(TargetConfig):
@@ -75,7 +80,7 @@ class OpenAITarget:
             data = await self._client.post_json(self._payload(messages, n, seed))
         except FatalTargetError as exc:
             # Endpoints that reject `n` say so with a 400; ask for one sample from now on.
-            if n > 1 and "n" in str(exc).lower():
+            if n > 1 and _MENTIONS_N.search(exc.detail):
                 self._n_supported = False
                 data = await self._client.post_json(self._payload(messages, 1, seed))
             else:

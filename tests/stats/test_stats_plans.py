@@ -1,0 +1,160 @@
+"""Plans: samples needed for a bound, a difference, an interval width; clustered designs."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as scipy_stats
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize, samplesize_confint_proportion
+
+from levelhead.stats import (
+    rate_interval,
+    samples_for_interval_width,
+    samples_needed,
+    samples_to_detect_difference,
+    samples_to_show_below,
+    upper_bound,
+)
+
+
+def test_one_percent_at_95_needs_299_clean_samples_rule_of_three_says_300():
+    plan = samples_to_show_below(0.01)
+    assert plan.independent_samples == 299
+    assert plan.total_samples == 299
+    assert plan.rule_of_three == 300
+    assert plan.allowed_events == 0
+    assert upper_bound(0, 299).bound <= 0.01 < upper_bound(0, 298).bound
+
+
+@pytest.mark.parametrize(("bound", "confidence", "events"),
+                         [(0.01, 0.95, 2), (0.05, 0.99, 1), (0.001, 0.9, 5)])
+def test_with_a_few_events_the_plan_is_the_smallest_n_whose_exact_bound_fits(bound, confidence,
+                                                                              events):
+    plan = samples_to_show_below(bound, confidence, events=events)
+    n = plan.independent_samples
+    assert upper_bound(events, n, confidence).bound <= bound
+    assert upper_bound(events, n - 1, confidence).bound > bound
+    assert plan.rule_of_three is None
+
+
+def test_expected_rate_plans_for_power_and_says_how_many_events_may_appear():
+    plan = samples_to_show_below(0.05, expected_rate=0.01, power=0.8)
+    n, allowed = plan.independent_samples, plan.allowed_events
+    assert upper_bound(allowed, n).bound <= 0.05 < upper_bound(allowed + 1, n).bound
+    assert plan.achieved_power == pytest.approx(scipy_stats.binom.cdf(allowed, n, 0.01))
+    assert plan.achieved_power >= 0.8
+
+    def power(m):
+        k = max((j for j in range(m + 1) if upper_bound(j, m).bound <= 0.05), default=-1)
+        return scipy_stats.binom.cdf(k, m, 0.01) if k >= 0 else 0.0
+
+    assert all(power(m) < 0.8 for m in range(1, n))  # smallest such n, brute force
+    assert samples_to_show_below(0.05, expected_rate=0.0).independent_samples == (
+        samples_to_show_below(0.05).independent_samples)
+
+
+def test_detecting_five_points_from_twenty_percent_matches_statsmodels():
+    plan = samples_to_detect_difference(0.05, 0.2)
+    effect = proportion_effectsize(0.25, 0.2)
+    expected = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8)
+    assert plan.independent_samples == math.ceil(expected) == 1092
+    assert samples_to_detect_difference(-0.05, 0.25).independent_samples == 1092
+
+
+def test_paired_plan_uses_connors_formula_and_gains_with_few_discordant_pairs():
+    plan = samples_to_detect_difference(0.05, 0.2, paired=True, discordant_rate=0.1)
+    z_a, z_b = scipy_stats.norm.ppf(0.975), scipy_stats.norm.ppf(0.8)
+    exact = (z_a * math.sqrt(0.1) + z_b * math.sqrt(0.1 - 0.05 ** 2)) ** 2 / 0.05 ** 2
+    assert plan.independent_samples == math.ceil(exact)
+    independent = samples_to_detect_difference(0.05, 0.2, paired=True)
+    assert plan.independent_samples < independent.independent_samples / 2
+    assert abs(independent.independent_samples - 1092) < 20
+
+
+def test_interval_width_plan_is_the_smallest_n_with_a_narrow_enough_wilson_interval():
+    plan = samples_for_interval_width(0.1)
+    n = plan.independent_samples
+    assert n == 381
+    assert rate_interval(n // 2, n).width <= 0.1 + 1e-3
+    # Close to the Wald number statsmodels gives (384.1), a bit lower for Wilson.
+    assert n == pytest.approx(samplesize_confint_proportion(0.5, 0.05), rel=0.02)
+    assert samples_for_interval_width(0.1, rate=0.1).independent_samples < n
+
+
+def test_clustered_plan_spreads_samples_over_prompts_with_the_design_effect():
+    plan = samples_for_interval_width(0.1, prompts=40, icc=0.05)
+    m = plan.samples_per_prompt
+    assert plan.prompts == 40
+    assert plan.design_effect == pytest.approx(1 + (m - 1) * 0.05)
+    assert 40 * m / plan.design_effect >= plan.independent_samples
+    assert 40 * (m - 1) / (1 + (m - 2) * 0.05) < plan.independent_samples
+    assert plan.total_samples == 40 * m
+    no_correlation = samples_for_interval_width(0.1, prompts=40, icc=0.0)
+    assert no_correlation.samples_per_prompt == math.ceil(381 / 40)
+
+
+def test_design_effect_given_directly():
+    plan = samples_to_show_below(0.01, design_effect=2.0)
+    assert plan.total_samples == 598 and plan.prompts is None
+    spread = samples_to_show_below(0.01, prompts=30, design_effect=2.0)
+    assert (spread.samples_per_prompt, spread.total_samples) == (20, 600)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"icc": 0.1}, "icc needs prompts"),
+        ({"prompts": 10}, "prompts needs icc or design_effect"),
+        ({"prompts": 10, "icc": 0.1, "design_effect": 2}, "icc or design_effect, not both"),
+        ({"prompts": 10, "icc": 0.5}, r"use at least 150 prompts"),
+        ({"prompts": 0, "icc": 0.1}, "prompts must be at least 1"),
+        ({"prompts": 10, "icc": 1.0}, r"icc must be a rate in \[0, 1\)"),
+        ({"design_effect": 0.5}, "design_effect must be a number >= 1"),
+    ],
+)
+def test_clustered_options_that_do_not_fit_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        samples_to_show_below(0.01, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: samples_to_show_below(0.0), r"bound must be a rate in \(0, 1\)"),
+        (lambda: samples_to_show_below(0.01, expected_rate=0.02), "must be below the bound"),
+        (lambda: samples_to_show_below(0.01, events=1, expected_rate=0.001), "not both"),
+        (lambda: samples_to_show_below(0.01, expected_rate=0.0099999), "too close to the bound"),
+        (lambda: samples_to_detect_difference(0.0, 0.2), "difference must be non-zero"),
+        (lambda: samples_to_detect_difference(0.9, 0.2), "within [0, 1]".replace("[", r"\[")),
+        (lambda: samples_to_detect_difference(0.05, 0.2, discordant_rate=0.1), "paired designs"),
+        (lambda: samples_to_detect_difference(0.05, 0.2, paired=True, discordant_rate=0.01),
+         "at least |difference|".replace("|", r"\|")),
+        (lambda: samples_for_interval_width(1.5), r"width must be a rate in \(0, 1\)"),
+    ],
+)
+def test_bad_input_says_what_is_wrong(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_samples_needed_dispatches_to_exactly_one_goal():
+    assert samples_needed(rate_below=0.01).independent_samples == 299
+    assert samples_needed(detect_difference=0.05, baseline_rate=0.2).goal == "detect_difference"
+    assert samples_needed(interval_width=0.1, rate=0.3).settings["rate"] == 0.3
+    with pytest.raises(ValueError, match="exactly one goal"):
+        samples_needed()
+    with pytest.raises(ValueError, match="exactly one goal"):
+        samples_needed(rate_below=0.01, interval_width=0.1)
+    with pytest.raises(ValueError, match="baseline_rate does not apply to rate_below"):
+        samples_needed(rate_below=0.01, baseline_rate=0.2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0.001, 0.2), st.floats(0.8, 0.99))
+def test_a_smaller_bound_or_higher_confidence_never_needs_fewer_samples(bound, confidence):
+    base = samples_to_show_below(bound, confidence).independent_samples
+    assert samples_to_show_below(bound / 2, confidence).independent_samples >= base
+    assert samples_to_show_below(bound, min(confidence + 0.005, 0.999)).independent_samples >= (
+        base)
