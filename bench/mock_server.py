@@ -72,6 +72,7 @@ class MockServer:
         self.keep_bodies = False
         self._counter = itertools.count()
         self.replies = replies
+        self._reply_counter = itertools.count()
         self.honour_n = honour_n
         self.times: list[float] = []
         self.credentials: set[str] = set()
@@ -128,7 +129,7 @@ class MockServer:
     def _next_reply(self) -> str:
         if not self.replies:
             return self.reply
-        return self.replies[next(self._counter) % len(self.replies)]
+        return self.replies[next(self._reply_counter) % len(self.replies)]
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1

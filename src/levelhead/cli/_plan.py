@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
@@ -36,13 +37,14 @@ _LIBRARY_NAMES = {"bound": "--rate-below", "difference": "--detect-difference",
 
 
 def _in_flags(message: str) -> str:
-    """A library error message with the argument name it starts with spelt as the CLI flag."""
+    """A library error message with the argument names in it spelt as the CLI's flags."""
     name, _, rest = message.partition(" ")
     if name in _LIBRARY_NAMES:
-        return f"{_LIBRARY_NAMES[name]} {rest}"
-    if name in _APPLIES_TO or name in ("prompts", "icc", "design_effect"):
-        return f"{_flag(name)} {rest}"
-    return message
+        message = f"{_LIBRARY_NAMES[name]} {rest}"
+    elif name == "prompts":
+        message = f"--prompts {rest}"
+    return re.sub(r"(?<![-\w])(icc|design_effect|expected_rate|baseline_rate|discordant_rate|"
+                  r"confidence|events|power|alpha)\b", lambda m: _flag(m.group(1)), message)
 
 
 def _percent(rate: float) -> str:

@@ -197,7 +197,7 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     """Run (or resume) an audit; the async core of :func:`run_audit`."""
     progress = progress or Progress()
     name = run_name or spec.run.name
-    spec_json = json.loads(spec.model_dump_json())
+    spec_json = json.loads(spec.model_dump_json(serialize_as_any=True))
     run = store.begin_run(name, spec_json, spec.run.seed, spec.run.samples)
     if retry_errors:
         removed = store.delete_error_samples(run.id)

@@ -1,0 +1,38 @@
+"""Contract tests over every registered target kind and probe: documented, strict configs."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from levelhead.probes import registry as probes
+from levelhead.targets import Target, build_target
+from levelhead.targets import registry as targets
+
+MINIMAL = {"openai": {"model": "m", "base_url": "http://127.0.0.1:9/v1"},
+           "anthropic": {"model": "m"}, "local": {}, "scripted": {}}
+
+
+@pytest.mark.parametrize("entry", list(targets), ids=lambda e: e.name)
+def test_every_target_kind_is_documented_strict_and_buildable(entry):
+    assert entry.summary and entry.config is not None and entry.config.__doc__
+    table = {"name": "t", "kind": entry.name, **MINIMAL.get(entry.name, {})}
+    config = entry.config.model_validate(table)
+    with pytest.raises(ValidationError):
+        entry.config.model_validate({**table, "no_such_setting": 1})
+    target = build_target(config)
+    assert isinstance(target, Target)
+    assert target.max_n >= 1 and isinstance(target.describe(), str)
+    assert "key" not in " ".join(config.settings()).replace("api_key_env", "")
+
+
+@pytest.mark.parametrize("entry", list(probes), ids=lambda e: e.name)
+def test_every_probe_is_documented_and_strict(entry):
+    assert entry.summary and entry.config is not None
+    with pytest.raises(ValidationError):
+        entry.config.model_validate({"name": entry.name, "no_such_setting": 1})
+
+
+def test_builtins_are_registered():
+    assert {"openai", "anthropic", "local", "scripted"} <= set(targets.names())
+    assert "custom" in probes.names()
