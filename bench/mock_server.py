@@ -26,6 +26,7 @@ import itertools
 import json
 import random
 import threading
+import time
 from collections import Counter
 
 from aiohttp import web
@@ -76,6 +77,7 @@ class MockServer:
         self.honour_n = honour_n
         self.times: list[float] = []
         self.credentials: set[str] = set()
+        self.first_wall: float | None = None
 
     def _fault(self) -> str:
         if self.script:
@@ -134,6 +136,8 @@ class MockServer:
     async def chat(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         self.times.append(asyncio.get_running_loop().time())
+        if self.first_wall is None:
+            self.first_wall = time.time()
         body = await request.json()
         if self.keep_bodies:
             self.bodies.append(body)
@@ -173,8 +177,12 @@ class MockServer:
             "usage": {"input_tokens": 20, "output_tokens": 100},
         })
 
+    async def stats(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"requests": self.requests, "first_request_at": self.first_wall})
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/stats", self.stats)
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/messages", self.messages)
         return app

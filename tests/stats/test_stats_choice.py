@@ -1,6 +1,8 @@
 """Forced choice: shares with simultaneous intervals, counterbalancing and order effects."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import multinomial_proportions_confint
 
@@ -81,3 +83,14 @@ def test_one_order_only_or_only_declines_leave_the_order_test_out():
 def test_bad_input_says_what_is_wrong(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
         forced_choice(*args, **kwargs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 40), st.integers(0, 10), st.floats(0.5, 0.99))
+def test_shares_and_intervals_stay_in_the_unit_interval(a, b, declines, confidence):
+    if a + b + declines == 0:
+        return
+    result = forced_choice(["A"] * a + ["B"] * b + ["decline"] * declines, confidence=confidence)
+    for interval, share in ((result.a_interval, result.a_share), (result.b_interval, result.b_share),
+                            (result.decline_interval, result.decline_share)):
+        assert 0.0 <= interval.low <= share <= interval.high <= 1.0

@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from levelhead.stats import cluster_bootstrap_interval, clustered_rate, rate_interval
 
@@ -110,3 +112,20 @@ def test_estimate_is_the_pooled_share_of_bad_replies():
     result = clustered_rate([1, 9], [2, 18])
     assert result.estimate == pytest.approx(10 / 20)
     assert math.isclose(result.k / result.n, result.estimate)
+
+
+prompt_counts = st.lists(st.integers(1, 30).flatmap(lambda n: st.tuples(st.integers(0, n),
+                                                                        st.just(n))),
+                         min_size=2, max_size=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(prompt_counts, st.floats(0.5, 0.98))
+def test_clustered_interval_is_in_the_unit_interval_around_the_estimate_and_nested(
+        counts, confidence):
+    k, n = zip(*counts, strict=True)
+    result = clustered_rate(k, n, confidence)
+    wider = clustered_rate(k, n, confidence + 0.01)
+    assert 0.0 <= result.interval.low <= result.estimate <= result.interval.high <= 1.0
+    assert wider.interval.low <= result.interval.low + 1e-12
+    assert wider.interval.high >= result.interval.high - 1e-12

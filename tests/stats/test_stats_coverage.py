@@ -1,4 +1,4 @@
-"""Coverage by simulation: with known truth, does each 95 % interval cover it about 95 % of the time?
+"""Coverage by simulation: with known truth, does each 95 % interval cover it 95 % of the time?
 
 Every test is seeded, so it is deterministic. With 2,000 simulated audits the Monte Carlo standard
 error of a coverage near 95 % is sqrt(0.95 * 0.05 / 2000) = 0.49 points, so the acceptance band

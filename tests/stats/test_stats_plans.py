@@ -158,3 +158,18 @@ def test_a_smaller_bound_or_higher_confidence_never_needs_fewer_samples(bound, c
     assert samples_to_show_below(bound / 2, confidence).independent_samples >= base
     assert samples_to_show_below(bound, min(confidence + 0.005, 0.999)).independent_samples >= (
         base)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 5000), st.integers(1, 500), st.floats(0.0, 0.9))
+def test_samples_per_prompt_is_the_fewest_that_reach_the_independent_samples(n, prompts, icc):
+    from levelhead.stats._plans import _spread
+
+    if prompts <= n * icc:
+        with pytest.raises(ValueError, match="use at least"):
+            _spread(n, prompts, icc, None)
+        return
+    m = _spread(n, prompts, icc, None)["samples_per_prompt"]
+    assert prompts * m / (1 + (m - 1) * icc) >= n * (1 - 1e-9)
+    if m > 1:
+        assert prompts * (m - 1) / (1 + (m - 2) * icc) < n

@@ -133,3 +133,14 @@ def test_worst_of_n_refuses_bad_input():
         worst_of_n(["a"], ["bad"])
     with pytest.raises(ValueError, match="flat sequence of numbers"):
         worst_of_n(["a"], [[1.0]])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 2000).flatmap(lambda n: st.tuples(st.integers(0, n - 1), st.just(n))),
+       st.floats(0.5, 0.98))
+def test_upper_bound_is_monotone_in_k_and_in_confidence(kn, confidence):
+    k, n = kn
+    bound = upper_bound(k, n, confidence).bound
+    assert k / n <= bound <= 1.0
+    assert upper_bound(k + 1, n, confidence).bound >= bound
+    assert upper_bound(k, n, confidence + 0.01).bound >= bound

@@ -1,5 +1,8 @@
 """From a verdict table to per-prompt counts: errors and missing verdicts are never good."""
 
+import json
+
+import numpy as np
 import pytest
 
 from levelhead.stats import PromptCounts, count_by_prompt, rate
@@ -59,3 +62,8 @@ def test_to_dict_is_plain():
     counts = count_by_prompt(["a"], ["x"], bad={"x"})
     assert counts.to_dict() == {"prompt_ids": ["a"], "k": [1], "n": [1], "errors": [0],
                                 "missing": [0]}
+
+
+def test_numpy_prompt_ids_still_give_json():
+    counts = count_by_prompt(np.array([7, 7, 9]), ["x", "ok", "x"], bad={"x"})
+    assert json.loads(json.dumps(counts.to_dict()))["prompt_ids"] == [7, 9]

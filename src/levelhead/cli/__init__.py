@@ -6,6 +6,7 @@ error's code; ``--debug`` shows the traceback instead. May import every other pa
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -16,7 +17,36 @@ from levelhead.errors import LevelheadError
 __all__ = ["cli", "main"]
 
 
+# Commands load on use: `levelhead run` must not pay for numpy/scipy at start-up.
+_COMMANDS = {
+    "run": "levelhead.cli._run:run",
+    "ask": "levelhead.cli._ask:ask",
+    "runs": "levelhead.cli._browse:runs",
+    "show": "levelhead.cli._browse:show",
+    "export": "levelhead.cli._browse:export",
+    "plan": "levelhead.cli._plan:plan_command",
+}
+
+
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in _COMMANDS:
+            from levelhead.registry import did_you_mean
+
+            raise click.UsageError(f"no command '{name}'; {did_you_mean(name, list(_COMMANDS))}")
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
             return super().invoke(ctx)
@@ -43,23 +73,6 @@ def cli(ctx: click.Context, store_path: str, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["store"] = store_path
     ctx.obj["debug"] = debug
-
-
-def _register() -> None:
-    from levelhead.cli._ask import ask
-    from levelhead.cli._browse import export, runs, show
-    from levelhead.cli._run import run
-
-    for command in (run, ask, runs, show, export):
-        cli.add_command(command)
-    try:
-        from levelhead.cli._plan import plan_command
-    except ImportError:  # pragma: no cover - the plan command ships with levelhead.stats
-        return
-    cli.add_command(plan_command, "plan")
-
-
-_register()
 
 
 def main() -> None:

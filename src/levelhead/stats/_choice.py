@@ -1,4 +1,4 @@
-"""Forced-choice distributions: "pick A or B" probes, counterbalanced over the order of the names."""
+"""Forced-choice distributions: "pick A or B" probes, counterbalanced over the names' order."""
 
 from __future__ import annotations
 
@@ -137,7 +137,10 @@ def forced_choice(choices: Sequence[Hashable | None],
     n = int(counts.sum())
     if n == 0:
         raise ValueError("there are no judged replies to count")
-    intervals = multinomial_proportions_confint(counts, alpha=1.0 - confidence, method="goodman")
+    intervals = np.clip(  # statsmodels can return 1.0000000000000002
+        multinomial_proportions_confint(counts, alpha=1.0 - confidence, method="goodman"), 0, 1)
+    intervals[counts == 0, 0] = 0.0  # pin the ends the data cannot move, as for rates
+    intervals[counts == n, 1] = 1.0
     a, b, declines = (int(c) for c in counts)
     by_order = () if first_listed is None else tuple(
         OrderCounts(order, *row)

@@ -52,7 +52,8 @@ class ClusteredRate(ResultMixin):
             clustered design needs than independent sampling); ``None`` as above.
         effective_n: ``n / design_effect``: the independent samples the data are worth (``n``
             when the design effect is ``None`` or exactly 0).
-        bootstrap_interval: Expanded-percentile cluster-bootstrap interval when requested, else ``None``.
+        bootstrap_interval: Expanded-percentile cluster-bootstrap interval when requested,
+            else ``None``.
         errors: Errors as passed in by the caller (not used in the arithmetic).
         missing: Missing verdicts as passed in by the caller (not used in the arithmetic).
     """
@@ -90,7 +91,10 @@ def wilson_ends(p: float, n: float, quantile: float) -> tuple[float, float]:
     denominator = 1.0 + q2 / n
     centre = (p + q2 / (2.0 * n)) / denominator
     half = quantile * math.sqrt(max(p * (1.0 - p), 0.0) / n + q2 / (4.0 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At p = 0 or 1 one end is exactly 0 or 1; pin it rather than trust the float arithmetic.
+    low = 0.0 if p == 0.0 else max(0.0, centre - half)
+    high = 1.0 if p == 1.0 else min(1.0, centre + half)
+    return low, high
 
 
 def clustered_rate(k_per_prompt: ArrayLike, n_per_prompt: ArrayLike, confidence: float = 0.95, *,
@@ -106,8 +110,8 @@ def clustered_rate(k_per_prompt: ArrayLike, n_per_prompt: ArrayLike, confidence:
         k_per_prompt: Bad replies per prompt.
         n_per_prompt: Judged samples per prompt.
         confidence: Two-sided confidence level.
-        bootstrap_reps: When > 0, also compute an expanded-percentile cluster bootstrap with this many
-            replicates (at least 100).
+        bootstrap_reps: When > 0, also compute an expanded-percentile cluster bootstrap with
+            this many replicates (at least 100).
         seed: Seed or numpy ``Generator`` for the bootstrap.
         errors: Errors, reported beside the rate.
         missing: Missing verdicts, reported beside the rate.

@@ -64,7 +64,7 @@ class SamplePlan(ResultMixin):
 
 def _spread(samples: int, prompts: int | None, icc: float | None,
             design_effect: float | None) -> dict[str, Any]:
-    """The clustered design (total, per prompt, design effect) worth ``samples`` independent ones."""
+    """The clustered design (total, per prompt, design effect) worth ``samples`` independent."""
     if icc is not None and design_effect is not None:
         raise ValueError("give icc or design_effect, not both")
     if icc is not None and prompts is None:
@@ -91,9 +91,9 @@ def _spread(samples: int, prompts: int | None, icc: float | None,
         raise ValueError(f"with icc={rho:g} no number of samples per prompt over {prompts} "
                          f"prompts is enough; use at least {math.floor(samples * rho) + 1} "
                          f"prompts")
+    # prompts * m / (1 + (m - 1) * rho) >= samples  <=>  m >= samples (1 - rho) / (prompts -
+    # samples rho); the tolerance keeps an exact integer from being rounded up by float dust.
     per_prompt = max(1, math.ceil(samples * (1.0 - rho) / (prompts - samples * rho) - 1e-9))
-    while prompts * per_prompt / (1.0 + (per_prompt - 1) * rho) < samples - 1e-9:
-        per_prompt += 1  # guards the closed form against rounding
     return {"total_samples": per_prompt * prompts, "prompts": prompts,
             "samples_per_prompt": per_prompt, "design_effect": 1.0 + (per_prompt - 1) * rho,
             "icc": rho}

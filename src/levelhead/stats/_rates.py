@@ -77,7 +77,7 @@ def _check_k_n(k: int, n: int) -> tuple[int, int]:
     if k > n:
         raise ValueError(f"k must be between 0 and n (got k={k}, n={n})")
     if n == 0:
-        raise ValueError("n must be at least 1: there are no judged samples to estimate a rate from")
+        raise ValueError("n must be at least 1: there are no judged samples to estimate from")
     return k, n
 
 

@@ -139,8 +139,3 @@ def as_float_vector(name: str, values: Sequence[float] | ArrayLike) -> NDArray[n
     if array.ndim != 1:
         raise ValueError(f"{name} must be a flat sequence of numbers (got {array.ndim} dimensions)")
     return array
-
-
-def alpha_of(confidence: float) -> float:
-    """``1 - confidence``."""
-    return 1.0 - confidence

@@ -59,12 +59,11 @@ class RateBound(ResultMixin):
 
 
 def _percent_rounded_up(rate: float) -> str:
-    """``rate`` as a percentage with two significant digits, rounded up."""
+    """``rate`` (> 0: an upper bound always is) as a percentage, two significant digits, rounded
+    up."""
     percent = rate * 100.0
     if percent >= 100.0:
         return "100"
-    if percent <= 0.0:
-        return "0"
     digits = 1 - math.floor(math.log10(percent))
     scale = 10.0 ** digits
     # The small tolerance keeps 0.3 (stored as 0.30000000000000004) from becoming 0.31.

@@ -1,4 +1,4 @@
-"""From a verdict table (prompt id, label per sample) to per-prompt counts the other functions take."""
+"""From a verdict table (prompt id and label per sample) to the per-prompt counts used here."""
 
 from __future__ import annotations
 
