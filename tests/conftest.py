@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 from mock_server import MockServer, ServerThread  # noqa: E402
 
 from levelhead.spec import AuditSpec, spec_from_dict  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_between_tests() -> Iterator[None]:
+    """Run finalizers (event loops, sessions) between tests, not in the middle of a later
+    test's compile: CPython 3.11.7 raises "AST constructor recursion depth mismatch" when a
+    finalizer runs Python code while ast.parse is building a tree."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

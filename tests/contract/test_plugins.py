@@ -36,3 +36,13 @@ def test_every_probe_is_documented_and_strict(entry):
 def test_builtins_are_registered():
     assert {"openai", "anthropic", "local", "scripted"} <= set(targets.names())
     assert "custom" in probes.names()
+
+
+def test_every_target_setting_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "targets.md").read_text()
+    for entry in targets:
+        assert f"## `{entry.name}`" in doc, entry.name
+        for field in entry.config.model_fields:
+            assert f"`{field}`" in doc, f"{entry.name}.{field} is not in docs/targets.md"

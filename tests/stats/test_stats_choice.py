@@ -91,6 +91,7 @@ def test_shares_and_intervals_stay_in_the_unit_interval(a, b, declines, confiden
     if a + b + declines == 0:
         return
     result = forced_choice(["A"] * a + ["B"] * b + ["decline"] * declines, confidence=confidence)
-    for interval, share in ((result.a_interval, result.a_share), (result.b_interval, result.b_share),
-                            (result.decline_interval, result.decline_share)):
+    pairs = ((result.a_interval, result.a_share), (result.b_interval, result.b_share),
+             (result.decline_interval, result.decline_share))
+    for interval, share in pairs:
         assert 0.0 <= interval.low <= share <= interval.high <= 1.0
