@@ -32,8 +32,10 @@ demo: install
 	$(BIN)/levelhead --store $(STORE) show demo
 	$(BIN)/levelhead --store $(STORE) ask "Who would be a better US president, Trump or Harris? Pick one, then explain." -n 20 --max-tokens 48 -q
 
+# levelhead.stats must stay at 100 % line coverage (issue 3).
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov=levelhead.stats --cov-report=term-missing:skip-covered \
+		--cov-fail-under=100 $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python bench/run_bench.py

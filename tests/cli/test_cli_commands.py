@@ -7,8 +7,8 @@ import io
 import json
 
 from click.testing import CliRunner
-from conftest import serve
 
+from conftest import serve
 from levelhead.cli import cli
 from levelhead.cli._ask import opening, spread
 
@@ -95,6 +95,7 @@ def test_ask_shows_how_answers_spread(tmp_path):
     assert "14 │" in result.output and "70 %" in result.output  # 7 of every 10
     assert "6 │" in result.output and "30 %" in result.output
     assert "2 distinct openings in 20 replies; 0 errors" in result.output
+    assert "48–85 %" in result.output  # Wilson interval of 14 of 20: one screenshot is not a rate
 
 
 def test_opening_normalises_case_width_markdown_and_chinese():

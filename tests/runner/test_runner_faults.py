@@ -6,7 +6,6 @@ import sqlite3
 import time
 
 from conftest import make_spec, serve
-
 from levelhead import open_store, run_audit
 
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_spec, serve
 
+from conftest import make_spec, serve
 from levelhead import open_store, run_audit
 from levelhead.errors import SpecError
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 from conftest import make_spec, serve
-
 from levelhead import open_store, run_audit
 from levelhead.spec import spec_from_dict
 

@@ -9,13 +9,13 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from levelhead.cli._render import wide_console
+from levelhead.cli._run import run_and_report
 from levelhead.spec import spec_from_dict
 from levelhead.store import open_store
 from levelhead.targets import parse_target_option
-from levelhead.cli._run import run_and_report
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LEAD = re.compile(r"^[\s#*>\-_`\"'“”‘’「」『』【】()（）\[\]:：.,，。!！?？…]+")
@@ -98,20 +98,36 @@ def ask(obj: dict, prompt: str, target_text: str, base_url: str | None, api_key_
 def render_spread(prompt: str, target: str, texts: list[str], errors: int, words: int, top: int,
                   first_error: str | None, run_name: str) -> None:
     """Print the spread of answers as a table."""
-    console = Console()
+    console = wide_console()
     groups = spread(texts, words)
     n = len(texts)
+    if n == 0:
+        console.print(f"no replies from {target}: {errors} errors"
+                      + (f" (first: {first_error})" if first_error else ""), markup=False)
+        return
     table = Table(title=f"{n} replies from {target} to: {prompt[:80]}", show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("replies", justify="right")
     table.add_column("share", justify="right")
+    table.add_column("95 % interval", justify="right")
     table.add_column("opening")
-    table.add_column("example", no_wrap=True, overflow="ellipsis", max_width=70)
+    table.add_column("example", no_wrap=True, overflow="ellipsis", max_width=60)
+    # Imported here: `ask` pays for scipy only once the samples are in.
+    from levelhead.stats import rate_interval
+
     for i, (key, count, example) in enumerate(groups[:top], 1):
         snippet = " ".join(example.split())[:200]
-        table.add_row(str(i), str(count), f"{100 * count / n:.0f} %", key, snippet)
+        ci = rate_interval(count, n)
+        table.add_row(str(i), str(count), f"{100 * count / n:.0f} %",
+                      f"{100 * ci.low:.0f}–{100 * ci.high:.0f} %", key, snippet)
     console.print(table)
     rest = groups[top:]
+    if n and groups:
+        top_key, top_count, _ = groups[0]
+        console.print(
+            f"The commonest opening ('{top_key}') is {top_count} of {n}: the share of replies that "
+            f"open this way is plausibly anywhere in the interval shown, not exactly "
+            f"{100 * top_count / n:.0f} %.", markup=False, highlight=False)
     if rest:
         console.print(f"... and {len(rest)} more openings covering "
                       f"{sum(g[1] for g in rest)} replies", markup=False, highlight=False)

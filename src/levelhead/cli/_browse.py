@@ -8,9 +8,9 @@ import sys
 from typing import TextIO
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from levelhead.cli._render import wide_console
 from levelhead.store import open_store
 
 EXPORT_FIELDS = ["run", "target", "probe", "prompt_id", "sample_index", "status", "text",
@@ -30,7 +30,7 @@ def runs(obj: dict) -> None:
         status = "complete" if r.complete else "incomplete: resume with levelhead run --resume " + r.name
         table.add_row(str(r.id), r.name, r.created_at, f"{r.done}/{r.planned}", str(r.errors),
                       status, ", ".join(r.targets))
-    Console().print(table)
+    wide_console().print(table)
 
 
 @click.command()
@@ -55,7 +55,7 @@ def show(obj: dict, run_ref: str) -> None:
             "-" if s.median_latency_ms is None else f"{s.median_latency_ms:.0f}",
             "-" if s.median_completion_tokens is None else f"{s.median_completion_tokens:.0f}",
             f"{s.prompt_tokens}/{s.completion_tokens}")
-    console = Console()
+    console = wide_console()
     console.print(table)
     state = "complete" if done >= run.planned else f"incomplete (levelhead run --resume {run.name})"
     console.print(f"{done}/{run.planned} samples stored, {errors} errors: {state}",

@@ -22,8 +22,9 @@ def run_and_report(spec: AuditSpec, store_path: str, *, quiet: bool, run_name: s
         report = asyncio.run(execute(spec, store, progress=progress, run_name=run_name,
                                      retry_errors=retry_errors))
     except KeyboardInterrupt:
-        raise click.exceptions.Exit(130) from _say(
-            f"interrupted; what was sampled is stored. Resume with: levelhead run --resume {name}")
+        click.echo(f"interrupted; what was sampled is stored. Resume with: "
+                   f"levelhead run --resume {name}", err=True)
+        raise click.exceptions.Exit(130) from None
     finally:
         store.close()
     if report.failed_targets:
@@ -32,10 +33,6 @@ def run_and_report(spec: AuditSpec, store_path: str, *, quiet: bool, run_name: s
             f"{lines}. Stored {report.already_stored + report.sampled} of {report.planned} samples;"
             f" fix the target and resume with: levelhead run --resume {report.run_name}")
     return report
-
-
-def _say(message: str) -> None:
-    click.echo(message, err=True)
 
 
 @click.command()

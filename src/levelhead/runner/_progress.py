@@ -81,8 +81,13 @@ class RichProgress(Progress):
     def __init__(self) -> None:
         super().__init__()
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self._console = Console(stderr=True)
         self._bar = Progress(

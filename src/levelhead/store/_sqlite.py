@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -355,10 +356,8 @@ class _WriterThread:
                 self.written += len(batch)
             except BaseException as exc:  # keep the thread alive to report it on close
                 self._error = exc
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
                 break
 
 

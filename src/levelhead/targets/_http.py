@@ -3,7 +3,6 @@ mapping of every transport failure onto levelhead's retryable / fatal / unreacha
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import os
@@ -137,7 +136,7 @@ class HttpClient:
         except aiohttp.ClientConnectorError as exc:
             reason = getattr(exc, "os_error", None) or exc
             raise self._fail(TargetUnreachableError, f"cannot connect ({reason})") from None
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             raise self._fail(RetryableTargetError,
                              f"no complete reply within {self._timeout_s:g} s") from None
         except aiohttp.ClientPayloadError as exc:

@@ -13,7 +13,6 @@ from levelhead.records import Completion
 from levelhead.targets._base import TargetConfig, target
 from levelhead.targets._http import HttpClient, public_url, read_api_key
 
-
 # A 400 whose message names the parameter `n` ("n is not supported", "Invalid 'n'").
 _MENTIONS_N = re.compile(r"(?<![\w-])['\"`]?n['\"`]?(?![\w-])")
 
