@@ -14,6 +14,8 @@ can inject faults, either in a given order (``script``) or at random (``fault_ra
     badjson     200 with a body that is not JSON
     cut         200 whose body stops short of its Content-Length, then the connection closes
     nochoice    200 with a JSON object without choices
+    badcontent  200 whose reply content is a number, not text
+    redirect    302 to another host
 
 Run it standalone:  python bench/mock_server.py --port 8765 --latency-ms 0
 """
@@ -116,6 +118,10 @@ class MockServer:
         if fault == "badjson":
             return web.Response(body=b'{"choices": [ {"message": oops', status=200,
                                 content_type="application/json")
+        if fault == "redirect":
+            return web.Response(status=302, headers={"Location": "https://elsewhere.example/v1"})
+        if fault == "badcontent":
+            return web.json_response({"choices": [{"index": 0, "message": {"content": 5}}]})
         if fault == "nochoice":
             return web.json_response({"object": "chat.completion"})
         if fault == "cut":

@@ -50,7 +50,10 @@ prompts = [ {{ id = "a", text = "hi" }} ]
     ('temperature = "hot"', "bad.toml: targets[0].temperature: Input should be a valid number"),
     ("concurrency = 0", "targets[0].concurrency: Input should be greater than or equal to 1"),
     ("temprature = 1.0", "targets[0].temprature: unknown field"),
-    ('base_url = "127.0.0.1:8000"', "targets[0].base_url: String should match pattern"),
+    ('base_url = "127.0.0.1:8000"', "targets[0].base_url: give an http:// or https:// URL"),
+    ('base_url = "http://bob:pw@host/v1"', "targets[0].base_url: credentials do not belong"),
+    ('base_url = "http://host:99999/v1"', "targets[0].base_url: not a valid URL"),
+    ('extra_body = { seed = 1 }', "targets[0].extra_body: seed cannot be set in extra_body"),
 ])
 def test_malformed_field_names_file_path_and_expectation(tmp_path, extra, expected):
     with pytest.raises(SpecError) as err:

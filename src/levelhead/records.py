@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "SCHEMA_VERSION",
     "Completion",
+    "TokenLogprob",
     "Prompt",
     "RunInfo",
     "Sample",
@@ -61,6 +62,15 @@ class Prompt(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One generated token with its log-probability and the top alternatives at its position."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
     """One reply from a target, as the runner receives it."""
 
@@ -68,6 +78,7 @@ class Completion:
     finish_reason: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 class Sample(BaseModel):

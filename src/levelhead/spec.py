@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from levelhead.errors import SpecError, UnknownNameError
+from levelhead.errors import SpecError
 from levelhead.probes import ProbeConfig
 from levelhead.probes import registry as probe_registry
 from levelhead.targets import TargetConfig
 from levelhead.targets import registry as target_registry
 
-__all__ = ["AuditSpec", "RunConfig", "load_spec", "spec_from_dict"]
+__all__ = ["AuditSpec", "RunConfig", "check_run_name", "load_spec", "spec_from_dict"]
 
 
 class RunConfig(BaseModel):
@@ -30,7 +30,7 @@ class RunConfig(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
                       description="names the run in the store; running it again resumes it")
     samples: int = Field(ge=1, le=1_000_000, description="N samples per prompt per target")
-    seed: int = Field(0, description="seeds every sample's own seed")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds every sample's own seed")
     description: str | None = None
 
 
@@ -86,10 +86,10 @@ def _validate_plugin_table(table: Any, registry: Any, key: str, field: str,
     name = table.get(key)
     if name is None:
         raise SpecError(f"{source}: {_path(where + (key,))}: required field is missing")
-    try:
-        entry = registry.get(name, field=f"{source}: {_path(where + (key,))}")
-    except UnknownNameError:
-        raise
+    if not isinstance(name, str):
+        raise SpecError(f"{source}: {_path(where + (key,))}: expected a name in quotes "
+                        f"(got {name!r})")
+    entry = registry.get(name, field=f"{source}: {_path(where + (key,))}")
     try:
         return entry.config.model_validate(table)
     except ValidationError as exc:
@@ -122,6 +122,20 @@ def spec_from_dict(data: dict[str, Any], source: str = "spec") -> AuditSpec:
         return AuditSpec.model_validate(fixed)
     except ValidationError as exc:
         raise _first_error(exc, (), source) from None
+
+
+def check_run_name(name: str) -> str:
+    """A run name given on the command line, checked like ``[run] name``.
+
+    Raises:
+        SpecError: when it has characters a run name may not have.
+    """
+    try:
+        RunConfig(name=name, samples=1)
+    except ValidationError:
+        raise SpecError(f"--run-name {name!r}: use letters, digits and _ . : - only "
+                        "(at most 100)") from None
+    return name
 
 
 def load_spec(path: str | Path) -> AuditSpec:

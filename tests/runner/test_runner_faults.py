@@ -38,15 +38,34 @@ def test_retry_after_is_honoured(store_path):
 
 
 def test_exhausted_retries_store_an_error_sample_with_its_reason(store_path):
-    with serve(fault_rate={"500": 1.0}) as server:
-        spec = make_spec(server.base_url, samples=2, prompts=1, max_retries=2)
+    # The first request succeeds, then the server fails every time.
+    with serve(script=["ok"], fault_rate={"500": 1.0}) as server:
+        spec = make_spec(server.base_url, samples=3, prompts=1, max_retries=2, concurrency=1)
         report = run_audit(spec, open_store(store_path))
         requests = server.mock.requests
     rows = _statuses(store_path)
-    assert [r[0] for r in rows] == ["error", "error"]
-    assert all("HTTP 500" in r[1] and "gave up after 3 attempts" in r[1] for r in rows)
-    assert requests == 6  # 2 samples x (1 + 2 retries): bounded
-    assert report.errors == 2 and report.complete
+    assert [r[0] for r in rows] == ["ok", "error", "error"]
+    assert all("HTTP 500" in r[1] and "gave up after 3 attempts" in r[1] for r in rows[1:])
+    assert requests == 1 + 2 * 3  # 1 + 2 samples x (1 + 2 retries): bounded
+    assert report.errors == 2 and report.complete and not report.failed_targets
+
+
+def test_a_target_failing_from_the_start_is_stopped_not_filled_with_errors(store_path):
+    with serve(fault_rate={"503": 1.0}) as server:
+        spec = make_spec(server.base_url, samples=50, prompts=4, max_retries=2)
+        report = run_audit(spec, open_store(store_path))
+        requests = server.mock.requests
+    assert _statuses(store_path) == []  # all of it is missing work for a resume
+    assert "no request has succeeded yet" in report.failed_targets["mock"]
+    assert requests <= 4 * 3  # the workers in flight at most, not 200 samples x 3 attempts
+
+
+def test_batch_after_batch_failing_stops_the_target(store_path):
+    with serve(script=["ok"], fault_rate={"500": 1.0}) as server:
+        spec = make_spec(server.base_url, samples=20, prompts=1, max_retries=1, concurrency=1)
+        report = run_audit(spec, open_store(store_path))
+    assert [r[0] for r in _statuses(store_path)] == ["ok", "error", "error"]
+    assert "3 batches in a row" in report.failed_targets["mock"]
 
 
 def test_bad_request_is_not_retried(store_path):
@@ -92,3 +111,19 @@ def test_concurrency_is_bounded_per_target(store_path):
     # 40 requests, 5 at a time, 50 ms each: never more than 5 arrive within one latency window.
     assert max(sum(1 for t in times if t0 <= t < t0 + 0.045) for t0 in times) <= 5
     assert elapsed >= 40 / 5 * 0.05 * 0.9
+
+
+def test_a_malformed_reply_fails_its_sample_not_the_run(store_path):
+    with serve(script=["ok", "badcontent"]) as server:
+        spec = make_spec(server.base_url, samples=3, prompts=1, concurrency=1)
+        report = run_audit(spec, open_store(store_path))
+    rows = _statuses(store_path)
+    assert [r[0] for r in rows] == ["ok", "error", "ok"]
+    assert "content is a int, not text" in rows[1][1]
+    assert report.complete and not report.failed_targets
+
+
+def test_a_redirect_is_reported_with_where_it_points(store_path):
+    with serve(script=["redirect"]) as server:
+        report = run_audit(make_spec(server.base_url, samples=1, prompts=1), open_store(store_path))
+    assert "HTTP 302 redirect to https://elsewhere.example/v1" in report.failed_targets["mock"]

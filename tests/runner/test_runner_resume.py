@@ -119,3 +119,32 @@ def test_sample_seeds_are_stable_and_distinct(store_path):
     with sqlite3.connect(store_path) as c:
         stored = sorted(r[0] for r in c.execute("SELECT seed FROM samples"))
     assert seeds == stored and len(set(seeds)) == 10
+
+
+def test_a_refused_resume_leaves_the_stored_run_untouched(store_path):
+    with serve() as server:
+        run_audit(make_spec(server.base_url, samples=2), open_store(store_path))
+        before = open_store(store_path).find_run("t")
+        for change in ({"temperature": 0.5}, {"samples": 1}):
+            samples = change.pop("samples", 2)
+            with pytest.raises(SpecError, match="temperature changed|not lower it"):
+                run_audit(make_spec(server.base_url, samples=samples, **change),
+                          open_store(store_path), retry_errors=True)
+        after = open_store(store_path).find_run("t")
+    assert after.spec == before.spec and after.samples == 2 and after.planned == 4
+
+
+def test_targets_left_out_of_a_later_spec_keep_the_run_incomplete(store_path):
+    from levelhead.spec import spec_from_dict
+
+    def spec(*names):
+        return spec_from_dict({
+            "run": {"name": "two", "samples": 2},
+            "targets": [{"name": n, "kind": "scripted"} for n in names],
+            "probes": [{"name": "custom", "prompts": [{"id": "q", "text": "hi"}]}]})
+
+    first = run_audit(spec("a"), open_store(store_path))
+    second = run_audit(spec("b"), open_store(store_path))
+    assert first.complete and second.planned == 4 and second.already_stored + second.sampled == 4
+    (info,) = open_store(store_path).list_runs()
+    assert (info.done, info.planned) == (4, 4)

@@ -15,11 +15,11 @@ from levelhead.store import SampleRow
 
 def test_blank_store_is_migrated_and_recorded(store_path):
     store = open_store(store_path)
-    assert store.migrations_applied() == ["0001_initial"]
+    assert store.migrations_applied() == ["0001_initial", "0002_pair_verdicts"]
     with sqlite3.connect(store_path) as c:
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"runs", "targets", "prompts", "samples", "judges", "verdicts"} <= tables
+    assert {"runs", "targets", "prompts", "samples", "judges", "verdicts", "pair_verdicts"} <= tables
     assert open_store(store_path).migrate() == []  # reopening applies nothing twice
 
 
@@ -64,3 +64,23 @@ def test_changed_prompt_text_under_the_same_id_is_refused(store_path):
         store.ensure_prompts(run.id, "custom", [_prompt("a", "hello")])
     with pytest.raises(SpecError, match="exists with seed 0, not 5"):
         store.begin_run("r", {}, seed=5, samples=1)
+
+
+def test_a_store_at_the_oldest_schema_is_migrated(store_path):
+    from importlib import resources
+
+    first = (resources.files("levelhead.store") / "migrations" / "0001_initial.sql").read_text()
+    with sqlite3.connect(store_path) as c:
+        c.executescript(first)
+        c.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        c.execute("INSERT INTO schema_migrations VALUES ('0001_initial', 'then')")
+        c.execute("INSERT INTO runs (name, created_at, spec_json, seed, samples, version)"
+                  " VALUES ('old', 'then', '{}', 0, 1, '0.0')")
+    store = open_store(store_path)
+    assert store.migrations_applied() == ["0001_initial", "0002_pair_verdicts"]
+    assert store.find_run("old").name == "old"  # data kept
+
+
+def test_in_memory_store_is_refused_with_a_reason():
+    with pytest.raises(StoreError, match="give a file path"):
+        open_store(":memory:")

@@ -77,3 +77,13 @@ def test_anthropic_messages_api(store_path):
     samples = list(open_store(store_path).iter_samples(report.run_id))
     assert samples[0].messages[0].content == "Be kind."
     assert samples[0].finish_reason == "end_turn" and samples[0].completion_tokens == 100
+
+
+def test_choices_out_of_order_keep_their_own_finish_reason():
+    from levelhead.targets.openai_compat import parse_chat_completion
+
+    data = {"choices": [
+        {"index": 1, "finish_reason": "length", "message": {"content": "LONG TRUNCATED"}},
+        {"index": 0, "finish_reason": "stop", "message": {"content": "short"}}]}
+    out = parse_chat_completion(data, "t")
+    assert [(c.text, c.finish_reason) for c in out] == [("short", "stop"), ("LONG TRUNCATED", "length")]

@@ -16,19 +16,20 @@ from levelhead.errors import (
     FatalTargetError,
     LevelheadError,
     RetryableTargetError,
-    TargetError,
     TargetUnreachableError,
     redact,
 )
 from levelhead.probes import build_probe
 from levelhead.records import Prompt, conversation, dump_turns
 from levelhead.runner._progress import Progress
-from levelhead.spec import AuditSpec
+from levelhead.spec import AuditSpec, check_run_name
 from levelhead.store import SampleRow, Store
 from levelhead.targets import Target, TargetConfig, build_target
 
 # After this many connection failures in a row a target that once answered is given up too.
 _UNREACHABLE_STREAK = 8
+# After this many batches in a row exhaust their retries, the target is stopped.
+_EXHAUSTED_STREAK = 3
 
 
 @dataclass
@@ -83,6 +84,13 @@ class _TargetState:
         self.unreachable_streak = 0
         self.failure: TargetUnreachableError | None = None
         self.pause_until = 0.0
+        self.exhausted_streak = 0
+
+    def stop(self, failure: TargetUnreachableError, work: _PromptWork, indices: list[int]) -> None:
+        """Stop sampling this target; the batch in hand goes back as missing work."""
+        if self.failure is None:
+            self.failure = failure
+        self.give_back(work, indices)
 
     def next_batch(self) -> tuple[_PromptWork, list[int]] | None:
         """Up to ``max_n`` missing sample indices of one prompt."""
@@ -105,10 +113,12 @@ class _TargetState:
 
 
 def _backoff(attempt: int, cfg: TargetConfig, retry_after: float | None, rng: random.Random) -> float:
+    # Exponential with full jitter spreads the retries of many workers apart; a server's
+    # Retry-After is a floor (plus a little spread, so workers do not all wake at once).
+    jittered = rng.uniform(0, min(cfg.max_backoff_s, 0.5 * 2 ** (attempt - 1)))
     if retry_after is not None:
-        return min(retry_after, cfg.max_backoff_s)
-    # Exponential with full jitter: spreads retries of many workers apart.
-    return rng.uniform(0, min(cfg.max_backoff_s, 0.5 * 2 ** (attempt - 1)))
+        jittered = max(jittered, retry_after + rng.uniform(0, 0.1 + 0.1 * retry_after))
+    return min(jittered, cfg.max_backoff_s)
 
 
 async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[int], run_id: int,
@@ -129,20 +139,33 @@ async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[in
         except TargetUnreachableError as exc:
             state.unreachable_streak += 1
             if state.ok == 0 or state.unreachable_streak >= _UNREACHABLE_STREAK:
-                if state.failure is None:
-                    state.failure = exc
-                state.give_back(work, indices)  # not sampled: a resume will do it
+                state.stop(exc, work, indices)  # not sampled: a resume will do it
                 return
-            error: TargetError = exc
+            error: Exception = exc
         except RetryableTargetError as exc:
             error = exc
-            if exc.retry_after:
+            if exc.retry_after is not None:
                 state.pause_until = max(state.pause_until, time.monotonic() + min(
                     exc.retry_after, cfg.max_backoff_s))
         except FatalTargetError as exc:
             _store_errors(state, work, indices, run_id, seed, attempts, str(exc), put, progress)
             return
+        except Exception as exc:  # a plugin's or a library's own failure: this sample fails,
+            # the run goes on (a bug in one reply's handling must not end every target).
+            _store_errors(state, work, indices, run_id, seed, attempts,
+                          redact(f"target '{cfg.name}': unexpected {type(exc).__name__}: {exc}"),
+                          put, progress)
+            return
         if attempts > cfg.max_retries:
+            if state.ok == 0 or state.exhausted_streak + 1 >= _EXHAUSTED_STREAK:
+                # Nothing ever came back, or batch after batch fails: the target is down, not
+                # these prompts. Stop it and leave the work missing for a resume.
+                state.stop(TargetUnreachableError(
+                    f"{error} (gave up after {attempts} attempts"
+                    + (", and no request has succeeded yet)" if state.ok == 0 else
+                       f", {_EXHAUSTED_STREAK} batches in a row)")), work, indices)
+                return
+            state.exhausted_streak += 1
             _store_errors(state, work, indices, run_id, seed, attempts,
                           f"{error} (gave up after {attempts} attempts)", put, progress)
             return
@@ -156,6 +179,7 @@ async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[in
                       c.prompt_tokens, c.completion_tokens, c.finish_reason, None, seed, attempts,
                       now_ms))
     state.ok += got
+    state.exhausted_streak = 0
     progress.advance(got, 0)
     if got < len(indices):
         state.give_back(work, indices[got:])
@@ -196,39 +220,41 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
                   targets: dict[str, Target] | None = None) -> RunReport:
     """Run (or resume) an audit; the async core of :func:`run_audit`."""
     progress = progress or Progress()
-    name = run_name or spec.run.name
+    name = check_run_name(run_name) if run_name else spec.run.name
     spec_json = json.loads(spec.model_dump_json(serialize_as_any=True))
-    run = store.begin_run(name, spec_json, spec.run.seed, spec.run.samples)
-    if retry_errors:
-        removed = store.delete_error_samples(run.id)
-        if removed:
-            progress.note(f"{removed} error samples will be sampled again")
-
-    prompt_work: list[_PromptWork] = []
-    for pcfg in spec.probes:
-        prompts = build_probe(pcfg).prompts()
-        ids = store.ensure_prompts(run.id, pcfg.probe_id, prompts)
-        prompt_work += [_PromptWork(pcfg.probe_id, p, ids[p.id], dump_turns(p.messages))
-                        for p in prompts]
     n = spec.run.samples
-    planned = len(prompt_work) * n * len(spec.targets)
-    store.set_planned(run.id, planned)
+    # Every check passes before anything about the run changes: a refused resume leaves the
+    # stored run exactly as it was.
+    with store.transaction():
+        run = store.begin_run(name, spec_json, spec.run.seed, n)
+        prompt_work: list[_PromptWork] = []
+        for pcfg in spec.probes:
+            prompts = build_probe(pcfg).prompts()
+            ids = store.ensure_prompts(run.id, pcfg.probe_id, prompts)
+            prompt_work += [_PromptWork(pcfg.probe_id, p, ids[p.id], dump_turns(p.messages))
+                            for p in prompts]
+        target_ids = [store.ensure_target(run.id, t.name, t.kind, t.settings(), t.settings_hash())
+                      for t in spec.targets]
+        planned = store.update_run(run.id, spec_json, n)
+        removed = store.delete_error_samples(run.id) if retry_errors else 0
+    if removed:
+        progress.note(f"{removed} error samples will be sampled again")
 
     given = targets or {}
     states: list[_TargetState] = []
     already = 0
-    for tcfg in spec.targets:
-        tid = store.ensure_target(run.id, tcfg.name, tcfg.kind, tcfg.settings(),
-                                  tcfg.settings_hash())
+    for tcfg, tid in zip(spec.targets, target_ids, strict=True):
         target = given.get(tcfg.name) or build_target(tcfg)
         per_target = [_PromptWork(p.probe, p.prompt, p.row_id,
                                   conversation(tcfg.system, p.messages)) for p in prompt_work]
         stored, work = _missing(store, tid, per_target, n)
         already += stored
         states.append(_TargetState(target, tid, work))
+    # Samples of targets or prompts that a later spec left out still belong to the run.
+    already = store.count_samples(run.id)
 
     report = RunReport(run.id, name, run.resumed, planned, already)
-    progress.start(name, planned - already)
+    progress.start(name, max(0, planned - already))
     if run.resumed:
         progress.note(f"resuming run '{name}': {already} of {planned} samples already stored")
     writer = store.writer()
@@ -243,6 +269,13 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
                                               progress, rng))
     except asyncio.CancelledError:
         report.interrupted = True
+        raise
+    except BaseExceptionGroup as group:
+        # The task group wraps what failed; an expected failure (the store writer, say) is
+        # raised as itself so the CLI prints its one line.
+        expected = [e for e in group.exceptions if isinstance(e, LevelheadError)]
+        if expected:
+            raise expected[0] from None
         raise
     finally:
         if ticker is not None:

@@ -5,15 +5,26 @@ implement the same :class:`Store` protocol so that callers do not change. May im
 and errors only.
 """
 
-from levelhead.store._protocol import RunRecord, SampleRow, Store, TargetPromptSummary
+from levelhead.store._protocol import (
+    PairVerdictRow,
+    RunRecord,
+    SampleRow,
+    Store,
+    StoredSample,
+    TargetPromptSummary,
+    VerdictRow,
+)
 from levelhead.store._sqlite import SQLiteStore, default_store_path, open_store
 
 __all__ = [
+    "PairVerdictRow",
     "RunRecord",
     "SQLiteStore",
     "SampleRow",
     "Store",
+    "StoredSample",
     "TargetPromptSummary",
+    "VerdictRow",
     "default_store_path",
     "open_store",
 ]

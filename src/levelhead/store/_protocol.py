@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -27,6 +28,50 @@ class SampleRow(NamedTuple):
     seed: int | None
     attempts: int
     created_ms: int
+
+
+class VerdictRow(NamedTuple):
+    """A verdict as the judging engine hands it to the writer; the sample is named by its
+    work-item key, so a verdict can be queued before its sample's row id is known."""
+
+    target_id: int
+    prompt_id: int
+    sample_index: int
+    judge_id: int
+    label: str
+    score: float | None
+    rationale: str | None
+    extra_json: str | None
+    created_ms: int
+
+
+class PairVerdictRow(NamedTuple):
+    """A verdict on two stored samples (by row id)."""
+
+    sample_a: int
+    sample_b: int
+    judge_id: int
+    label: str
+    score: float | None
+    rationale: str | None
+    extra_json: str | None
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSample:
+    """A stored reply with what a judge needs to see of it."""
+
+    sample_id: int
+    target_id: int
+    target: str
+    prompt_id: int
+    probe: str
+    prompt_key: str
+    sample_index: int
+    text: str
+    messages: list[dict[str, str]]
+    tags: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +104,10 @@ class TargetPromptSummary:
 
 
 class SampleWriter(Protocol):
-    """Accepts sample rows without blocking the caller; writes them in batched transactions."""
+    """Accepts sample and verdict rows without blocking the caller; writes them in batched
+    transactions, in the order given (a verdict after its sample)."""
 
-    def put(self, row: SampleRow) -> None: ...
+    def put(self, row: SampleRow | VerdictRow | PairVerdictRow) -> None: ...
 
     def close(self) -> None: ...
 
@@ -73,7 +119,11 @@ class Store(Protocol):
 
     def begin_run(self, name: str, spec: dict[str, Any], seed: int, samples: int) -> RunRecord: ...
 
-    def set_planned(self, run_id: int, planned: int) -> None: ...
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def update_run(self, run_id: int, spec: dict[str, Any], samples: int) -> int: ...
+
+    def count_samples(self, run_id: int) -> int: ...
 
     def ensure_target(self, run_id: int, name: str, kind: str, settings: dict[str, Any],
                       settings_hash: str) -> int: ...
@@ -93,5 +143,12 @@ class Store(Protocol):
     def summary(self, run_id: int) -> list[TargetPromptSummary]: ...
 
     def iter_samples(self, run_id: int) -> Iterator[Sample]: ...
+
+    def ensure_judge(self, name: str, version: str, args_json: str) -> int: ...
+
+    def samples_to_judge(self, run_id: int, judge_id: int,
+                         probes: set[str] | None = None) -> Iterator[StoredSample]: ...
+
+    def verdict_table(self, run_id: int) -> list[tuple[Any, ...]]: ...
 
     def close(self) -> None: ...

@@ -20,13 +20,38 @@ from typing import Any
 from levelhead import __version__
 from levelhead.errors import RunNotFoundError, SpecError, StoreError
 from levelhead.records import Prompt, RunInfo, Sample, conversation, dump_turns
-from levelhead.store._protocol import RunRecord, SampleRow, TargetPromptSummary
+from levelhead.store._protocol import (
+    PairVerdictRow,
+    RunRecord,
+    SampleRow,
+    StoredSample,
+    TargetPromptSummary,
+    VerdictRow,
+)
 
 _INSERT_SAMPLE = (
     "INSERT OR IGNORE INTO samples (run_id, target_id, prompt_id, sample_index, status, text,"
     " messages_json, latency_ms, prompt_tokens, completion_tokens, finish_reason, error, seed,"
     " attempts, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+
+
+# A verdict names its sample by work-item key; the sample row is written before it (one writer,
+# one queue), so the lookup always finds it.
+_INSERT_VERDICT = (
+    "INSERT OR REPLACE INTO verdicts (sample_id, judge_id, label, score, rationale, extra_json,"
+    " created_ms) SELECT id, ?, ?, ?, ?, ?, ? FROM samples"
+    " WHERE target_id = ? AND prompt_id = ? AND sample_index = ?"
+)
+_INSERT_PAIR_VERDICT = (
+    "INSERT OR REPLACE INTO pair_verdicts (sample_a, sample_b, judge_id, label, score, rationale,"
+    " extra_json, created_ms) VALUES (?,?,?,?,?,?,?,?)"
+)
+
+
+def _verdict_params(r: VerdictRow) -> tuple[object, ...]:
+    return (r.judge_id, r.label, r.score, r.rationale, r.extra_json, r.created_ms,
+            r.target_id, r.prompt_id, r.sample_index)
 
 
 def default_store_path() -> str:
@@ -38,6 +63,21 @@ def _migrations() -> list[tuple[str, str]]:
     folder = resources.files("levelhead.store") / "migrations"
     files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+
+
+def _statements(sql: str) -> list[str]:
+    """The SQL statements of a migration file, split where SQLite says one is complete."""
+    out: list[str] = []
+    current = ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    if current.strip() and not all(ln.strip().startswith("--") or not ln.strip()
+                                   for ln in current.splitlines()):
+        raise StoreError(f"incomplete SQL statement in a migration: {current.strip()[:80]}")
+    return out
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -68,10 +108,12 @@ class SQLiteStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        if path != ":memory:":
-            parent = Path(path).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise StoreError(f"store {path}: folder {parent} does not exist")
+        if path == ":memory:" or path.startswith("file::memory:"):
+            raise StoreError("an in-memory store cannot be shared with the writer thread; "
+                             "give a file path (a temporary directory will do)")
+        parent = Path(path).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise StoreError(f"store {path}: folder {parent} does not exist")
         try:
             self._conn = _connect(path)
             self.migrate()
@@ -89,14 +131,19 @@ class SQLiteStore:
         for name, sql in _migrations():
             if name in done:
                 continue
+            c.execute("BEGIN IMMEDIATE")
             try:
-                c.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;INSERT INTO schema_migrations"
-                                f" VALUES ('{name}', '{_now()}');\nCOMMIT;")
+                # Another process may have applied it while we waited for the write lock.
+                if not c.execute("SELECT 1 FROM schema_migrations WHERE name = ?",
+                                 (name,)).fetchone():
+                    for statement in _statements(sql):
+                        c.execute(statement)
+                    c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
+                    applied.append(name)
+                c.execute("COMMIT")
             except BaseException:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
+                c.execute("ROLLBACK")
                 raise
-            applied.append(name)
         return applied
 
     def migrations_applied(self) -> list[str]:
@@ -108,8 +155,27 @@ class SQLiteStore:
         self._conn.close()
 
     # -- runs, targets, prompts ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all (the preparation of a run)."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
     def begin_run(self, name: str, spec: dict[str, Any], seed: int, samples: int) -> RunRecord:
-        """The run called ``name``: created, or found again to resume (then seed must match)."""
+        """The run called ``name``: created, or found again to resume.
+
+        A resume must keep the seed and may raise N but not lower it (samples beyond the new N
+        would stay in the run). Nothing about an existing run is changed here: see
+        :meth:`update_run`, called once every check has passed.
+        """
         row = self._conn.execute("SELECT id FROM runs WHERE name = ?", (name,)).fetchone()
         if row is not None:
             run = self.find_run(row[0])
@@ -117,19 +183,29 @@ class SQLiteStore:
                 raise SpecError(
                     f"run '{name}' exists with seed {run.seed}, not {seed}; resume it with the "
                     f"same seed or give this run another name (--run-name)")
-            if run.samples != samples or run.spec != spec:
-                self._conn.execute("UPDATE runs SET samples = ?, spec_json = ? WHERE id = ?",
-                                   (samples, json.dumps(spec), run.id))
-            return RunRecord(run.id, run.name, run.created_at, spec, seed, samples, run.planned,
-                             resumed=True)
+            if samples < run.samples:
+                raise SpecError(
+                    f"run '{name}' has {run.samples} samples per prompt; a resume may raise N but "
+                    f"not lower it to {samples} (give this run another name: --run-name)")
+            return RunRecord(run.id, run.name, run.created_at, run.spec, seed, run.samples,
+                             run.planned, resumed=True)
         cur = self._conn.execute(
             "INSERT INTO runs (name, created_at, spec_json, seed, samples, version)"
             " VALUES (?,?,?,?,?,?)", (name, _now(), json.dumps(spec), seed, samples, __version__))
         return RunRecord(int(cur.lastrowid or 0), name, _now(), spec, seed, samples, 0)
 
-    def set_planned(self, run_id: int, planned: int) -> None:
-        """Record how many samples the run is meant to hold in all."""
-        self._conn.execute("UPDATE runs SET planned = ? WHERE id = ?", (planned, run_id))
+    def update_run(self, run_id: int, spec: dict[str, Any], samples: int) -> int:
+        """Record the spec and N a run now follows; returns the samples it is to hold in all:
+        every prompt of the run for every target of the run, N times (targets or prompts left
+        out of a later spec still count, so the run shows as incomplete rather than done)."""
+        targets = self._conn.execute("SELECT COUNT(*) FROM targets WHERE run_id = ?",
+                                     (run_id,)).fetchone()[0]
+        prompts = self._conn.execute("SELECT COUNT(*) FROM prompts WHERE run_id = ?",
+                                     (run_id,)).fetchone()[0]
+        planned = targets * prompts * samples
+        self._conn.execute("UPDATE runs SET spec_json = ?, samples = ?, planned = ? WHERE id = ?",
+                           (json.dumps(spec), samples, planned, run_id))
+        return int(planned)
 
     def ensure_target(self, run_id: int, name: str, kind: str, settings: dict[str, Any],
                       settings_hash: str) -> int:
@@ -165,8 +241,7 @@ class SQLiteStore:
                 (run_id, probe))
         }
         ids: dict[str, int] = {}
-        self._conn.execute("BEGIN")
-        try:
+        with self.transaction():
             for p in prompts:
                 messages = json.dumps(dump_turns(p.messages), ensure_ascii=False)
                 if p.id in existing:
@@ -182,10 +257,6 @@ class SQLiteStore:
                     " VALUES (?,?,?,?,?)",
                     (run_id, probe, p.id, messages, json.dumps(p.tags, ensure_ascii=False)))
                 ids[p.id] = int(cur.lastrowid or 0)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
         return ids
 
     def existing_indices(self, target_id: int) -> dict[int, set[int]]:
@@ -195,6 +266,11 @@ class SQLiteStore:
                 "SELECT prompt_id, sample_index FROM samples WHERE target_id = ?", (target_id,)):
             out[prompt_id].add(k)
         return out
+
+    def count_samples(self, run_id: int) -> int:
+        """Samples stored for the run, errors included."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM samples WHERE run_id = ?",
+                                      (run_id,)).fetchone()[0])
 
     def delete_error_samples(self, run_id: int) -> int:
         """Remove the run's error samples so that a resume samples them again."""
@@ -297,23 +373,109 @@ class SQLiteStore:
                 created_at=datetime.fromtimestamp(created / 1000, UTC).isoformat(timespec="milliseconds"),
             )
 
+    # -- judges and verdicts -------------------------------------------------------------------
+    def ensure_judge(self, name: str, version: str, args_json: str) -> int:
+        """The id of a judge identity (name, version, arguments), created if new."""
+        self._conn.execute("INSERT OR IGNORE INTO judges (name, version, args_json) VALUES (?,?,?)",
+                           (name, version, args_json))
+        row = self._conn.execute(
+            "SELECT id FROM judges WHERE name = ? AND version = ? AND args_json = ?",
+            (name, version, args_json)).fetchone()
+        return int(row[0])
+
+    def _targets_of(self, run_id: int) -> tuple[dict[int, str | None], dict[int, str]]:
+        systems: dict[int, str | None] = {}
+        names: dict[int, str] = {}
+        for tid, name, settings in self._conn.execute(
+                "SELECT id, name, settings_json FROM targets WHERE run_id = ?", (run_id,)):
+            systems[tid] = json.loads(settings).get("system")
+            names[tid] = name
+        return systems, names
+
+    _STORED = ("SELECT s.id, s.target_id, s.prompt_id, s.sample_index, s.text, s.messages_json,"
+               " p.probe, p.prompt_id, p.messages_json, p.tags_json"
+               " FROM samples s JOIN prompts p ON p.id = s.prompt_id")
+
+    def samples_to_judge(self, run_id: int, judge_id: int,
+                         probes: set[str] | None = None) -> Iterator[StoredSample]:
+        """The run's good samples that have no verdict yet from this judge identity (a
+        ``judge_error`` verdict counts as none, so it is judged again)."""
+        systems, names = self._targets_of(run_id)
+        rows = self._conn.execute(
+            self._STORED + " WHERE s.run_id = ? AND s.status = 'ok' AND NOT EXISTS ("
+            "SELECT 1 FROM verdicts v WHERE v.sample_id = s.id AND v.judge_id = ?"
+            " AND v.label != 'judge_error') ORDER BY s.id", (run_id, judge_id)).fetchall()
+        for row in rows:
+            if probes is None or row[6] in probes:
+                yield _sample_from_row(row, systems, names)
+
+    def stored_samples(self, run_id: int, probes: set[str] | None = None) -> list[StoredSample]:
+        """Every good sample of the run (for pairing)."""
+        systems, names = self._targets_of(run_id)
+        rows = self._conn.execute(self._STORED + " WHERE s.run_id = ? AND s.status = 'ok'"
+                                  " ORDER BY s.id", (run_id,)).fetchall()
+        return [_sample_from_row(r, systems, names) for r in rows
+                if probes is None or r[6] in probes]
+
+    def judged_pairs(self, judge_id: int) -> set[tuple[int, int]]:
+        """Pairs of sample ids this judge identity has a (non-error) verdict on."""
+        return {(a, b) for a, b in self._conn.execute(
+            "SELECT sample_a, sample_b FROM pair_verdicts WHERE judge_id = ?"
+            " AND label != 'judge_error'", (judge_id,))}
+
+    def verdict_table(self, run_id: int) -> list[tuple[Any, ...]]:
+        """One row per verdict on the run's samples: (target, probe, prompt_id, sample_index,
+        judge, judge_version, judge_args, label, score)."""
+        return self._conn.execute(
+            "SELECT t.name, p.probe, p.prompt_id, s.sample_index, j.name, j.version, j.args_json,"
+            " v.label, v.score FROM verdicts v JOIN samples s ON s.id = v.sample_id"
+            " JOIN targets t ON t.id = s.target_id JOIN prompts p ON p.id = s.prompt_id"
+            " JOIN judges j ON j.id = v.judge_id WHERE s.run_id = ?"
+            " ORDER BY j.id, t.id, p.id, s.sample_index", (run_id,)).fetchall()
+
+    def pair_verdict_table(self, run_id: int) -> list[tuple[Any, ...]]:
+        """One row per pair verdict: (target_a, probe, prompt_a, target_b, prompt_b,
+        sample_index, judge, judge_version, label, score, extra_json)."""
+        return self._conn.execute(
+            "SELECT ta.name, pa.probe, pa.prompt_id, tb.name, pb.prompt_id, sa.sample_index,"
+            " j.name, j.version, v.label, v.score, v.extra_json FROM pair_verdicts v"
+            " JOIN samples sa ON sa.id = v.sample_a JOIN samples sb ON sb.id = v.sample_b"
+            " JOIN targets ta ON ta.id = sa.target_id JOIN targets tb ON tb.id = sb.target_id"
+            " JOIN prompts pa ON pa.id = sa.prompt_id JOIN prompts pb ON pb.id = sb.prompt_id"
+            " JOIN judges j ON j.id = v.judge_id WHERE sa.run_id = ? ORDER BY v.id",
+            (run_id,)).fetchall()
+
+
+def _sample_from_row(row: tuple[Any, ...], systems: dict[int, str | None],
+                     names: dict[int, str]) -> StoredSample:
+    sid, tid, pid, k, text, extra, probe, prompt_key, messages_json, tags_json = row
+    messages = conversation(systems[tid], json.loads(messages_json))
+    if extra:
+        messages.extend(json.loads(extra))
+    else:
+        messages.append({"role": "assistant", "content": text or ""})
+    return StoredSample(sid, tid, names[tid], pid, probe, prompt_key, k, text or "", messages,
+                        json.loads(tags_json))
+
 
 class _WriterThread:
-    """The store's single writer: takes rows from a queue and commits them in batches."""
+    """The store's single writer: takes sample and verdict rows from a queue and commits them
+    in batches, keeping their order."""
 
     BATCH = 2000
     LINGER_S = 0.1
 
     def __init__(self, path: str) -> None:
         self._conn = _connect(path)
-        self._queue: queue.SimpleQueue[SampleRow | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[SampleRow | VerdictRow | PairVerdictRow | None] = (
+            queue.SimpleQueue())
         self._error: BaseException | None = None
         self.written = 0
         self._thread = threading.Thread(target=self._loop, name="levelhead-store-writer",
                                         daemon=True)
         self._thread.start()
 
-    def put(self, row: SampleRow) -> None:
+    def put(self, row: SampleRow | VerdictRow | PairVerdictRow) -> None:
         """Queue one row (does not block on the disk)."""
         if self._error is not None:
             raise StoreError(f"the store writer failed: {self._error}")
@@ -331,7 +493,7 @@ class _WriterThread:
         q = self._queue
         stop = False
         while not stop:
-            batch: list[SampleRow] = []
+            batch: list[SampleRow | VerdictRow | PairVerdictRow] = []
             item = q.get()
             if item is None:
                 break
@@ -351,7 +513,7 @@ class _WriterThread:
                 batch.append(item)
             try:
                 self._conn.execute("BEGIN")
-                self._conn.executemany(_INSERT_SAMPLE, batch)
+                self._write(batch)
                 self._conn.execute("COMMIT")
                 self.written += len(batch)
             except BaseException as exc:  # keep the thread alive to report it on close
@@ -359,6 +521,24 @@ class _WriterThread:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
                 break
+
+
+    def _write(self, batch: list[SampleRow | VerdictRow | PairVerdictRow]) -> None:
+        # Consecutive rows of one kind go in one executemany; kinds keep their queue order.
+        start = 0
+        while start < len(batch):
+            kind = type(batch[start])
+            end = start
+            while end < len(batch) and type(batch[end]) is kind:
+                end += 1
+            rows = batch[start:end]
+            if kind is SampleRow:
+                self._conn.executemany(_INSERT_SAMPLE, rows)
+            elif kind is VerdictRow:
+                self._conn.executemany(_INSERT_VERDICT, [_verdict_params(r) for r in rows])
+            else:
+                self._conn.executemany(_INSERT_PAIR_VERDICT, rows)
+            start = end
 
 
 def _now() -> str:

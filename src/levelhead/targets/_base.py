@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,9 +77,15 @@ class Target(Protocol):
         ...
 
     async def complete(
-        self, messages: list[dict[str, str]], *, n: int = 1, seed: int | None = None
+        self, messages: list[dict[str, str]], *, n: int = 1, seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> list[Completion]:
-        """Sample ``n`` replies to ``messages`` (role/content dicts, system message included)."""
+        """Sample ``n`` replies to ``messages`` (role/content dicts, system message included).
+
+        ``options`` are requests a caller such as a judge may make; a target honours what its
+        endpoint supports and ignores the rest: ``response_schema`` (a JSON schema the reply
+        must follow) and ``logprobs`` (how many top alternatives to return per token).
+        """
         ...
 
     async def close(self) -> None:

@@ -23,14 +23,38 @@ RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 
 
 
 def public_url(url: str) -> str:
-    """``url`` without user:password, for messages."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
+    """``url`` without user:password or query string (either may carry a secret), for messages."""
+    try:
+        parts = urlsplit(url)
         host = parts.hostname or ""
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
         if parts.port:
             host += f":{parts.port}"
-        parts = parts._replace(netloc=host)
-    return urlunsplit(parts)
+    except ValueError:
+        return "(invalid URL)"
+    return urlunsplit(parts._replace(netloc=host, query="", fragment=""))
+
+
+def check_base_url(url: str) -> str:
+    """Validate a target's ``base_url``: http(s), a host, a valid port, no credentials.
+
+    Raises:
+        ValueError: with what to change (pydantic turns it into a spec error with its path).
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("give an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/v1")
+    if parts.username or parts.password:
+        raise ValueError("credentials do not belong in base_url (they would be stored with the "
+                         "run); put the key in an environment variable named by api_key_env")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"port {port} is out of range")
+    return url
 
 
 def is_loopback(url: str) -> bool:
@@ -101,7 +125,9 @@ class HttpClient:
         self.url = url
         self._headers = headers
         self._concurrency = concurrency
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        # A separate, short connect timeout: a host that never accepts the connection is
+        # unreachable, not slow.
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(10.0, timeout_s))
         self._timeout_s = timeout_s
         self._secret = secret
         self._session: aiohttp.ClientSession | None = None
@@ -129,7 +155,7 @@ class HttpClient:
             await self.start()
         assert self._session is not None
         try:
-            async with self._session.post(self.url, json=payload) as resp:
+            async with self._session.post(self.url, json=payload, allow_redirects=False) as resp:
                 body = await resp.read()
                 status = resp.status
                 headers = resp.headers
@@ -141,10 +167,13 @@ class HttpClient:
                              f"no complete reply within {self._timeout_s:g} s") from None
         except aiohttp.ClientPayloadError as exc:
             raise self._fail(RetryableTargetError, f"reply body cut off ({exc})") from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
-                aiohttp.ClientResponseError) as exc:
+        except (aiohttp.ClientError, OSError) as exc:  # resets, disconnects, other transport
             raise self._fail(RetryableTargetError,
                              f"connection failed ({type(exc).__name__}: {exc})") from None
+        if 300 <= status < 400:
+            where = public_url(headers.get("Location", "?"))
+            raise self._fail(TargetUnreachableError,
+                             f"HTTP {status} redirect to {where}; set base_url to where it points")
         if status >= 400:
             detail = error_detail(body)
             what = f"HTTP {status}: {detail}"

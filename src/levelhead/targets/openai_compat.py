@@ -4,28 +4,43 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, field_validator
 
 from levelhead.errors import FatalTargetError
-from levelhead.records import Completion
+from levelhead.records import Completion, TokenLogprob
 from levelhead.targets._base import TargetConfig, target
-from levelhead.targets._http import HttpClient, public_url, read_api_key
+from levelhead.targets._http import HttpClient, check_base_url, public_url, read_api_key
 
 # A 400 whose message names the parameter `n` ("n is not supported", "Invalid 'n'").
 _MENTIONS_N = re.compile(r"(?<![\w-])['\"`]?n['\"`]?(?![\w-])")
+
+
+# Fields levelhead sets per request; extra_body may not override them.
+_RESERVED = frozenset({"model", "messages", "n", "seed", "stream", "max_tokens", "temperature",
+                       "top_p", "response_format", "logprobs", "top_logprobs"})
 
 
 class OpenAIConfig(TargetConfig):
     """Settings of an OpenAI-compatible endpoint."""
 
     kind: Literal["openai"] = "openai"
-    base_url: str = Field("https://api.openai.com/v1", pattern=r"^https?://")
+    base_url: Annotated[str, AfterValidator(check_base_url)] = Field("https://api.openai.com/v1")
     model: str = Field(min_length=1)
     api_key_env: str | None = Field("OPENAI_API_KEY", description="environment variable with the key")
     extra_body: dict[str, Any] = Field(default_factory=dict,
                                        description="extra JSON fields sent with every request")
+
+    @field_validator("extra_body")
+    @classmethod
+    def _no_reserved(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = sorted(set(value) & _RESERVED)
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)} cannot be set in extra_body: levelhead sets "
+                             "them for every sample (use the target's own settings)")
+        return value
 
 
 @target("openai", config=OpenAIConfig)
@@ -57,7 +72,8 @@ class OpenAITarget:
         if self._client is not None:
             await self._client.close()
 
-    def _payload(self, messages: list[dict[str, str]], n: int, seed: int | None) -> dict[str, Any]:
+    def _payload(self, messages: list[dict[str, str]], n: int, seed: int | None,
+                 options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         cfg = self.config
         payload: dict[str, Any] = {"model": cfg.model, "messages": messages,
                                    "max_tokens": cfg.max_tokens}
@@ -69,19 +85,21 @@ class OpenAITarget:
             payload["seed"] = seed
         if n > 1:
             payload["n"] = n
+        payload.update(request_options(options))
         payload.update(cfg.extra_body)
         return payload
 
     async def complete(self, messages: list[dict[str, str]], *, n: int = 1,
-                       seed: int | None = None) -> list[Completion]:
+                       seed: int | None = None,
+                       options: Mapping[str, Any] | None = None) -> list[Completion]:
         assert self._client is not None, "start() first"
         try:
-            data = await self._client.post_json(self._payload(messages, n, seed))
+            data = await self._client.post_json(self._payload(messages, n, seed, options))
         except FatalTargetError as exc:
             # Endpoints that reject `n` say so with a 400; ask for one sample from now on.
             if n > 1 and _MENTIONS_N.search(exc.detail):
                 self._n_supported = False
-                data = await self._client.post_json(self._payload(messages, 1, seed))
+                data = await self._client.post_json(self._payload(messages, 1, seed, options))
             else:
                 raise
         completions = parse_chat_completion(data, self.config.name)
@@ -91,35 +109,73 @@ class OpenAITarget:
         return completions[:n]
 
 
+def request_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """OpenAI-style request fields for a caller's ``options`` (see ``Target.complete``)."""
+    fields: dict[str, Any] = {}
+    if not options:
+        return fields
+    schema = options.get("response_schema")
+    if schema is not None:
+        fields["response_format"] = {"type": "json_schema",
+                                     "json_schema": {"name": "verdict", "strict": True,
+                                                     "schema": schema}}
+    top = options.get("logprobs")
+    if top:
+        fields["logprobs"] = True
+        fields["top_logprobs"] = int(top)
+    return fields
+
+
+def _parse_logprobs(choice: dict[str, Any]) -> tuple[TokenLogprob, ...] | None:
+    content = (choice.get("logprobs") or {}).get("content") if isinstance(choice, dict) else None
+    if not isinstance(content, list):
+        return None
+    out = []
+    for tok in content:
+        if not isinstance(tok, dict) or "token" not in tok:
+            continue
+        top = tuple((t.get("token", ""), float(t.get("logprob", float("-inf"))))
+                    for t in tok.get("top_logprobs") or [] if isinstance(t, dict))
+        out.append(TokenLogprob(tok["token"], float(tok.get("logprob", float("-inf"))), top))
+    return tuple(out)
+
+
 def parse_chat_completion(data: dict[str, Any], name: str) -> list[Completion]:
     """Completions from an OpenAI-shaped ``chat.completion`` object."""
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
         raise FatalTargetError(f"target '{name}': reply has no choices")
-    usage = data.get("usage") or {}
-    prompt_tokens = usage.get("prompt_tokens")
+    usage = data.get("usage")
+    usage = usage if isinstance(usage, dict) else {}
+    prompt_tokens = usage.get("prompt_tokens") if isinstance(usage.get("prompt_tokens"), int) else None
     total_completion = usage.get("completion_tokens")
-    out: list[Completion] = []
+    ordered = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0)
     texts: list[str] = []
-    for choice in sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0):
+    for choice in ordered:
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
             raise FatalTargetError(f"target '{name}': a choice has no message")
         content = message.get("content")
         if content is None:
             content = message.get("refusal") or ""
-        if not isinstance(content, str):
+        if isinstance(content, list):
             # Content parts (a list of {"type": "text", "text": ...}).
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        if not isinstance(content, str):
+            raise FatalTargetError(f"target '{name}': reply content is a {type(content).__name__}, "
+                                   "not text")
         texts.append(content)
     shares = _split_tokens(total_completion, texts)
-    for i, (choice, text) in enumerate(zip(choices, texts, strict=True)):
+    out: list[Completion] = []
+    for i, (choice, text) in enumerate(zip(ordered, texts, strict=True)):
+        finish = choice.get("finish_reason")
         out.append(Completion(
             text=text,
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=finish if isinstance(finish, str) else None,
             # The prompt is processed once per request: its tokens go to the first sample.
             prompt_tokens=prompt_tokens if i == 0 else 0 if prompt_tokens is not None else None,
             completion_tokens=shares[i],
+            logprobs=_parse_logprobs(choice),
         ))
     return out
 

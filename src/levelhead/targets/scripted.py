@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -90,7 +90,8 @@ class ScriptedTarget:
                           completion_tokens=max(1, len(text) // 4))
 
     async def complete(self, messages: list[dict[str, str]], *, n: int = 1,
-                       seed: int | None = None) -> list[Completion]:
+                       seed: int | None = None,
+                       options: Mapping[str, Any] | None = None) -> list[Completion]:
         self._calls += 1
         self.requests += 1
         cfg = self.config
