@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from levelhead.errors import SpecError
+from levelhead.judges import registry as judge_registry
 from levelhead.probes import ProbeConfig
 from levelhead.probes import registry as probe_registry
 from levelhead.targets import TargetConfig
@@ -96,6 +97,26 @@ def _validate_plugin_table(table: Any, registry: Any, key: str, field: str,
         raise _first_error(exc, where, source) from None
 
 
+def judge_configs(entries: Any, where: tuple[Any, ...], source: str) -> list[Any]:
+    """Validated judge configs from a list of names or tables (``"abuse.lexicon"`` or
+    ``{ name = "llm.rubric", rubric = "...", labels = [...] }``).
+
+    Raises:
+        SpecError / UnknownNameError: with the field path of the entry at fault.
+    """
+    if not isinstance(entries, list):
+        raise SpecError(f"{source}: {_path(where)}: expected a list of judge names or tables")
+    return [_validate_plugin_table({"name": e} if isinstance(e, str) else e, judge_registry,
+                                   "name", "judges", where + (i,), source)
+            for i, e in enumerate(entries)]
+
+
+def _with_judges(table: Any, where: tuple[Any, ...], source: str) -> Any:
+    if isinstance(table, dict) and "judges" in table:
+        table = {**table, "judges": judge_configs(table["judges"], where + ("judges",), source)}
+    return table
+
+
 def spec_from_dict(data: dict[str, Any], source: str = "spec") -> AuditSpec:
     """Validate a spec given as a dict (the parsed TOML).
 
@@ -115,7 +136,8 @@ def spec_from_dict(data: dict[str, Any], source: str = "spec") -> AuditSpec:
         ]
     if isinstance(probes, list):
         fixed["probes"] = [
-            _validate_plugin_table(p, probe_registry, "name", "probes", ("probes", i), source)
+            _validate_plugin_table(_with_judges(p, ("probes", i), source), probe_registry, "name",
+                                   "probes", ("probes", i), source)
             for i, p in enumerate(probes)
         ]
     try:

@@ -25,6 +25,8 @@ _COMMANDS = {
     "show": "levelhead.cli._browse:show",
     "export": "levelhead.cli._browse:export",
     "plan": "levelhead.cli._plan:plan_command",
+    "judge": "levelhead.cli._judge:judge",
+    "agreement": "levelhead.cli._agreement:agreement",
 }
 
 

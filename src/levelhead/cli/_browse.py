@@ -60,6 +60,33 @@ def show(obj: dict, run_ref: str) -> None:
     state = "complete" if done >= run.planned else f"incomplete (levelhead run --resume {run.name})"
     console.print(f"{done}/{run.planned} samples stored, {errors} errors: {state}",
                   markup=False, highlight=False)
+    _print_verdicts(console, store.verdict_table(run.id), store.pair_verdict_table(run.id))
+
+
+def _print_verdicts(console, rows, pair_rows) -> None:  # type: ignore[no-untyped-def]
+    """Label counts per judge x target x probe (a verdict table, not yet a finding)."""
+    from collections import Counter, defaultdict
+
+    groups: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
+    identities: dict[tuple[str, str, str], int] = {}
+    for target, probe, _prompt, _k, judge, version, args, label, _score in rows:
+        # Two judges with one name and version but other settings are two identities.
+        n = identities.setdefault((judge, version, args), sum(
+            1 for key in identities if key[:2] == (judge, version)) + 1)
+        name = f"{judge} v{version}" + (f" #{n}" if n > 1 else "")
+        groups[(name, target, probe)][label] += 1
+    for t_a, probe, _pa, t_b, _pb, _k, judge, version, label, _score, _extra in pair_rows:
+        groups[(f"{judge} v{version}", t_a if t_a == t_b else f"{t_a} vs {t_b}", probe)][label] += 1
+    if not groups:
+        return
+    table = Table(title="verdicts (label counts; judge_error = no verdict could be given)")
+    for col in ("judge", "target", "probe", "labels"):
+        table.add_column(col)
+    for (judge, target, probe), counts in sorted(groups.items()):
+        total = sum(counts.values())
+        table.add_row(judge, target, probe, ", ".join(
+            f"{label} {n} ({100 * n / total:.0f} %)" for label, n in counts.most_common()))
+    console.print(table)
 
 
 @click.command()

@@ -20,6 +20,8 @@ class ProbeConfig(BaseModel):
     name: str = Field(description="the registered probe, e.g. `custom`")
     id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]+$",
                            description="how this probe is called in the run (default: name)")
+    judges: list[Any] = Field(default_factory=list,
+                              description="judges for this probe's samples (default: the probe's)")
 
     @property
     def probe_id(self) -> str:
@@ -31,6 +33,8 @@ class Probe(Protocol):
     """A family of conversations that elicits one behaviour with one technique."""
 
     config: ProbeConfig
+    #: Judge tables used when the spec names none for this probe, e.g. ("abuse.lexicon",).
+    default_judges: tuple[str | dict[str, Any], ...]
 
     def prompts(self) -> list[Prompt]:
         """The prompts, each with a stable id (stable across runs, for comparisons)."""

@@ -50,6 +50,8 @@ class CustomConfig(ProbeConfig):
 class CustomProbe:
     """Prompts written inline in the spec (text, or a list of turns)."""
 
+    default_judges: tuple[str, ...] = ()
+
     def __init__(self, config: CustomConfig) -> None:
         self.config = config
 

@@ -4,15 +4,29 @@ store, records and errors.
 """
 
 from levelhead.runner._execute import RunReport, execute, run_audit, sample_seed
+from levelhead.runner._judging import (
+    JudgePlan,
+    JudgingReport,
+    judge_input,
+    judge_stored,
+    plan_judges,
+    safe_verdict,
+)
 from levelhead.runner._progress import PlainProgress, Progress, RichProgress, choose_progress
 
 __all__ = [
+    "JudgePlan",
+    "JudgingReport",
     "PlainProgress",
     "Progress",
     "RichProgress",
     "RunReport",
     "choose_progress",
     "execute",
+    "judge_input",
+    "judge_stored",
+    "plan_judges",
     "run_audit",
+    "safe_verdict",
     "sample_seed",
 ]

@@ -8,9 +8,10 @@ import hashlib
 import json
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from levelhead.errors import (
     FatalTargetError,
@@ -19,10 +20,12 @@ from levelhead.errors import (
     TargetUnreachableError,
     redact,
 )
+from levelhead.judges import JudgeInput
 from levelhead.probes import build_probe
 from levelhead.records import Prompt, conversation, dump_turns
+from levelhead.runner._judging import JudgePlan, SampleJudging, judge_stored, plan_judges
 from levelhead.runner._progress import Progress
-from levelhead.spec import AuditSpec, check_run_name
+from levelhead.spec import AuditSpec, check_run_name, judge_configs
 from levelhead.store import SampleRow, Store
 from levelhead.targets import Target, TargetConfig, build_target
 
@@ -46,6 +49,7 @@ class RunReport:
     elapsed_s: float = 0.0
     failed_targets: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+    verdicts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -69,6 +73,7 @@ class _PromptWork:
     prompt: Prompt
     row_id: int
     messages: list[dict[str, str]]
+    judges: list[JudgePlan] = field(default_factory=list)  # sample judges for this probe
 
 
 class _TargetState:
@@ -122,7 +127,8 @@ def _backoff(attempt: int, cfg: TargetConfig, retry_after: float | None, rng: ra
 
 
 async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[int], run_id: int,
-                        run_seed: int, put, progress: Progress, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+                        run_seed: int, put, progress: Progress, rng: random.Random,  # type: ignore[no-untyped-def]
+                        judging: SampleJudging | None = None) -> None:
     target, cfg = state.target, state.target.config
     seed = sample_seed(run_seed, cfg.name, work.probe, work.prompt.id, indices[0])
     attempts = 0
@@ -181,6 +187,14 @@ async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[in
     state.ok += got
     state.exhausted_streak = 0
     progress.advance(got, 0)
+    if judging is not None and work.judges:
+        for k, c in zip(indices, completions, strict=False):
+            item = JudgeInput(
+                id=f"{state.target.config.name}/{work.probe}/{work.prompt.id}/{k}", text=c.text,
+                messages=(*work.messages, {"role": "assistant", "content": c.text}),
+                tags=work.prompt.tags, probe=work.probe, prompt_id=work.prompt.id)
+            for plan in work.judges:
+                judging.submit(plan, item, (state.target_id, work.row_id, k))
     if got < len(indices):
         state.give_back(work, indices[got:])
 
@@ -195,9 +209,10 @@ def _store_errors(state: _TargetState, work: _PromptWork, indices: list[int], ru
 
 
 async def _worker(state: _TargetState, run_id: int, run_seed: int, put, progress: Progress,
-                  rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+                  rng: random.Random, judging: SampleJudging | None) -> None:  # type: ignore[no-untyped-def]
     while (batch := state.next_batch()) is not None:
-        await _sample_batch(state, batch[0], batch[1], run_id, run_seed, put, progress, rng)
+        await _sample_batch(state, batch[0], batch[1], run_id, run_seed, put, progress, rng,
+                            judging)
 
 
 def _missing(store: Store, target_id: int, prompts: list[_PromptWork],
@@ -228,8 +243,13 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     with store.transaction():
         run = store.begin_run(name, spec_json, spec.run.seed, n)
         prompt_work: list[_PromptWork] = []
-        for pcfg in spec.probes:
-            prompts = build_probe(pcfg).prompts()
+        judge_configs_by_probe: dict[str, list[Any]] = {}
+        for pi, pcfg in enumerate(spec.probes):
+            probe = build_probe(pcfg)
+            judge_configs_by_probe[pcfg.probe_id] = list(pcfg.judges) or judge_configs(
+                list(getattr(probe, "default_judges", ())), ("probes", pi, "default_judges"),
+                f"probe '{pcfg.name}'")
+            prompts = probe.prompts()
             ids = store.ensure_prompts(run.id, pcfg.probe_id, prompts)
             prompt_work += [_PromptWork(pcfg.probe_id, p, ids[p.id], dump_turns(p.messages))
                             for p in prompts]
@@ -237,6 +257,11 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
                       for t in spec.targets]
         planned = store.update_run(run.id, spec_json, n)
         removed = store.delete_error_samples(run.id) if retry_errors else 0
+        plans = plan_judges(store, judge_configs_by_probe)
+    sample_plans = {probe: [p for p in plans if not p.is_pair and probe in p.probes]
+                    for probe in judge_configs_by_probe}
+    for p in prompt_work:
+        p.judges = sample_plans[p.probe]
     if removed:
         progress.note(f"{removed} error samples will be sampled again")
 
@@ -246,7 +271,8 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     for tcfg, tid in zip(spec.targets, target_ids, strict=True):
         target = given.get(tcfg.name) or build_target(tcfg)
         per_target = [_PromptWork(p.probe, p.prompt, p.row_id,
-                                  conversation(tcfg.system, p.messages)) for p in prompt_work]
+                                  conversation(tcfg.system, p.messages), p.judges)
+                      for p in prompt_work]
         stored, work = _missing(store, tid, per_target, n)
         already += stored
         states.append(_TargetState(target, tid, work))
@@ -261,12 +287,14 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     started = time.monotonic()
     rng = random.Random()
     ticker: asyncio.Task[None] | None = None
+    judging = SampleJudging(plans, writer.put)
     try:
         ticker = asyncio.create_task(_tick(progress))
         async with asyncio.TaskGroup() as group:
             for state in states:
                 group.create_task(_run_target(state, run.id, spec.run.seed, writer.put,
-                                              progress, rng))
+                                              progress, rng, judging))
+        await judging.finish()
     except asyncio.CancelledError:
         report.interrupted = True
         raise
@@ -288,11 +316,17 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
             if state.failure is not None:
                 report.failed_targets[state.target.config.name] = str(state.failure)
         progress.stop()
+    if plans:
+        # Samples stored before a crash, verdicts lost with it, and pairs: judged from the store.
+        swept = await judge_stored(store, run.id, plans)
+        for name, counts in judging.report.counts.items():
+            swept.counts.setdefault(name, Counter()).update(counts)
+        report.verdicts = {name: dict(c) for name, c in swept.counts.items()}
     return report
 
 
 async def _run_target(state: _TargetState, run_id: int, run_seed: int, put, progress: Progress,
-                      rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+                      rng: random.Random, judging: SampleJudging | None = None) -> None:  # type: ignore[no-untyped-def]
     try:
         await state.target.start()
     except LevelheadError as exc:
@@ -307,7 +341,7 @@ async def _run_target(state: _TargetState, run_id: int, run_seed: int, put, prog
     try:
         async with asyncio.TaskGroup() as group:
             for _ in range(state.target.config.concurrency):
-                group.create_task(_worker(state, run_id, run_seed, put, progress, rng))
+                group.create_task(_worker(state, run_id, run_seed, put, progress, rng, judging))
     finally:
         await state.target.close()
     if state.failure is not None:

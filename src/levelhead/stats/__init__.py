@@ -7,6 +7,7 @@ the caller counted, and the arithmetic uses judged samples only. Methods are des
 docs/statistics.md. May import numpy, scipy and statsmodels only (never store, cli or targets).
 """
 
+from levelhead.stats._agreement import Agreement, cohen_kappa, fleiss_kappa
 from levelhead.stats._choice import ForcedChoice, OrderCounts, forced_choice
 from levelhead.stats._clustered import ClusteredRate, cluster_bootstrap_interval, clustered_rate
 from levelhead.stats._mirrored import MirroredAsymmetry, mirrored_asymmetries, mirrored_asymmetry
@@ -43,6 +44,7 @@ from levelhead.stats._verdicts import PromptCounts, count_by_prompt
 
 __all__ = [
     "AdjustedFinding",
+    "Agreement",
     "BinomialTest",
     "CivilityCurve",
     "ClusteredRate",
@@ -64,7 +66,9 @@ __all__ = [
     "binomial_test",
     "cluster_bootstrap_interval",
     "clustered_rate",
+    "cohen_kappa",
     "count_by_prompt",
+    "fleiss_kappa",
     "forced_choice",
     "mcnemar_exact",
     "mirrored_asymmetries",

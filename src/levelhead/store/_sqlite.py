@@ -417,6 +417,11 @@ class SQLiteStore:
         return [_sample_from_row(r, systems, names) for r in rows
                 if probes is None or r[6] in probes]
 
+    def probes_of(self, run_id: int) -> list[str]:
+        """The probe ids of a run."""
+        return [r[0] for r in self._conn.execute(
+            "SELECT DISTINCT probe FROM prompts WHERE run_id = ? ORDER BY probe", (run_id,))]
+
     def judged_pairs(self, judge_id: int) -> set[tuple[int, int]]:
         """Pairs of sample ids this judge identity has a (non-error) verdict on."""
         return {(a, b) for a, b in self._conn.execute(

@@ -1,0 +1,219 @@
+"""Judging: apply judges to samples as they are stored (in a run) or from the store later
+(re-judging without re-sampling). Each verdict is stored with its judge's identity; a judge
+identity that already gave a sample a verdict is not asked again (a ``judge_error`` verdict is
+asked again)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from levelhead.errors import redact
+from levelhead.judges import (
+    JUDGE_ERROR,
+    Judge,
+    JudgeConfig,
+    JudgeInput,
+    JudgeVerdict,
+    PairJudge,
+    build_judge,
+    judge_identity,
+)
+from levelhead.store import PairVerdictRow, Store, StoredSample, VerdictRow
+
+# Batches for judges that judge many texts at once (offline classifiers).
+_BATCH = 256
+
+
+@dataclass
+class JudgePlan:
+    """One judge identity, its store id, and the probes whose samples it judges."""
+
+    judge: Judge | PairJudge
+    judge_id: int
+    probes: set[str]
+
+    @property
+    def is_pair(self) -> bool:
+        return hasattr(self.judge, "judge_pair")
+
+    @property
+    def name(self) -> str:
+        return self.judge.config.name
+
+
+@dataclass
+class JudgingReport:
+    """Verdicts given, by judge name and label."""
+
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def add(self, judge: str, label: str) -> None:
+        self.counts.setdefault(judge, Counter())[label] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(sum(c.values()) for c in self.counts.values())
+
+    @property
+    def judge_errors(self) -> int:
+        return sum(c[JUDGE_ERROR] for c in self.counts.values())
+
+
+def plan_judges(store: Store, configs_by_probe: dict[str, Sequence[JudgeConfig]]) -> list[JudgePlan]:
+    """Build each distinct judge once and register its identity in the store."""
+    plans: dict[tuple[str, str, str], JudgePlan] = {}
+    for probe, configs in configs_by_probe.items():
+        for cfg in configs:
+            j = build_judge(cfg)
+            ident = judge_identity(j)
+            if ident not in plans:
+                plans[ident] = JudgePlan(j, store.ensure_judge(*ident), set())
+            plans[ident].probes.add(probe)
+    return list(plans.values())
+
+
+def judge_input(s: StoredSample) -> JudgeInput:
+    """What a judge sees of a stored sample."""
+    return JudgeInput(id=f"{s.target}/{s.probe}/{s.prompt_key}/{s.sample_index}", text=s.text,
+                      messages=tuple(s.messages), tags=s.tags, probe=s.probe,
+                      prompt_id=s.prompt_key)
+
+
+def _extra_json(v: JudgeVerdict) -> str | None:
+    return json.dumps(dict(v.extra), ensure_ascii=False, sort_keys=True) if v.extra else None
+
+
+async def safe_verdict(judge_name: str, call: Any) -> JudgeVerdict:
+    """Await a judge's verdict; a judge's own failure becomes a ``judge_error`` verdict (a
+    missing verdict, never a label)."""
+    try:
+        return await call  # type: ignore[no-any-return]
+    except Exception as exc:
+        return JudgeVerdict(JUDGE_ERROR, rationale=redact(f"{judge_name} failed: "
+                                                          f"{type(exc).__name__}: {exc}"))
+
+
+def _is_sync(plan: JudgePlan) -> bool:
+    return hasattr(plan.judge, "judge_texts") or hasattr(plan.judge, "judge_text")
+
+
+def _verdicts_sync(plan: JudgePlan, items: Sequence[JudgeInput]) -> list[JudgeVerdict] | None:
+    """Fast paths for judges that judge text without I/O (rules, lexicons, classifiers)."""
+    j: Any = plan.judge
+    if hasattr(j, "judge_texts"):
+        return list(j.judge_texts([i.text for i in items]))
+    if hasattr(j, "judge_text"):
+        return [j.judge_text(i.text) for i in items]
+    return None
+
+
+class SampleJudging:
+    """Judges samples handed over during a run, without holding up the samplers: the runner
+    calls :meth:`submit` and goes on; verdicts reach the writer as they are given."""
+
+    def __init__(self, plans: list[JudgePlan], put: Any, concurrency: int = 16) -> None:
+        self.plans = [p for p in plans if not p.is_pair]
+        self.put = put
+        self.report = JudgingReport()
+        self._queue: asyncio.Queue[tuple[JudgePlan, JudgeInput, tuple[int, int, int]] | None] = (
+            asyncio.Queue())
+        self._workers = [asyncio.create_task(self._work()) for _ in range(concurrency)] \
+            if self.plans else []
+
+    def wants(self, probe: str) -> list[JudgePlan]:
+        return [p for p in self.plans if probe in p.probes]
+
+    def submit(self, plan: JudgePlan, item: JudgeInput, key: tuple[int, int, int]) -> None:
+        if hasattr(plan.judge, "judge_text"):  # a rule judge: cheaper to judge now than to queue
+            self._record(plan, key, plan.judge.judge_text(item.text))
+        else:
+            self._queue.put_nowait((plan, item, key))
+
+    def _record(self, plan: JudgePlan, key: tuple[int, int, int], v: JudgeVerdict) -> None:
+        self.put(VerdictRow(key[0], key[1], key[2], plan.judge_id, v.label, v.score, v.rationale,
+                            _extra_json(v), int(time.time() * 1000)))
+        self.report.add(plan.name, v.label)
+
+    async def _work(self) -> None:
+        while (job := await self._queue.get()) is not None:
+            plan, item, key = job
+            j: Any = plan.judge
+            if hasattr(j, "judge_texts"):
+                verdict = (await asyncio.to_thread(j.judge_texts, [item.text]))[0]
+            else:
+                verdict = await safe_verdict(plan.name, j.judge(item))
+            self._record(plan, key, verdict)
+
+    async def finish(self) -> JudgingReport:
+        """Wait for every submitted sample to be judged."""
+        for _ in self._workers:
+            self._queue.put_nowait(None)
+        await asyncio.gather(*self._workers)
+        return self.report
+
+
+async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
+                       concurrency: int = 16, progress: Any = None) -> JudgingReport:
+    """Give every stored good sample of the run a verdict from each planned judge it lacks,
+    and every pair a pair judge selects a pair verdict; returns what was given."""
+    plans = list(plans)
+    report = JudgingReport()
+    started = time.monotonic()
+    writer = store.writer()
+    sem = asyncio.Semaphore(concurrency)
+
+    def record(plan: JudgePlan, s: StoredSample, v: JudgeVerdict) -> None:
+        writer.put(VerdictRow(s.target_id, s.prompt_id, s.sample_index, plan.judge_id, v.label,
+                              v.score, v.rationale, _extra_json(v), int(time.time() * 1000)))
+        report.add(plan.name, v.label)
+        if progress is not None:
+            progress.advance(1, 1 if v.label == JUDGE_ERROR else 0)
+
+    async def one(plan: JudgePlan, s: StoredSample) -> None:
+        async with sem:
+            record(plan, s, await safe_verdict(plan.name, plan.judge.judge(judge_input(s))))  # type: ignore[union-attr]
+
+    async def pair(plan: JudgePlan, a: StoredSample, b: StoredSample) -> None:
+        async with sem:
+            v = await safe_verdict(plan.name, plan.judge.judge_pair(judge_input(a), judge_input(b)))  # type: ignore[union-attr]
+        writer.put(PairVerdictRow(a.sample_id, b.sample_id, plan.judge_id, v.label, v.score,
+                                  v.rationale, _extra_json(v), int(time.time() * 1000)))
+        report.add(plan.name, v.label)
+        if progress is not None:
+            progress.advance(1, 1 if v.label == JUDGE_ERROR else 0)
+
+    try:
+        for plan in plans:
+            if plan.is_pair:
+                done = store.judged_pairs(plan.judge_id)
+                pairs = [(a, b) for a, b in plan.judge.select_pairs(  # type: ignore[union-attr]
+                    store.stored_samples(run_id, plan.probes)) if (a.sample_id, b.sample_id) not in done]
+                await asyncio.gather(*(pair(plan, a, b) for a, b in pairs))
+                continue
+            todo = list(store.samples_to_judge(run_id, plan.judge_id, plan.probes))
+            if not todo:
+                continue
+            if _is_sync(plan):
+                for i in range(0, len(todo), _BATCH):
+                    chunk = todo[i:i + _BATCH]
+                    verdicts = _verdicts_sync(plan, [judge_input(s) for s in chunk]) or []
+                    for s, v in zip(chunk, verdicts, strict=True):
+                        record(plan, s, v)
+                    await asyncio.sleep(0)
+            else:
+                await asyncio.gather(*(one(plan, s) for s in todo))
+    finally:
+        for plan in plans:
+            close = getattr(plan.judge, "close", None)
+            if close is not None:
+                await close()
+        writer.close()
+    report.elapsed_s = time.monotonic() - started
+    return report
