@@ -124,6 +124,7 @@ registry: Registry[Any] = Registry(
     builtins=(
         "levelhead.judges.llm",
         "levelhead.judges.pairwise",
+        "levelhead.judges.classifier",
     ),
 )
 
