@@ -122,6 +122,8 @@ registry: Registry[Any] = Registry(
     "levelhead.judges",
     # One line per built-in module; importing it registers its judges.
     builtins=(
+        "levelhead.judges.lexicon",
+        "levelhead.judges.refusal",
         "levelhead.judges.llm",
         "levelhead.judges.pairwise",
         "levelhead.judges.classifier",
