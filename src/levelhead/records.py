@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "SCHEMA_VERSION",
     "Completion",
+    "Finding",
     "TokenLogprob",
     "Prompt",
     "RunInfo",
@@ -118,6 +119,33 @@ class Verdict(BaseModel):
     label: str
     score: float | None = None
     rationale: str | None = None
+
+
+class Finding(BaseModel):
+    """A statistic with its uncertainty, computed from a run's samples and verdicts.
+
+    This is the stable JSON contract of ``levelhead findings --format json``: a list of these.
+    ``group`` names the slice (an option of a forced choice, a label, a prompt...) or is None;
+    ``errors`` and ``missing`` count the samples left out of ``n`` because the target failed or
+    no verdict could be given — never folded in as good replies.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    target: str
+    probe: str
+    metric: str
+    group: str | None = None
+    estimate: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float = 0.95
+    n: int
+    errors: int = 0
+    missing: int = 0
+    method: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunInfo(BaseModel):

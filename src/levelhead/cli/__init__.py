@@ -27,6 +27,7 @@ _COMMANDS = {
     "plan": "levelhead.cli._plan:plan_command",
     "judge": "levelhead.cli._judge:judge",
     "agreement": "levelhead.cli._agreement:agreement",
+    "findings": "levelhead.cli._findings:findings",
 }
 
 

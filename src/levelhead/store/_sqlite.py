@@ -338,6 +338,13 @@ class SQLiteStore:
             ))
         return out
 
+    def samples_with_tags(self, run_id: int) -> Iterator[tuple[Sample, dict[str, str]]]:
+        """Every sample of the run (as :meth:`iter_samples`) with its prompt's tags."""
+        tags = {(probe, pid): json.loads(t) for probe, pid, t in self._conn.execute(
+            "SELECT probe, prompt_id, tags_json FROM prompts WHERE run_id = ?", (run_id,))}
+        for sample in self.iter_samples(run_id):
+            yield sample, tags[(sample.probe, sample.prompt_id)]
+
     def iter_samples(self, run_id: int) -> Iterator[Sample]:
         """Every sample of a run with its whole transcript, in target/prompt/index order."""
         run = self.find_run(run_id)

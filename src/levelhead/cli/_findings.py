@@ -1,0 +1,43 @@
+"""``levelhead findings``: every statistic of a run, with its interval."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from levelhead.store import open_store
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True)
+@click.pass_obj
+def findings(obj: dict, run_ref: str, fmt: str) -> None:
+    """Every finding of RUN: rates with intervals, clustered by prompt, with the errors and
+    missing verdicts beside each; probes add their own (forced-choice shares, asymmetries...)."""
+    from rich.table import Table
+
+    from levelhead.cli._render import wide_console
+    from levelhead.report import compute_findings, findings_markdown, load_run_data
+
+    store = open_store(obj["store"])
+    run = store.find_run(run_ref)
+    result = compute_findings(load_run_data(store, run.id))
+    if fmt == "json":
+        click.echo(json.dumps([f.model_dump(mode="json") for f in result], ensure_ascii=False,
+                              indent=1))
+        return
+    text = findings_markdown(result)
+    if fmt == "markdown":
+        click.echo(text)
+        return
+    lines = [line.strip("|").split("|") for line in text.splitlines()]
+    table = Table(title=f"findings of run '{run.name}'")
+    for head in lines[0]:
+        table.add_column(head.strip(), justify="right" if head.strip() in ("n", "errors", "missing",
+                                                                            "estimate") else "left")
+    for row in lines[2:]:
+        table.add_row(*(cell.strip() for cell in row))
+    wide_console().print(table)

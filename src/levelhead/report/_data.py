@@ -1,0 +1,76 @@
+"""A run as the findings need it: every sample with its prompt tags, and every verdict."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from levelhead.store import Store
+
+SampleKey = tuple[str, str, str, int]  # target, probe, prompt id, sample index
+
+
+@dataclass(frozen=True, slots=True)
+class SampleView:
+    """One stored sample, as findings see it."""
+
+    target: str
+    probe: str
+    prompt_id: str
+    sample_index: int
+    status: str
+    text: str | None
+    tags: dict[str, str]
+
+    @property
+    def key(self) -> SampleKey:
+        return (self.target, self.probe, self.prompt_id, self.sample_index)
+
+
+@dataclass
+class RunData:
+    """Samples and verdicts of one run, indexed for findings."""
+
+    run_id: int
+    run_name: str
+    samples: list[SampleView]
+    # judge name -> sample key -> label (the newest identity of that name wins)
+    verdicts: dict[str, dict[SampleKey, str]] = field(default_factory=dict)
+    scores: dict[str, dict[SampleKey, float | None]] = field(default_factory=dict)
+    # judge name -> list of (key a, key b, label, extra)
+    pair_verdicts: dict[str, list[tuple[SampleKey, SampleKey, str, dict[str, Any]]]] = field(
+        default_factory=dict)
+    probe_names: dict[str, str] = field(default_factory=dict)  # probe id -> registered name
+    probe_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def for_probe(self, probe: str) -> list[SampleView]:
+        return [s for s in self.samples if s.probe == probe]
+
+    def targets(self) -> list[str]:
+        return sorted({s.target for s in self.samples})
+
+
+def load_run_data(store: Store, run_id: int) -> RunData:
+    """Read a run's samples and verdicts from the store."""
+    run = store.find_run(run_id)
+    samples = [SampleView(s.target, s.probe, s.prompt_id, s.sample_index, s.status, s.text,
+                          tags) for s, tags in store.samples_with_tags(run.id)]
+    data = RunData(run.id, run.name, samples)
+    for table in run.spec.get("probes", []):
+        probe_id = table.get("id") or table.get("name")
+        data.probe_names[probe_id] = table.get("name")
+        data.probe_configs[probe_id] = table
+    verdicts: dict[str, dict[SampleKey, str]] = defaultdict(dict)
+    scores: dict[str, dict[SampleKey, float | None]] = defaultdict(dict)
+    for target, probe, prompt, k, judge, _version, _args, label, score in store.verdict_table(run.id):
+        verdicts[judge][(target, probe, prompt, k)] = label
+        scores[judge][(target, probe, prompt, k)] = score
+    data.verdicts, data.scores = dict(verdicts), dict(scores)
+    pairs: dict[str, list[tuple[SampleKey, SampleKey, str, dict[str, Any]]]] = defaultdict(list)
+    for t_a, probe, p_a, t_b, p_b, k, judge, _v, label, _score, extra in store.pair_verdict_table(run.id):
+        pairs[judge].append(((t_a, probe, p_a, k), (t_b, probe, p_b, k), label,
+                             json.loads(extra) if extra else {}))
+    data.pair_verdicts = dict(pairs)
+    return data
