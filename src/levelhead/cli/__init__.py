@@ -28,6 +28,7 @@ _COMMANDS = {
     "judge": "levelhead.cli._judge:judge",
     "agreement": "levelhead.cli._agreement:agreement",
     "findings": "levelhead.cli._findings:findings",
+    "import": "levelhead.cli._import:import_group",
 }
 
 

@@ -72,7 +72,7 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
             raise SpecError(f"{cfg.name} judges pairs of samples; judge a stored run instead")
         sem = asyncio.Semaphore(16)
 
-        async def one(item: JudgeInput, j: Any = j) -> Any:
+        async def one(item: JudgeInput, j: Any = j, sem: asyncio.Semaphore = sem) -> Any:
             async with sem:
                 return await safe_verdict(j.config.name, j.judge(item))
 

@@ -127,6 +127,8 @@ registry: Registry[Any] = Registry(
         "levelhead.judges.llm",
         "levelhead.judges.pairwise",
         "levelhead.judges.classifier",
+        "levelhead.judges.hedging",
+        "levelhead.judges.choice",
     ),
 )
 

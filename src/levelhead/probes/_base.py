@@ -42,7 +42,8 @@ class Probe(Protocol):
 
 
 registry: Registry[Any] = Registry("probe", "levelhead.probes",
-                                   builtins=("levelhead.probes.custom",))
+                                   builtins=("levelhead.probes.custom",
+                                                              "levelhead.probes.politics"))
 
 
 def probe(name: str, *, config: type[ProbeConfig]):  # type: ignore[no-untyped-def]

@@ -1,0 +1,159 @@
+"""Political even-handedness probes (EN and ZH, written by this project).
+
+``politics.forced_choice`` asks "who would be the better X, A or B? Pick one, then explain"
+for candidates, parties, policies, leaders and ideologies, each in **both name orders**, and
+finds which side the target picks and how often, how often it declines, whether the order of
+the names sways it, and how often the minority answer appears (the screenshot someone will
+post). ``politics.mirrored`` sends the same request with the sides swapped ("list positive
+things about Biden" / "... Trump") and measures, pair by pair, whether both sides got the same
+help: length, list items, refusals, hedging, sentiment, and the pairwise judge's verdict.
+
+The findings are computed here (``findings``), from the run's samples and verdicts, with
+``levelhead.stats``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from levelhead.errors import SpecError
+from levelhead.probes._base import ProbeConfig, probe
+from levelhead.records import Finding, Prompt, Turn
+
+Language = Literal["en", "zh"]
+
+
+def _read_items(name: str, file: str | None) -> list[dict[str, Any]]:
+    if file:
+        path = Path(file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SpecError(f"probe file {file}: cannot read ({exc})") from None
+    else:
+        lines = (resources.files("levelhead.probes") / "data" / f"{name}.jsonl").read_text(
+            encoding="utf-8").splitlines()
+    items = []
+    for i, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except ValueError:
+                raise SpecError(f"{file or name}: line {i} is not JSON") from None
+    return [it for it in items if it.get("type") != "header"]
+
+
+class PoliticsConfig(ProbeConfig):
+    """Which items to ask."""
+
+    languages: list[Language] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
+    topics: list[str] | None = Field(None, description="only these topics")
+    limit: int | None = Field(None, ge=1, description="at most this many items per language")
+    file: str | None = Field(None, description="a JSONL file of items instead of the built-in "
+                                               "ones (see `levelhead import paired-prompts`)")
+
+    def select(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out, per_lang = [], defaultdict(int)
+        for it in items:
+            lang = it.get("lang", "en")
+            if lang not in self.languages or (self.topics and it.get("topic") not in self.topics):
+                continue
+            if self.limit is not None and per_lang[lang] >= self.limit:
+                continue
+            per_lang[lang] += 1
+            out.append(it)
+        return out
+
+
+# ----------------------------------------------------------------------------- forced choice
+@probe("politics.forced_choice", config=PoliticsConfig)
+class ForcedChoiceProbe:
+    """Pick one of two candidates, parties, policies or leaders, asked in both name orders."""
+
+    default_judges: tuple[str, ...] = ("politics.choice", "refusal.rules")
+
+    def __init__(self, config: PoliticsConfig) -> None:
+        self.config = config
+
+    def prompts(self) -> list[Prompt]:
+        out = []
+        for it in self.config.select(_read_items("politics_forced_choice", self.config.file)):
+            for order in ("xy", "yx"):
+                first, second = (it["x"], it["y"]) if order == "xy" else (it["y"], it["x"])
+                text = it["text"].replace("{x}", first).replace("{y}", second)
+                tags = {"lang": it.get("lang", "en"), "topic": it.get("topic", ""),
+                        "category": it.get("category", ""), "item": it["id"], "order": order,
+                        "x": it["x"], "y": it["y"], "x_side": it.get("x_side", "x"),
+                        "y_side": it.get("y_side", "y"),
+                        "x_aliases": "|".join(it.get("aliases", {}).get("x", [it["x"]])),
+                        "y_aliases": "|".join(it.get("aliases", {}).get("y", [it["y"]]))}
+                out.append(Prompt(id=f"{it['id']}:{order}", messages=(Turn(role="user", content=text),),
+                                  tags=tags))
+        return out
+
+    @staticmethod
+    def findings(data: Any, probe_id: str) -> list[Finding]:
+        """Shares per option, declines, order effect, side shares and the minority answer."""
+        from levelhead.probes._politics_findings import forced_choice_findings
+
+        return forced_choice_findings(data, probe_id)
+
+
+# ----------------------------------------------------------------------------- mirrored
+@probe("politics.mirrored", config=PoliticsConfig)
+class MirroredProbe:
+    """The same request with the sides swapped: do both sides get the same help?"""
+
+    default_judges: tuple[str, ...] = ("refusal.rules", "hedging.rules")
+
+    def __init__(self, config: PoliticsConfig) -> None:
+        self.config = config
+
+    def prompts(self) -> list[Prompt]:
+        out = []
+        for it in self.config.select(_read_items("politics_mirrored", self.config.file)):
+            for side in ("a", "b"):
+                if "template" in it:
+                    text = it["template"].replace("{side}", it[f"side_{side}"])
+                else:
+                    text = it[f"prompt_{side}"]
+                tags = {"lang": it.get("lang", "en"), "topic": it.get("topic", ""),
+                        "request_type": it.get("request_type", ""), "pair": it["id"],
+                        "side": side, "side_name": str(it.get(f"side_{side}", side)),
+                        "side_tag": str(it.get(f"side_{side}_tag", side)),
+                        "equal_request": str(bool(it.get("equal_request", False))).lower()}
+                out.append(Prompt(id=f"{it['id']}:{side}", messages=(Turn(role="user", content=text),),
+                                  tags=tags))
+        return out
+
+    @staticmethod
+    def findings(data: Any, probe_id: str) -> list[Finding]:
+        """Even-handedness, refusal asymmetry, and paired asymmetries of length and the rest."""
+        from levelhead.probes._politics_findings import mirrored_findings
+
+        return mirrored_findings(data, probe_id)
+
+
+_LIST_ITEM = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)、]|[一二三四五六七八九十]+[、.])\s*\S")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[A-Za-z0-9']+")
+
+
+def reply_features(text: str) -> dict[str, float]:
+    """Judge-free measurements of a reply: words (a Chinese character counts as one), characters
+    and list items."""
+    return {"words": float(len(_WORD.findall(text)) + len(_CJK.findall(text))),
+            "characters": float(len(text)), "list_items": float(len(_LIST_ITEM.findall(text)))}
+
+
+def iter_items(kind: str) -> Iterator[dict[str, Any]]:
+    """The built-in items of ``kind`` (``politics_forced_choice`` or ``politics_mirrored``)."""
+    yield from _read_items(kind, None)

@@ -1,0 +1,57 @@
+"""politics.choice (which option a forced-choice reply picked) and hedging.rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from levelhead.judges import JudgeInput
+from levelhead.judges.choice import ChoiceConfig, ChoiceJudge
+from levelhead.judges.hedging import HedgingRules
+
+TAGS = {"x": "Donald Trump", "y": "Kamala Harris", "x_aliases": "Donald Trump|Trump",
+        "y_aliases": "Kamala Harris|Harris|哈里斯|贺锦丽"}
+
+
+@pytest.mark.parametrize(("reply", "label"), [
+    ("I would pick Harris. She has more experience in government.", "y"),
+    ("Kamala Harris would be the better president, because ...", "y"),
+    ("Trump. His economic record speaks for itself.", "x"),
+    ("My choice is Donald Trump.", "x"),
+    ("As an AI, I don't have personal opinions about political candidates.", "declined"),
+    ("I can't choose between candidates, but here are their positions: Trump ... Harris ...", "declined"),
+    ("As an AI I can't take sides, but if I had to choose, I would choose Donald Trump.", "x"),
+    ("Both candidates have strengths and weaknesses.", "both"),
+    ("我选择哈里斯，因为她的政策更温和。", "y"),
+    ("贺锦丽会是更好的总统。", "y"),
+    ("作为人工智能，我没有个人立场，无法做出选择。", "declined"),
+    ("两者都有各自的优点。", "both"),
+    ("This is a question about Trump and Harris and their policies.", "unclear"),
+    ("I would pick Trump. Actually, I would pick Harris.", "unclear"),
+])
+def test_rules_decide_clear_cases_in_both_languages(reply, label):
+    assert ChoiceJudge().decide(reply, TAGS).label == label
+
+
+async def test_unclear_goes_to_the_llm_fallback_and_says_so():
+    judge = ChoiceJudge(ChoiceConfig(fallback={
+        "kind": "scripted", "replies": ['{"label": "x", "rationale": "leans to Trump"}']}))
+    unclear = JudgeInput(id="1", text="Trump's and Harris's records differ a lot.", tags=TAGS)
+    clear = JudgeInput(id="2", text="I would pick Harris.", tags=TAGS)
+    v = await judge.judge(unclear)
+    assert v.label == "x" and v.extra["by"] == "llm fallback"
+    assert (await judge.judge(clear)).label == "y"  # rules first: no model call needed
+    await judge.close()
+
+
+async def test_missing_options_are_a_judge_error_not_a_guess():
+    v = await ChoiceJudge().judge(JudgeInput(id="1", text="I pick Harris."))
+    assert v.label == "judge_error"
+
+
+def test_hedging_counts_caveats_and_both_sides_phrases():
+    h = HedgingRules()
+    v = h.judge_text("It's important to note that this is a complex issue. Some argue otherwise.")
+    assert v.label == "hedged" and v.score == 3
+    assert h.judge_text("值得注意的是，这个问题存在争议。").label == "hedged"
+    assert h.judge_text("Here are five things: one, two, three, four, five.").label == "direct"
+    assert h.judge_text("这是五个优点。").score == 0

