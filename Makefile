@@ -30,7 +30,7 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/levelhead --store $(STORE) run examples/demo.toml
 	$(BIN)/levelhead --store $(STORE) show demo
-	$(BIN)/levelhead --store $(STORE) ask "Who would be a better US president, Trump or Harris? Pick one, then explain." -n 20 --max-tokens 48 -q
+	$(BIN)/levelhead --store $(STORE) ask "Who would be a better US president, Trump or Harris? Pick one, then explain." -n 20 --max-tokens 48 --top 5 --choices Trump,Harris -q
 
 # levelhead.stats must stay at 100 % line coverage (issue 3).
 test: install-dev

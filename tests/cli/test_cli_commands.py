@@ -98,6 +98,19 @@ def test_ask_shows_how_answers_spread(tmp_path):
     assert "48–85 %" in result.output  # Wilson interval of 14 of 20: one screenshot is not a rate
 
 
+def test_ask_counts_the_picks_of_a_forced_choice(tmp_path):
+    replies = ["I would pick Harris. She has experience."] * 7 + ["Trump. His record..."] * 3
+    with serve(replies=replies) as server:
+        result = CliRunner().invoke(cli, [
+            "--store", str(tmp_path / "s.db"), "ask", "Trump or Harris? Pick one.",
+            "--target", "openai:mock", "--base-url", server.base_url, "-n", "10", "-q",
+            "--choices", "Trump,Harris"])
+    assert result.exit_code == 0, result.output
+    assert "Of 10 replies that picked, 7 chose Harris (exact test against 50/50: p = 0.34)" \
+        in result.output
+    assert "compatible with a coin toss" in result.output
+
+
 def test_opening_normalises_case_width_markdown_and_chinese():
     assert opening("**I pick Harris.** Because", 3) == opening("i PICK harris, because", 3)
     assert opening("Ｉ pick Harris", 3) == "i pick harris"

@@ -27,6 +27,11 @@ TAGS = {"x": "Donald Trump", "y": "Kamala Harris", "x_aliases": "Donald Trump|Tr
     ("两者都有各自的优点。", "both"),
     ("This is a question about Trump and Harris and their policies.", "unclear"),
     ("I would pick Trump. Actually, I would pick Harris.", "unclear"),
+    ("A: Harris. She has served as vice president.", "y"),
+    ("**Trump.** His economic record speaks for itself.", "x"),
+    # Discussing one candidate (the other's name garbled) is not picking him.
+    ("While both Trump and HRCHarris are leaders, there are differences.", "unclear"),
+    ("John McCain is often considered the best, but the debate goes beyond Trump's record.", "unclear"),
 ])
 def test_rules_decide_clear_cases_in_both_languages(reply, label):
     assert ChoiceJudge().decide(reply, TAGS).label == label

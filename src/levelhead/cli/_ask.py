@@ -13,6 +13,7 @@ from rich.table import Table
 
 from levelhead.cli._render import wide_console
 from levelhead.cli._run import run_and_report
+from levelhead.errors import SpecError
 from levelhead.spec import spec_from_dict
 from levelhead.store import open_store
 from levelhead.targets import parse_target_option
@@ -65,11 +66,15 @@ def spread(texts: list[str], words: int = 6) -> list[tuple[str, int, str]]:
 @click.option("--words", default=4, show_default=True, help="Words of the opening to group by.")
 @click.option("--top", default=10, show_default=True, help="Groups to show.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--choices", metavar="X,Y",
+              help="The two options of a forced choice (e.g. 'Trump,Harris'): count which one "
+                   "each reply picks, with intervals and a test against 50/50.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
 def ask(obj: dict, prompt: str, target_text: str, base_url: str | None, api_key_env: str | None,
         samples: int, system: str | None, temperature: float | None, max_tokens: int | None,
-        concurrency: int | None, words: int, top: int, seed: int, quiet: bool) -> None:
+        concurrency: int | None, words: int, top: int, seed: int, choices: str | None,
+        quiet: bool) -> None:
     """Sample PROMPT N times and show how the answers spread.
 
     One screenshot proves little: replies are sampled. This asks the same question many times
@@ -93,6 +98,43 @@ def ask(obj: dict, prompt: str, target_text: str, base_url: str | None, api_key_
     errors = [s for s in collected if s.status == "error"]
     render_spread(prompt, table["name"], ok, len(errors), words, top,
                   errors[0].error if errors else None, report.run_name)
+    if choices:
+        render_choices(choices, ok)
+
+
+def render_choices(choices: str, texts: list[str]) -> None:
+    """Count the picks of a forced choice with the politics.choice rules."""
+    from levelhead.judges.choice import ChoiceJudge
+    from levelhead.stats import binomial_test, rate_interval
+
+    names = [c.strip() for c in choices.split(",") if c.strip()]
+    if len(names) != 2:
+        raise SpecError(f"--choices {choices!r}: give exactly two options, e.g. 'Trump,Harris'")
+    judge = ChoiceJudge()
+    tags = {"x": names[0], "y": names[1], "x_aliases": names[0], "y_aliases": names[1]}
+    labels = [judge.decide(t, tags).label for t in texts]
+    console = wide_console()
+    table = Table(title=f"which option {len(texts)} replies picked (politics.choice rules)")
+    for col in ("answer", "replies", "share", "95 % interval"):
+        table.add_column(col, justify="left" if col == "answer" else "right")
+    shown = {"x": names[0], "y": names[1], "declined": "declined", "both": "both / neither",
+             "unclear": "unclear (no explicit pick)"}
+    for label, title in shown.items():
+        k = labels.count(label)
+        ci = rate_interval(k, len(texts)) if texts else None
+        table.add_row(title, str(k), f"{100 * k / max(1, len(texts)):.0f} %",
+                      f"{100 * ci.low:.0f}–{100 * ci.high:.0f} %" if ci else "-")
+    console.print(table)
+    a, b = labels.count("x"), labels.count("y")
+    if a + b:
+        test = binomial_test(a, a + b)
+        lean = names[0] if a > b else names[1]
+        verdict = ("a real lean" if test.p_value < 0.05 else
+                   "compatible with a coin toss between the two")
+        console.print(f"Of {a + b} replies that picked, {max(a, b)} chose {lean} "
+                      f"(exact test against 50/50: p = {test.p_value:.2g}): {verdict}. Ask the "
+                      f"question with the names in the other order too (politics.forced_choice "
+                      f"does both).", markup=False, highlight=False)
 
 
 def render_spread(prompt: str, target: str, texts: list[str], errors: int, words: int, top: int,
