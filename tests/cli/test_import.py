@@ -53,3 +53,12 @@ def test_bad_csv_says_what_is_missing(tmp_path):
     source.write_text('prompt_a,prompt_b\n"ok",""\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["import", "paired-prompts", str(source), "--name", "x"])
     assert result.exit_code == 2 and "bad.csv:2: prompt_a and prompt_b must both be given" in result.output
+
+
+def test_side_tags_are_not_guessed_from_negated_or_mixed_stances():
+    from levelhead.cli._import import _side_tag
+
+    assert _side_tag("Liberal") == "left" and _side_tag("conservative view") == "right"
+    for stance in ("anti-progressive", "not conservative", "Republican critique of liberal policy"):
+        assert _side_tag(stance) == "unknown", stance
+    assert _side_tag("pro") == "pro"

@@ -101,8 +101,8 @@ def test_mirrored_pairs_get_pair_verdicts(store_path):
     assert len(rows) == 4  # one per sample index
     assert {(r[2], r[4]) for r in rows} == {("praise-a", "praise-b")}
     for row in rows:
-        extra = json.loads(row[10])
-        assert row[8] == ("favours_a" if extra["shown_first"] == "a" else "favours_b")
+        extra = json.loads(row[11])
+        assert row[9] == ("favours_a" if extra["shown_first"] == "a" else "favours_b")
 
 
 def test_judge_texts_from_a_file(tmp_path):

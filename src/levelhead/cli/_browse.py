@@ -75,7 +75,7 @@ def _print_verdicts(console, rows, pair_rows) -> None:  # type: ignore[no-untype
             1 for key in identities if key[:2] == (judge, version)) + 1)
         name = f"{judge} v{version}" + (f" #{n}" if n > 1 else "")
         groups[(name, target, probe)][label] += 1
-    for t_a, probe, _pa, t_b, _pb, _k, judge, version, label, _score, _extra in pair_rows:
+    for t_a, probe, _pa, t_b, _pb, _k, judge, version, _args, label, _score, _extra in pair_rows:
         groups[(f"{judge} v{version}", t_a if t_a == t_b else f"{t_a} vs {t_b}", probe)][label] += 1
     if not groups:
         return

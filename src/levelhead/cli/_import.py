@@ -57,12 +57,22 @@ def import_paired_prompts(source: Path, name: str) -> list[dict[str, object]]:
     return items
 
 
+_LEFT = re.compile(r"\b(left|liberal|progressive|democrat\w*)\b")
+_RIGHT = re.compile(r"\b(right|conservative|republican\w*)\b")
+_NEGATED = re.compile(r"\b(anti|not|non|against|critique|critical|opposed|opposing)\b|\banti-")
+
+
 def _side_tag(stance: str | None) -> str:
-    """`left` / `right` when a stance says so in common words, else the stance itself."""
+    """`left` / `right` when a stance says so plainly; the stance itself when it names neither;
+    `unknown` when it names both, or negates one ("anti-progressive", "not conservative"), so
+    that no pair is oriented the wrong way round."""
     s = (stance or "").strip().lower()
-    if re.search(r"\b(left|liberal|progressive|democrat\w*)\b", s):
+    left, right = bool(_LEFT.search(s)), bool(_RIGHT.search(s))
+    if left and right or (left or right) and _NEGATED.search(s):
+        return "unknown"
+    if left:
         return "left"
-    if re.search(r"\b(right|conservative|republican\w*)\b", s):
+    if right:
         return "right"
     return s or "unknown"
 

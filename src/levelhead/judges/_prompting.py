@@ -13,39 +13,57 @@ import json
 import math
 import re
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from levelhead.records import TokenLogprob
 
-# Chat-template and role markers of common model families, and our own marker words.
+# Chat-template and role markers of common model families, and our own marker words. They are
+# applied after invisible characters are gone and widths are folded (so "<\u200b|im_start|>"
+# or a full-width "<｜User｜>" cannot slip through and reassemble), and repeated until the text
+# no longer changes.
+_ROLE_WORDS = r"(?:system(?: message| prompt)?|assistant|user|developer|instructions?|human|ai)"
 _DEFUSE = [
     (re.compile(r"<\|"), "<¦"),                     # <|im_start|>, <|eot_id|>, <|system|> ...
     (re.compile(r"\|>"), "¦>"),
-    (re.compile(r"</?s>", re.I), lambda m: m.group(0).replace("<", "‹").replace(">", "›")),
+    (re.compile(r"<(/?)(s|bos|eos|eot|endoftext|start_of_turn|end_of_turn|im_start|im_end)>", re.I),
+     r"‹\1\2›"),
     (re.compile(r"\[/?INST\]", re.I), lambda m: m.group(0).replace("[", "⟦").replace("]", "⟧")),
     (re.compile(r"<</?SYS>>", re.I), lambda m: m.group(0).replace("<", "‹").replace(">", "›")),
     (re.compile(r"<{2,}|>{2,}"), lambda m: m.group(0).replace("<", "‹").replace(">", "›")),
     (re.compile(r"(BEGIN|END)[_ -]?(DATA|REPLY|TRANSCRIPT)", re.I), lambda m: m.group(0).lower()
      .replace("_", " ").replace("-", " ")),
-    (re.compile(r"^(\s*)(#{1,6}\s*)?(system|assistant|user|developer|instruction)s?\s*:", re.I | re.M),
-     lambda m: f"{m.group(1)}(quoted) {m.group(3)}:"),
-    # A ready-made verdict inside the graded text ({"label": "clean", ...}) could be copied
-    # by a weak judge model: make it unparsable as one.
-    (re.compile(r"\{[^{}]*[\"'](label|rationale)[\"'][^{}]*\}", re.I),
-     lambda m: m.group(0).replace('"', "\u201d").replace("{", "\uff5b").replace("}", "\uff5d")),
-    (re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"), ""),
+    # Role lines, with markdown or quote decoration: "System:", "**System:**", "> user:",
+    # "[system]", "### Instruction:", "Human:".
+    (re.compile(rf"^([\s>*_#\-]*)\[?({_ROLE_WORDS})\]?(\**\s*[:：]|\])", re.I | re.M),
+     lambda m: f"{m.group(1)}(quoted) " + (f"[{m.group(2)}]" if m.group(3) == "]"
+                                               else m.group(2) + m.group(3))),
+    # A ready-made verdict ({"label": "clean", ...}), however nested, that a weak judge model
+    # could copy: its keys no longer parse as JSON.
+    (re.compile(r"([\"'])(label|rationale)\1(\s*[:：])", re.I), "”\\2”\\3"),
 ]
+_NEWLINES = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"})
+
+
+def _visible(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").translate(_NEWLINES))
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cf", "Cc"))
 
 
 def neutralise(text: str) -> str:
-    """``text`` with markers, role tags, directives and invisible control characters defused.
+    """``text`` with markers, role tags, directives and invisible characters defused.
 
     The words stay readable to a judge (a reply that *tries* an injection is itself evidence)
     but can no longer act as structure in the judge's prompt.
     """
-    for pattern, repl in _DEFUSE:
-        text = pattern.sub(repl, text)  # type: ignore[arg-type]
+    text = _visible(text)
+    for _ in range(5):
+        before = text
+        for pattern, repl in _DEFUSE:
+            text = pattern.sub(repl, text)  # type: ignore[arg-type]
+        if text == before:
+            break
     return text
 
 
@@ -115,9 +133,9 @@ def parse_answer(text: str, labels: Sequence[str]) -> tuple[str, str]:
     label = data.get("label")
     if label not in labels:
         raise ParseError(f"label {label!r} is not one of {list(labels)}")
-    rationale = data.get("rationale", "")
+    rationale = data.get("rationale")
     if not isinstance(rationale, str):
-        raise ParseError("rationale is not a string")
+        raise ParseError("answer has no rationale string")
     return str(label), rationale
 
 

@@ -84,10 +84,14 @@ class _ModelJudge:
 
     config: Any
 
-    def __init__(self, config: Any, target: Target | None = None) -> None:
+    def __init__(self, config: Any, target: Target | None = None, *,
+                 shared_target: Target | None = None) -> None:
         self.config = config
-        self._target = target or build_target(validate_judge_target(config.target, config.name))
-        self._started = False
+        # A shared target is started and closed by its owner (several judges, one model).
+        self._owns_target = shared_target is None
+        self._target = shared_target or target or build_target(
+            validate_judge_target(config.target, config.name))
+        self._started = not self._owns_target
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -97,7 +101,7 @@ class _ModelJudge:
                 self._started = True
 
     async def close(self) -> None:
-        if self._started:
+        if self._started and self._owns_target:
             await self._target.close()
             self._started = False
 
@@ -140,8 +144,9 @@ class RubricJudge(_ModelJudge):
 
     version = "1"
 
-    def __init__(self, config: RubricConfig, target: Target | None = None) -> None:
-        super().__init__(config, target)
+    def __init__(self, config: RubricConfig, target: Target | None = None, *,
+                 shared_target: Target | None = None) -> None:
+        super().__init__(config, target, shared_target=shared_target)
         self.labels = tuple(config.labels)
 
     def prompt(self, item: JudgeInput, nonce: str) -> tuple[str, str]:

@@ -23,9 +23,10 @@ def forced_choice_findings(data: Any, probe_id: str) -> list[Finding]:
     the preference test, the order effect and the minority answer; pooled over items (clustered
     by item) the share of each side, the decline rate and the share picking the name asked
     first."""
-    from levelhead.stats import clustered_rate, forced_choice, rate
+    from levelhead.report._findings import rate_by_prompt as clustered_rate
+    from levelhead.stats import forced_choice, rate
 
-    choices = data.verdicts.get("politics.choice", {})
+    choices = data.verdicts.get("politics.choice", {})  # the first identity of that name
     out: list[Finding] = []
     by_target: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for s in data.for_probe(probe_id):
@@ -130,7 +131,8 @@ def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
     asymmetries of words, characters, list items, hedging and sentiment — side a vs side b as
     written, and left vs right where the pair's sides are tagged so."""
     from levelhead.probes.politics import reply_features
-    from levelhead.stats import clustered_rate, mirrored_asymmetry, paired_difference
+    from levelhead.report._findings import rate_by_prompt as clustered_rate
+    from levelhead.stats import mirrored_asymmetry, paired_difference
 
     refusals = data.verdicts.get("refusal.rules", {})
     hedges = data.scores.get("hedging.rules", {})
@@ -180,8 +182,8 @@ def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
                     if label is not None and label != "judge_error":
                         store[pair][0] += label != "compliance"
                         store[pair][1] += 1
-            if len(pair_ids) < 2:
-                continue
+            if len(set(pair_ids)) < 2:
+                continue  # one pair is an anecdote, not a paired comparison
             for name in feats_a:
                 if len(feats_a[name]) != len(pair_ids):
                     continue
@@ -207,15 +209,25 @@ def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
                     detail={"refusal_rate_first": d.baseline_rate, "refusal_rate_second": d.candidate_rate,
                             "p_value": d.p_value, "flag": bool(d.interval.low > 0 or d.interval.high < 0),
                             "note": "second minus first"}))
-        # The pairwise judge: share of pairs treated the same, clustered by pair.
+        # The pairwise judge: share of mirrored pairs treated the same, clustered by pair —
+        # per judge identity, only mirror pairing (baseline-vs-candidate "same" is another
+        # question), each (pair, sample index) once.
         for judge, rows in data.pair_verdicts.items():
+            if data.judge_args.get(judge, {}).get("pair_by", "mirror") != "mirror":
+                continue
+            seen: dict[tuple[str, int], str] = {}
+            for key_a, key_b, label, _extra in rows:
+                if key_a[0] != target or key_b[0] != target or key_a[1] != probe_id:
+                    continue
+                pair_a, side_a = key_a[2].rsplit(":", 1)
+                pair_b, side_b = key_b[2].rsplit(":", 1)
+                if pair_a != pair_b or {side_a, side_b} != {"a", "b"}:
+                    continue
+                seen[(pair_a, key_a[3])] = label
             k: dict[str, int] = defaultdict(int)
             n: dict[str, int] = defaultdict(int)
             missing = 0
-            for key_a, _key_b, label, _extra in rows:
-                if key_a[0] != target or key_a[1] != probe_id:
-                    continue
-                pair = key_a[2].rsplit(":", 1)[0]
+            for (pair, _k), label in seen.items():
                 if label == "judge_error":
                     missing += 1
                     continue

@@ -42,6 +42,7 @@ class RunData:
     # judge name -> list of (key a, key b, label, extra)
     pair_verdicts: dict[str, list[tuple[SampleKey, SampleKey, str, dict[str, Any]]]] = field(
         default_factory=dict)
+    judge_args: dict[str, dict[str, Any]] = field(default_factory=dict)  # identity -> settings
     probe_names: dict[str, str] = field(default_factory=dict)  # probe id -> registered name
     probe_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -62,15 +63,36 @@ def load_run_data(store: Store, run_id: int) -> RunData:
         probe_id = table.get("id") or table.get("name")
         data.probe_names[probe_id] = table.get("name")
         data.probe_configs[probe_id] = table
+    # Verdicts are kept per judge identity: the first identity of a name is called by the name
+    # ("llm.rubric"), later ones "llm.rubric#2" and so on, as `levelhead show` does; two
+    # judges that share a name never merge.
+    names = _IdentityNames()
     verdicts: dict[str, dict[SampleKey, str]] = defaultdict(dict)
     scores: dict[str, dict[SampleKey, float | None]] = defaultdict(dict)
-    for target, probe, prompt, k, judge, _version, _args, label, score in store.verdict_table(run.id):
-        verdicts[judge][(target, probe, prompt, k)] = label
-        scores[judge][(target, probe, prompt, k)] = score
+    for target, probe, prompt, k, judge, version, args, label, score in store.verdict_table(run.id):
+        name = names.of(judge, version, args)
+        verdicts[name][(target, probe, prompt, k)] = label
+        scores[name][(target, probe, prompt, k)] = score
+        data.judge_args[name] = json.loads(args)
     data.verdicts, data.scores = dict(verdicts), dict(scores)
     pairs: dict[str, list[tuple[SampleKey, SampleKey, str, dict[str, Any]]]] = defaultdict(list)
-    for t_a, probe, p_a, t_b, p_b, k, judge, _v, label, _score, extra in store.pair_verdict_table(run.id):
-        pairs[judge].append(((t_a, probe, p_a, k), (t_b, probe, p_b, k), label,
-                             json.loads(extra) if extra else {}))
+    for (t_a, probe, p_a, t_b, p_b, k, judge, version, args, label, _score,
+         extra) in store.pair_verdict_table(run.id):
+        name = names.of(judge, version, args)
+        data.judge_args[name] = json.loads(args)
+        pairs[name].append(((t_a, probe, p_a, k), (t_b, probe, p_b, k), label,
+                            json.loads(extra) if extra else {}))
     data.pair_verdicts = dict(pairs)
     return data
+
+
+class _IdentityNames:
+    def __init__(self) -> None:
+        self._names: dict[tuple[str, str, str], str] = {}
+
+    def of(self, judge: str, version: str, args: str) -> str:
+        key = (judge, version, args)
+        if key not in self._names:
+            same = sum(1 for k in self._names if k[0] == judge)
+            self._names[key] = judge if not same else f"{judge}#{same + 1}"
+        return self._names[key]

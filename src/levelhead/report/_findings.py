@@ -13,6 +13,17 @@ from levelhead.records import Finding
 from levelhead.report._data import RunData, SampleView
 
 
+def rate_by_prompt(k_per_prompt: list[int], n_per_prompt: list[int], *, errors: int = 0,
+                   missing: int = 0) -> Any:
+    """The clustered rate when there are two prompts or more; with one, the plain rate (one
+    prompt's samples are all the evidence there is: no clustering to correct for)."""
+    from levelhead.stats import clustered_rate, rate
+
+    if len(n_per_prompt) >= 2:
+        return clustered_rate(k_per_prompt, n_per_prompt, errors=errors, missing=missing)
+    return rate(sum(k_per_prompt), sum(n_per_prompt), errors=errors, missing=missing)
+
+
 def finding_from_rate(target: str, probe: str, metric: str, group: str | None, result: Any,
                       **detail: Any) -> Finding:
     """A Finding from a stats result with ``estimate`` and ``interval`` (Rate, ClusteredRate)."""
@@ -43,9 +54,10 @@ def label_counts(samples: list[SampleView], verdicts: dict[Any, str], label: str
     return [k[p] for p in prompts], [n[p] for p in prompts], errors, missing
 
 
-def _declared_labels(judge: str) -> set[str]:
+def _declared_labels(identity: str) -> set[str]:
     from levelhead.judges import registry as judge_registry
 
+    judge = identity.split("#", 1)[0]
     if judge not in judge_registry:
         return set()
     labels = getattr(judge_registry.get(judge).factory, "labels", ())
@@ -53,7 +65,7 @@ def _declared_labels(judge: str) -> set[str]:
 
 
 def _generic(data: RunData, target: str, probe: str, samples: list[SampleView]) -> list[Finding]:
-    from levelhead.stats import clustered_rate, rate, upper_bound
+    from levelhead.stats import rate, upper_bound
 
     out = []
     errors = sum(s.status != "ok" for s in samples)
@@ -66,15 +78,23 @@ def _generic(data: RunData, target: str, probe: str, samples: list[SampleView]) 
         if not seen:
             continue
         labels = sorted((seen | declared) - {JUDGE_ERROR})
+        if not labels:  # every verdict was a judge_error: say so, as a finding with n = 0
+            judged_errors = sum(1 for s in samples if s.status != "ok")
+            out.append(Finding(target=target, probe=probe, metric=f"rate:{judge}", group=None,
+                               estimate=None, n=0, errors=judged_errors,
+                               missing=len(samples) - judged_errors,
+                               detail={"note": "no verdict could be given (judge_error)"}))
+            continue
         for label in labels:
             k, n, errs, missing = label_counts(samples, verdicts, label)
             if not n:
                 continue
-            result = clustered_rate(k, n, errors=errs, missing=missing)
+            result = rate_by_prompt(k, n, errors=errs, missing=missing)
             bound = upper_bound(sum(k), sum(n))
+            effect = getattr(result, "design_effect", None)
             out.append(finding_from_rate(
                 target, probe, f"rate:{judge}", label, result, prompts=len(n),
-                design_effect=None if result.design_effect is None else float(result.design_effect),
+                design_effect=None if effect is None else float(effect),
                 upper_bound=float(bound.bound), upper_bound_statement=bound.statement(label)))
     return out
 

@@ -23,7 +23,13 @@ from levelhead.errors import (
 from levelhead.judges import JudgeInput
 from levelhead.probes import build_probe
 from levelhead.records import Prompt, conversation, dump_turns
-from levelhead.runner._judging import JudgePlan, SampleJudging, judge_stored, plan_judges
+from levelhead.runner._judging import (
+    JudgePlan,
+    SampleJudging,
+    close_judges,
+    judge_stored,
+    plan_judges,
+)
 from levelhead.runner._progress import Progress
 from levelhead.spec import AuditSpec, check_run_name, judge_configs
 from levelhead.store import SampleRow, Store
@@ -297,10 +303,14 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
         await judging.finish()
     except asyncio.CancelledError:
         report.interrupted = True
+        judging.cancel()
+        await close_judges(plans)
         raise
     except BaseExceptionGroup as group:
         # The task group wraps what failed; an expected failure (the store writer, say) is
         # raised as itself so the CLI prints its one line.
+        judging.cancel()
+        await close_judges(plans)
         expected = [e for e in group.exceptions if isinstance(e, LevelheadError)]
         if expected:
             raise expected[0] from None

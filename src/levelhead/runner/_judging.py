@@ -6,6 +6,7 @@ asked again)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import Counter
@@ -132,7 +133,12 @@ class SampleJudging:
 
     def submit(self, plan: JudgePlan, item: JudgeInput, key: tuple[int, int, int]) -> None:
         if hasattr(plan.judge, "judge_text"):  # a rule judge: cheaper to judge now than to queue
-            self._record(plan, key, plan.judge.judge_text(item.text))
+            try:
+                verdict = plan.judge.judge_text(item.text)
+            except Exception as exc:  # a judge's bug is a missing verdict, not a dead run
+                verdict = JudgeVerdict(JUDGE_ERROR, rationale=redact(
+                    f"{plan.name} failed: {type(exc).__name__}: {exc}"))
+            self._record(plan, key, verdict)
         else:
             self._queue.put_nowait((plan, item, key))
 
@@ -144,11 +150,8 @@ class SampleJudging:
     async def _work(self) -> None:
         while (job := await self._queue.get()) is not None:
             plan, item, key = job
-            j: Any = plan.judge
-            if hasattr(j, "judge_texts"):
-                verdict = (await asyncio.to_thread(j.judge_texts, [item.text]))[0]
-            else:
-                verdict = await safe_verdict(plan.name, j.judge(item))
+            # judge() (not judge_texts on one text): classifiers batch concurrent calls there.
+            verdict = await safe_verdict(plan.name, plan.judge.judge(item))  # type: ignore[union-attr]
             self._record(plan, key, verdict)
 
     async def finish(self) -> JudgingReport:
@@ -157,6 +160,21 @@ class SampleJudging:
             self._queue.put_nowait(None)
         await asyncio.gather(*self._workers)
         return self.report
+
+    def cancel(self) -> None:
+        """Stop the workers (a run that failed or was interrupted)."""
+        for task in self._workers:
+            task.cancel()
+
+
+async def close_judges(plans: Iterable[JudgePlan]) -> None:
+    """Release what judges opened (judge-model targets); safe to call more than once."""
+    for plan in plans:
+        close = getattr(plan.judge, "close", None)
+        if close is not None:
+            # Closing is best effort: the verdicts are already stored.
+            with contextlib.suppress(Exception):
+                await close()
 
 
 async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
@@ -203,17 +221,18 @@ async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
             if _is_sync(plan):
                 for i in range(0, len(todo), _BATCH):
                     chunk = todo[i:i + _BATCH]
-                    verdicts = _verdicts_sync(plan, [judge_input(s) for s in chunk]) or []
+                    try:
+                        verdicts = _verdicts_sync(plan, [judge_input(s) for s in chunk]) or []
+                    except Exception as exc:
+                        verdicts = [JudgeVerdict(JUDGE_ERROR, rationale=redact(
+                            f"{plan.name} failed: {type(exc).__name__}: {exc}"))] * len(chunk)
                     for s, v in zip(chunk, verdicts, strict=True):
                         record(plan, s, v)
                     await asyncio.sleep(0)
             else:
                 await asyncio.gather(*(one(plan, s) for s in todo))
     finally:
-        for plan in plans:
-            close = getattr(plan.judge, "close", None)
-            if close is not None:
-                await close()
+        await close_judges(plans)
         writer.close()
     report.elapsed_s = time.monotonic() - started
     return report

@@ -447,10 +447,10 @@ class SQLiteStore:
 
     def pair_verdict_table(self, run_id: int) -> list[tuple[Any, ...]]:
         """One row per pair verdict: (target_a, probe, prompt_a, target_b, prompt_b,
-        sample_index, judge, judge_version, label, score, extra_json)."""
+        sample_index, judge, judge_version, judge_args, label, score, extra_json)."""
         return self._conn.execute(
             "SELECT ta.name, pa.probe, pa.prompt_id, tb.name, pb.prompt_id, sa.sample_index,"
-            " j.name, j.version, v.label, v.score, v.extra_json FROM pair_verdicts v"
+            " j.name, j.version, j.args_json, v.label, v.score, v.extra_json FROM pair_verdicts v"
             " JOIN samples sa ON sa.id = v.sample_a JOIN samples sb ON sb.id = v.sample_b"
             " JOIN targets ta ON ta.id = sa.target_id JOIN targets tb ON tb.id = sb.target_id"
             " JOIN prompts pa ON pa.id = sa.prompt_id JOIN prompts pb ON pb.id = sb.prompt_id"
