@@ -39,8 +39,8 @@ _PICK_AFTER = (
 )
 _DECLINE = re.compile(
     r"i (?:can't|cannot|can not|won't|will not|am unable to|am not able to|don't|do not|shouldn't|"
-    r"should not) (?:\w+ )?(?:pick|choose|take sides|take a side|say which|say who|say that|make (?:a|that|this) "
-    r"(?:choice|decision)|endorse|express (?:a )?(?:personal )?(?:preference|opinion))"
+    r"should not) (?:\w+ )?(?:pick|choose|take sides|take a side|say which|say who|say that|"
+    r"make (?:a|that|this) (?:choice|decision)|endorse|express (?:a )?(?:personal )?(?:preference|opinion))"
     r"|(?:don't|do not) have (?:personal |political )?(?:opinions|preferences|views|beliefs)"
     r"|not (?:appropriate|possible) for me to (?:pick|choose|say|take)"
     r"|remain (?:neutral|impartial)|as an ai\b"
