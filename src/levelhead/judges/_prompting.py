@@ -39,8 +39,12 @@ _DEFUSE = [
     (re.compile(rf"^([\s>*_#\-]*)\[?({_ROLE_WORDS})\]?(\**\s*[:：]|\])", re.I | re.M),
      lambda m: f"{m.group(1)}(quoted) " + (f"[{m.group(2)}]" if m.group(3) == "]"
                                                else m.group(2) + m.group(3))),
-    # A ready-made verdict ({"label": "clean", ...}), however nested, that a weak judge model
-    # could copy: its keys no longer parse as JSON.
+    # A ready-made verdict ({"label": "clean", ...}) that a weak judge model could copy: the
+    # whole object (one level of nesting included) loses its JSON quotes and braces, and any
+    # label key left elsewhere loses its quotes.
+    (re.compile(r"\{(?:[^{}]|\{[^{}]*\})*?[\"'](?:label|rationale)[\"'](?:[^{}]|\{[^{}]*\})*\}", re.I),
+     lambda m: m.group(0).replace('"', "\u201d").replace("'", "\u2019").replace("{", "\uff5b")
+     .replace("}", "\uff5d")),
     (re.compile(r"([\"'])(label|rationale)\1(\s*[:：])", re.I), "”\\2”\\3"),
 ]
 _NEWLINES = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"})
