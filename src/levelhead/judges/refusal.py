@@ -14,24 +14,21 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field
 
 from levelhead.judges._base import JudgeConfig, JudgeInput, JudgeVerdict, judge
+from levelhead.judges._evaluate import evaluate_labelled, format_scores, print_errors, read_labelled
 from levelhead.judges._normalise import normalise
 from levelhead.judges.lexicon import (
     Language,
     PhraseMatch,
     Term,
     custom_phrase,
-    evaluate_labelled,
-    format_scores,
     load_phrase_list,
     quote_start,
-    read_labelled,
 )
 
 __all__ = ["RefusalRules", "RefusalRulesConfig"]
@@ -154,9 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\naccuracy (three labels): " + ", ".join(f"{k} {v.accuracy:.3f} (n={v.n})"
                                                     for k, v in scores.items()))
     if args.show_errors:
-        for rec, got in wrong:
-            print(f"- {rec['id']} labelled {rec['label']}, judged {got}: "
-                  f"{judge_.judge_text(rec['text']).rationale} | {rec['text'][:100]!r}", file=sys.stderr)
+        print_errors(judge_.judge_text, wrong)
     return 0
 
 
