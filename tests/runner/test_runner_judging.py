@@ -142,3 +142,19 @@ def test_agreement_between_two_judges(store_path, tmp_path):
     # The first judge always says polite, so chance agreement explains everything: kappa 0
     # (or n/a when the second judge happens to say polite throughout too).
     assert " 0.00 " in result.output or "n/a" in result.output
+
+
+def test_rejudging_one_probe_only(store_path):
+    spec = spec_from_dict({
+        "run": {"name": "two", "samples": 2},
+        "targets": [{"name": "bot", "kind": "scripted", "replies": ["You idiot."]}],
+        "probes": [{"name": "custom", "id": "first", "prompts": [{"id": "a", "text": "x"}]},
+                   {"name": "custom", "id": "second", "prompts": [{"id": "b", "text": "y"}]}]})
+    run_audit(spec, open_store(store_path))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--store", store_path, "judge", "two", "--judge", "abuse.lexicon",
+                                 "--probe", "second"])
+    assert "abuse.lexicon: 2 new verdicts (abusive 2)" in result.output
+    wrong = runner.invoke(cli, ["--store", store_path, "judge", "two", "--judge", "abuse.lexicon",
+                                "--probe", "secnd"])
+    assert wrong.exit_code == 2 and "did you mean 'second'" in wrong.output

@@ -96,9 +96,11 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
 @click.option("--input", "input_path", metavar="FILE.jsonl",
               help="Judge these lines instead of a run: {\"id\", \"text\"} or {\"id\", \"messages\"}"
                    " per line ('-' for standard input); verdicts go to standard output as JSONL.")
+@click.option("--probe", "probes", multiple=True, metavar="ID",
+              help="Only the samples of this probe (repeatable; default: every probe of the run).")
 @click.pass_obj
 def judge(obj: dict, run_ref: str | None, names: tuple[str, ...], judges_file: str | None,
-          input_path: str | None) -> None:
+          input_path: str | None, probes: tuple[str, ...]) -> None:
     """Judge the stored samples of RUN again, without re-sampling, or judge texts from a file.
 
     Verdicts are added beside earlier ones with their judge's name, version and settings;
@@ -116,7 +118,13 @@ def judge(obj: dict, run_ref: str | None, names: tuple[str, ...], judges_file: s
         raise SpecError("give a RUN to judge, or --input FILE (see `levelhead judge --help`)")
     store = open_store(obj["store"])
     run = store.find_run(run_ref)
-    plans = plan_judges(store, {p: configs for p in store.probes_of(run.id)})
+    known = store.probes_of(run.id)
+    for p in probes:
+        if p not in known:
+            from levelhead.registry import did_you_mean
+
+            raise SpecError(f"--probe {p}: run '{run.name}' has no such probe; {did_you_mean(p, known)}")
+    plans = plan_judges(store, {p: configs for p in (probes or known)})
     report = asyncio.run(judge_stored(store, run.id, plans))
     for name, counts in sorted(report.counts.items()):
         labels = ", ".join(f"{label} {n}" for label, n in counts.most_common())
