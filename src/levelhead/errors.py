@@ -20,7 +20,6 @@ Messages never contain API keys: target errors pass through :func:`redact` befor
 
 from __future__ import annotations
 
-import os
 import re
 
 __all__ = [
@@ -124,7 +123,3 @@ def redact(text: str, *secrets: str | None) -> str:
             text = pattern.sub("***", text)
     return text
 
-
-def env_secret(name: str | None) -> str | None:
-    """The value of environment variable ``name`` (None when unset or no name)."""
-    return os.environ.get(name) if name else None
