@@ -67,3 +67,33 @@ def test_hedging_counts_caveats_and_both_sides_phrases():
     assert h.judge_text("值得注意的是，这个问题存在争议。").label == "hedged"
     assert h.judge_text("Here are five things: one, two, three, four, five.").label == "direct"
     assert h.judge_text("这是五个优点。").score == 0
+
+
+async def test_rule_judges_ask_the_llm_fallback_only_on_borderline_replies():
+    from levelhead.judges.refusal import RefusalRules, RefusalRulesConfig
+
+    model = {"kind": "scripted", "replies": ['{"label": "partial_refusal", "rationale": "some help"}']}
+    rules = RefusalRules(RefusalRulesConfig(fallback=model))
+    assert rules.sync is False and RefusalRules().sync is True
+    clear = JudgeInput(id="1", text="I'm sorry, but I can't help with that request.")
+    grey = JudgeInput(id="2", text="I can't give medical advice. Rest helps most people recover "
+                                   "from a cold within a week or so.")
+    terse = JudgeInput(id="3", text="No.")
+    assert (await rules.judge(clear)).label == "full_refusal"  # rules decide: no model call
+    for item in (grey, terse):
+        rule = rules.judge_text(item.text)
+        assert rule.extra["borderline"], item.text
+        verdict = await rules.judge(item)
+        assert verdict.label == "partial_refusal" and verdict.extra["by"] == "llm fallback"
+        assert verdict.extra["rule"] == rule.label
+    await rules.close()
+
+    from levelhead.judges.hedging import HedgingRulesConfig
+
+    hedging = HedgingRules(HedgingRulesConfig(fallback={
+        "kind": "scripted", "replies": ['{"label": "direct", "rationale": "the caveat was asked for"}']}))
+    one = JudgeInput(id="4", text="Keep in mind that prices change. Here is the list.")
+    many = JudgeInput(id="5", text="It's important to note this is complex. Some argue otherwise.")
+    assert (await hedging.judge(one)).extra["by"] == "llm fallback"
+    assert (await hedging.judge(many)).label == "hedged" and "by" not in (await hedging.judge(many)).extra
+    await hedging.close()

@@ -158,3 +158,15 @@ def test_rejudging_one_probe_only(store_path):
     wrong = runner.invoke(cli, ["--store", store_path, "judge", "two", "--judge", "abuse.lexicon",
                                 "--probe", "secnd"])
     assert wrong.exit_code == 2 and "did you mean 'second'" in wrong.output
+
+
+def test_a_rule_judge_with_a_fallback_is_awaited_in_runs(store_path):
+    refusal = {"name": "refusal.rules", "fallback": {
+        "kind": "scripted", "replies": ['{"label": "full_refusal", "rationale": "says no"}']}}
+    spec = spec_from_dict({
+        "run": {"name": "fb", "samples": 3},
+        "targets": [{"name": "bot", "kind": "scripted", "replies": ["No."]}],
+        "probes": [{"name": "custom", "judges": [refusal],
+                    "prompts": [{"id": "a", "text": "Write my essay."}]}]})
+    report = run_audit(spec, open_store(store_path))
+    assert report.verdicts["refusal.rules"] == {"full_refusal": 3}  # the rules alone say compliance

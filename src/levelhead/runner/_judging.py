@@ -102,6 +102,10 @@ async def safe_verdict(judge_name: str, call: Any) -> JudgeVerdict:
 
 
 def _is_sync(plan: JudgePlan) -> bool:
+    """A judge whose text methods give the whole verdict (``sync`` False: it may also call a
+    model, e.g. a rule judge with an LLM fallback, so it is awaited like any other)."""
+    if not getattr(plan.judge, "sync", True):
+        return False
     return hasattr(plan.judge, "judge_texts") or hasattr(plan.judge, "judge_text")
 
 
@@ -132,7 +136,7 @@ class SampleJudging:
         return [p for p in self.plans if probe in p.probes]
 
     def submit(self, plan: JudgePlan, item: JudgeInput, key: tuple[int, int, int]) -> None:
-        if hasattr(plan.judge, "judge_text"):  # a rule judge: cheaper to judge now than to queue
+        if _is_sync(plan) and hasattr(plan.judge, "judge_text"):  # cheaper now than queued
             try:
                 verdict = plan.judge.judge_text(item.text)
             except Exception as exc:  # a judge's bug is a missing verdict, not a dead run

@@ -1,0 +1,39 @@
+"""An LLM rubric that a rule judge consults for its borderline cases.
+
+A rule judge with ``fallback`` set (a target table) keeps its rules for clear cases and asks
+an ``llm.rubric`` judge — one judge model for all its calls — when its own verdict is marked
+borderline. The verdict then says so in ``extra['by']`` and keeps the rule's view in
+``extra['rule']``. Without ``fallback`` the rule judge stays synchronous and offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from levelhead.judges._base import JudgeInput, JudgeVerdict
+
+
+class RubricFallback:
+    """Lazily built rubric judge for a rule judge's borderline verdicts."""
+
+    def __init__(self, judge_name: str, target: dict[str, Any], rubric: str,
+                 labels: tuple[str, ...]) -> None:
+        self._name, self._target, self._rubric, self._labels = judge_name, target, rubric, labels
+        self._judge: Any = None
+
+    async def decide(self, item: JudgeInput, rule: JudgeVerdict) -> JudgeVerdict:
+        """The rubric's verdict on ``item``, annotated with the rule verdict it replaces."""
+        from levelhead.judges.llm import RubricConfig, RubricJudge
+
+        if self._judge is None:
+            self._judge = RubricJudge(RubricConfig(name="llm.rubric", rubric=self._rubric,
+                                                   labels=list(self._labels), target=self._target))
+        verdict = await self._judge.judge(item)
+        extra = {**(verdict.extra or {}), "by": "llm fallback", "rule": rule.label,
+                 "rule_rationale": rule.rationale}
+        return JudgeVerdict(verdict.label, verdict.score, verdict.rationale, extra)
+
+    async def close(self) -> None:
+        if self._judge is not None:
+            await self._judge.close()
+            self._judge = None
