@@ -57,7 +57,8 @@ def _stored(path: str) -> int:
 def test_kill_9_then_resume_gives_exactly_n_samples(tmp_path: Path, kill_at: int):
     n = 300
     store = str(tmp_path / "s.db")
-    with serve(latency_ms=5) as server:
+    # 20 ms per request, 16 in flight: ~1 s of sampling, so the kill lands mid-run.
+    with serve(latency_ms=20) as server:
         spec = tmp_path / "crash.toml"
         spec.write_text(SPEC.format(n=n, url=server.base_url))
         cmd = [sys.executable, "-m", "levelhead", "--store", store, "run", str(spec), "-q"]
