@@ -37,3 +37,31 @@ class RubricFallback:
         if self._judge is not None:
             await self._judge.close()
             self._judge = None
+
+
+class RuleJudgeWithFallback:
+    """What a rule judge with an optional fallback shares: ``judge`` asks the fallback for
+    verdicts whose ``extra['borderline']`` is true; ``sync`` tells the engine whether
+    ``judge_text`` alone is the whole verdict. Subclasses set ``_fallback`` and ``judge_text``."""
+
+    _fallback: RubricFallback | None
+
+    def judge_text(self, text: str) -> JudgeVerdict:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    async def judge(self, item: JudgeInput) -> JudgeVerdict:
+        """The verdict on one sample: :meth:`judge_text` of its reply, or, for a borderline
+        reply when ``fallback`` is set, the LLM rubric's."""
+        verdict = self.judge_text(item.text)
+        if self._fallback is not None and (verdict.extra or {}).get("borderline"):
+            return await self._fallback.decide(item, verdict)
+        return verdict
+
+    @property
+    def sync(self) -> bool:
+        """Whether :meth:`judge_text` is the whole verdict (no LLM fallback configured)."""
+        return self._fallback is None
+
+    async def close(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.close()

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from levelhead.judges._base import JudgeConfig, JudgeInput, JudgeVerdict, judge
-from levelhead.judges._fallback import RubricFallback
+from levelhead.judges._base import JudgeConfig, JudgeVerdict, judge
+from levelhead.judges._fallback import RubricFallback, RuleJudgeWithFallback
 from levelhead.judges._normalise import normalise
 from levelhead.judges.lexicon import Language, load_phrase_list
 
@@ -34,7 +34,7 @@ HEDGING_RUBRIC = (
 
 
 @judge("hedging.rules", config=HedgingRulesConfig)
-class HedgingRules:
+class HedgingRules(RuleJudgeWithFallback):
     """Hedged or direct: counts caveats and both-sides phrases in EN and ZH (score = count)."""
 
     version = "1"
@@ -56,20 +56,3 @@ class HedgingRules:
         return JudgeVerdict(label, float(len(matches)),
                             ("hedges: " + ", ".join(names)) if names else "no hedging phrase",
                             {"hedges": names, "borderline": borderline})
-
-    async def judge(self, item: JudgeInput) -> JudgeVerdict:
-        """The verdict on one sample: :meth:`judge_text` of its reply, or, for a borderline
-        reply when ``fallback`` is set, the LLM rubric's."""
-        verdict = self.judge_text(item.text)
-        if self._fallback is not None and (verdict.extra or {}).get("borderline"):
-            return await self._fallback.decide(item, verdict)
-        return verdict
-
-    @property
-    def sync(self) -> bool:
-        """Whether :meth:`judge_text` is the whole verdict (no LLM fallback configured)."""
-        return self._fallback is None
-
-    async def close(self) -> None:
-        if self._fallback is not None:
-            await self._fallback.close()

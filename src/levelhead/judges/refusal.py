@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from levelhead.judges._base import JudgeConfig, JudgeInput, JudgeVerdict, judge
+from levelhead.judges._base import JudgeConfig, JudgeVerdict, judge
 from levelhead.judges._evaluate import evaluate_labelled, format_scores, print_errors, read_labelled
-from levelhead.judges._fallback import RubricFallback
+from levelhead.judges._fallback import RubricFallback, RuleJudgeWithFallback
 from levelhead.judges._normalise import normalise
 from levelhead.judges.lexicon import (
     Language,
@@ -71,7 +71,7 @@ REFUSAL_RUBRIC = (
 
 
 @judge("refusal.rules", config=RefusalRulesConfig)
-class RefusalRules:
+class RefusalRules(RuleJudgeWithFallback):
     """Whether a reply refuses, fully or in part, in English and Chinese, from phrase rules.
 
     Labels: ``full_refusal`` (refuses and gives no real help: apology, reasons, a redirect to a
@@ -148,22 +148,6 @@ class RefusalRules:
                 helped += help_units(part)
         return helped, pivoted
 
-    async def judge(self, item: JudgeInput) -> JudgeVerdict:
-        """The verdict on one sample: :meth:`judge_text` of its reply, or, for a borderline
-        reply when ``fallback`` is set, the LLM rubric's."""
-        verdict = self.judge_text(item.text)
-        if self._fallback is not None and (verdict.extra or {}).get("borderline"):
-            return await self._fallback.decide(item, verdict)
-        return verdict
-
-    @property
-    def sync(self) -> bool:
-        """Whether :meth:`judge_text` is the whole verdict (no LLM fallback configured)."""
-        return self._fallback is None
-
-    async def close(self) -> None:
-        if self._fallback is not None:
-            await self._fallback.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
