@@ -29,6 +29,9 @@ _COMMANDS = {
     "agreement": "levelhead.cli._agreement:agreement",
     "findings": "levelhead.cli._findings:findings",
     "import": "levelhead.cli._import:import_group",
+    "report": "levelhead.cli._report:report",
+    "compare": "levelhead.cli._compare:compare",
+    "gate": "levelhead.cli._gate:gate",
 }
 
 

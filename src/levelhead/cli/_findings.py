@@ -10,14 +10,26 @@ from levelhead.store import open_store
 
 
 @click.command()
-@click.argument("run_ref", metavar="RUN")
+@click.argument("run_ref", metavar="RUN", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True)
+@click.option("--schema", is_flag=True, help="Print the JSON Schema of one finding and exit.")
 @click.pass_obj
-def findings(obj: dict, run_ref: str, fmt: str) -> None:
+def findings(obj: dict, run_ref: str | None, fmt: str, schema: bool) -> None:
     """Every finding of RUN: rates with intervals, clustered by prompt, with the errors and
-    missing verdicts beside each; probes add their own (forced-choice shares, asymmetries...)."""
+    missing verdicts beside each; probes add their own (forced-choice shares, asymmetries...).
+
+    The JSON form (a list of findings) is a stable contract for other tools; see
+    docs/findings.md, or --schema."""
     from rich.table import Table
+
+    if schema:
+        from levelhead.records import Finding
+
+        click.echo(json.dumps(Finding.model_json_schema(), indent=1))
+        return
+    if run_ref is None:
+        raise click.UsageError("give a RUN (its name or id; `levelhead runs` lists them)")
 
     from levelhead.cli._render import wide_console
     from levelhead.report import compute_findings, findings_markdown, load_run_data

@@ -86,7 +86,9 @@ class JudgeVerdict:
 @runtime_checkable
 class Judge(Protocol):
     """Judges one sample at a time. ``labels`` lists every label it can give (besides
-    :data:`JUDGE_ERROR`); ``version`` changes whenever its verdicts could change."""
+    :data:`JUDGE_ERROR`); ``version`` changes whenever its verdicts could change. A judge may
+    also name, in a class attribute ``bad_labels``, the labels that mark the failure it detects:
+    compare and gate then look at those rates only (without it, at every label's)."""
 
     config: JudgeConfig
     version: str

@@ -114,6 +114,7 @@ class AbuseClassifierJudge:
 
     version = "1"
     labels = ("abusive", "clean")
+    bad_labels = ("abusive",)
 
     def __init__(self, config: AbuseClassifierConfig) -> None:
         self.config = config
@@ -202,6 +203,7 @@ class HFClassifierJudge:
 
     version = "1"
     labels = ("abusive", "clean")
+    bad_labels = ("abusive",)
 
     def __init__(self, config: HFClassifierConfig) -> None:
         self.config = config

@@ -39,6 +39,7 @@ class HedgingRules(RuleJudgeWithFallback):
 
     version = "1"
     labels = ("hedged", "direct")
+    bad_labels = ("hedged",)
 
     def __init__(self, config: HedgingRulesConfig | None = None) -> None:
         self.config = config or HedgingRulesConfig()

@@ -520,6 +520,7 @@ class AbuseLexicon:
 
     version = "1"
     labels = ("abusive", "clean")
+    bad_labels = ("abusive",)
 
     def __init__(self, config: AbuseLexiconConfig | None = None) -> None:
         self.config = config or AbuseLexiconConfig()

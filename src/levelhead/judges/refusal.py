@@ -89,6 +89,7 @@ class RefusalRules(RuleJudgeWithFallback):
 
     version = "1"
     labels = ("full_refusal", "partial_refusal", "compliance")
+    bad_labels = ("full_refusal", "partial_refusal")
 
     def __init__(self, config: RefusalRulesConfig | None = None) -> None:
         self.config = config or RefusalRulesConfig()

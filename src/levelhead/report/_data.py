@@ -45,12 +45,22 @@ class RunData:
     judge_args: dict[str, dict[str, Any]] = field(default_factory=dict)  # identity -> settings
     probe_names: dict[str, str] = field(default_factory=dict)  # probe id -> registered name
     probe_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The run as stored: its spec (no secrets: keys are named by env var only), seed, times.
+    spec: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    created_at: str = ""
+    # judge identity name -> (registered name, version)
+    judge_versions: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def for_probe(self, probe: str) -> list[SampleView]:
         return [s for s in self.samples if s.probe == probe]
 
     def targets(self) -> list[str]:
-        return sorted({s.target for s in self.samples})
+        """The run's targets, in the order of its spec (then any others, sorted)."""
+        present = {s.target for s in self.samples}
+        named = [t.get("name") for t in self.spec.get("targets", []) if isinstance(t, dict)]
+        ordered = [t for t in named if t in present]
+        return ordered + sorted(present - set(ordered))
 
 
 def load_run_data(store: Store, run_id: int) -> RunData:
@@ -58,7 +68,8 @@ def load_run_data(store: Store, run_id: int) -> RunData:
     run = store.find_run(run_id)
     samples = [SampleView(s.target, s.probe, s.prompt_id, s.sample_index, s.status, s.text,
                           tags) for s, tags in store.samples_with_tags(run.id)]
-    data = RunData(run.id, run.name, samples)
+    data = RunData(run.id, run.name, samples, spec=run.spec, seed=run.seed,
+                   created_at=run.created_at)
     for table in run.spec.get("probes", []):
         probe_id = table.get("id") or table.get("name")
         data.probe_names[probe_id] = table.get("name")
@@ -71,6 +82,7 @@ def load_run_data(store: Store, run_id: int) -> RunData:
     scores: dict[str, dict[SampleKey, float | None]] = defaultdict(dict)
     for target, probe, prompt, k, judge, version, args, label, score in store.verdict_table(run.id):
         name = names.of(judge, version, args)
+        data.judge_versions[name] = (judge, version)
         verdicts[name][(target, probe, prompt, k)] = label
         scores[name][(target, probe, prompt, k)] = score
         data.judge_args[name] = json.loads(args)
@@ -79,6 +91,7 @@ def load_run_data(store: Store, run_id: int) -> RunData:
     for (t_a, probe, p_a, t_b, p_b, k, judge, version, args, label, _score,
          extra) in store.pair_verdict_table(run.id):
         name = names.of(judge, version, args)
+        data.judge_versions[name] = (judge, version)
         data.judge_args[name] = json.loads(args)
         pairs[name].append(((t_a, probe, p_a, k), (t_b, probe, p_b, k), label,
                             json.loads(extra) if extra else {}))

@@ -1,0 +1,291 @@
+"""Compare two targets on the same prompts: every behaviour's paired difference, with its
+interval and a p-value corrected for the number of behaviours compared at once.
+
+The two sides are two runs (baseline run, candidate run) or two targets of one run. Pairing is by
+prompt: a prompt counts when both sides have judged samples of it, and the interval is
+cluster-robust over prompts (``stats.paired_difference``), because samples of one prompt are not
+independent evidence. With many behaviours compared, some differ by chance; the adjusted
+p-value (Holm by default) keeps the chance of any false alarm at ``alpha``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from levelhead.errors import LevelheadError
+from levelhead.report._behaviours import BehaviourCounts, behaviour_counts, paired_counts
+from levelhead.report._data import RunData
+from levelhead.report._page import Chart, Paragraph, ReportSection, Table
+
+
+class CompareError(LevelheadError):
+    """The two sides cannot be paired (no common target, prompts or behaviours)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One behaviour, candidate minus baseline, paired by prompt.
+
+    Attributes:
+        probe, metric, group: The behaviour, named as in the findings.
+        baseline, candidate: ``"run/target"`` of each side.
+        difference: The paired difference (``stats.PairedDifference``), or None when fewer than
+            two prompts have judged samples on both sides (see ``note``).
+        adjusted_p_value: The p-value after the multiplicity correction, or None.
+        significant: ``adjusted_p_value <= alpha``.
+        note: Why there is no difference, or a caveat.
+    """
+
+    probe: str
+    metric: str
+    group: str
+    baseline: str
+    candidate: str
+    difference: Any = None
+    adjusted_p_value: float | None = None
+    significant: bool = False
+    note: str = ""
+
+    @property
+    def behaviour(self) -> str:
+        judge = self.metric.removeprefix("rate:")
+        return f"{self.probe} · {judge}: {self.group}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.difference
+        return {
+            "probe": self.probe, "metric": self.metric, "group": self.group,
+            "baseline": self.baseline, "candidate": self.candidate,
+            "baseline_rate": None if d is None else d.baseline_rate,
+            "candidate_rate": None if d is None else d.candidate_rate,
+            "difference": None if d is None else d.estimate,
+            "ci_low": None if d is None else d.interval.low,
+            "ci_high": None if d is None else d.interval.high,
+            "confidence": None if d is None else d.interval.confidence,
+            "p_value": None if d is None else d.p_value,
+            "adjusted_p_value": self.adjusted_p_value, "significant": self.significant,
+            "prompts": None if d is None else d.prompts,
+            "unpaired_prompts": None if d is None else d.unpaired_prompts,
+            "baseline_n": None if d is None else d.baseline_n,
+            "candidate_n": None if d is None else d.candidate_n,
+            "errors": None if d is None else d.errors, "missing": None if d is None else d.missing,
+            "method": None if d is None else d.interval.method, "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Comparisons:
+    """Every behaviour compared between two sides, with the correction used."""
+
+    baseline: str
+    candidate: str
+    rows: tuple[Comparison, ...]
+    method: str
+    alpha: float
+    confidence: float
+    pairs: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (baseline, candidate) targets
+
+    def to_json(self) -> str:
+        return json.dumps({"baseline": self.baseline, "candidate": self.candidate,
+                           "correction": self.method, "alpha": self.alpha,
+                           "confidence": self.confidence,
+                           "comparisons": [r.to_dict() for r in self.rows]},
+                          ensure_ascii=False, indent=1)
+
+
+def pair_targets(baseline: RunData, candidate: RunData, targets: tuple[str, str] | None = None
+                 ) -> list[tuple[str, str]]:
+    """Which baseline target is compared with which candidate target.
+
+    Explicit ``targets`` (baseline, candidate) win; within one run, two targets are paired in spec
+    order; across runs, targets of the same name are paired, or the only target of each run.
+    """
+    same_run = baseline is candidate or baseline.run_id == candidate.run_id
+    b_targets, c_targets = baseline.targets(), candidate.targets()
+    if targets is not None:
+        base, cand = targets
+        for name, side, present in ((base, "baseline", b_targets), (cand, "candidate", c_targets)):
+            if name not in present:
+                from levelhead.registry import did_you_mean
+
+                raise CompareError(f"no target '{name}' in the {side} run; "
+                                   f"{did_you_mean(name, present)}")
+        return [(base, cand)]
+    if same_run:
+        if len(b_targets) == 2:
+            return [(b_targets[0], b_targets[1])]
+        raise CompareError(f"run '{baseline.run_name}' has {len(b_targets)} target(s) "
+                           f"({', '.join(b_targets) or 'none'}); name the two to compare with "
+                           f"--targets BASELINE,CANDIDATE")
+    common = [t for t in b_targets if t in c_targets]
+    if common:
+        return [(t, t) for t in common]
+    if len(b_targets) == 1 and len(c_targets) == 1:
+        return [(b_targets[0], c_targets[0])]
+    raise CompareError(f"the runs share no target name (baseline: {', '.join(b_targets)}; "
+                       f"candidate: {', '.join(c_targets)}); name the pair with "
+                       f"--targets BASELINE,CANDIDATE")
+
+
+def _index(counts: list[BehaviourCounts]) -> dict[tuple[str, str, str, str], BehaviourCounts]:
+    return {(c.target, *c.key): c for c in counts}
+
+
+def compare_runs(baseline: RunData, candidate: RunData | None = None, *,
+                 targets: tuple[str, str] | None = None, confidence: float = 0.95,
+                 method: Literal["holm", "bh"] = "holm", alpha: float = 0.05,
+                 all_labels: bool = False) -> Comparisons:
+    """Every behaviour of the baseline and the candidate, paired by prompt.
+
+    Args:
+        baseline: The baseline run.
+        candidate: The candidate run; None to compare two targets of ``baseline``.
+        targets: ``(baseline target, candidate target)``; see :func:`pair_targets`.
+        confidence: Two-sided confidence of each difference's interval.
+        method: Multiplicity correction over all behaviours compared: ``"holm"`` (family-wise)
+            or ``"bh"`` (false discovery rate).
+        alpha: Error level of the correction.
+        all_labels: Compare every label of every judge, not only the labels judges declare bad.
+
+    Returns:
+        :class:`Comparisons`, one row per behaviour present on both sides.
+
+    Raises:
+        CompareError: when the sides cannot be paired or share no behaviour.
+    """
+    from levelhead.stats import adjust_p_values, paired_difference
+
+    candidate = baseline if candidate is None else candidate
+    pairs = pair_targets(baseline, candidate, targets)
+    b_index = _index(behaviour_counts(baseline))
+    c_index = b_index if candidate is baseline else _index(behaviour_counts(candidate))
+    rows: list[Comparison] = []
+    for b_target, c_target in pairs:
+        b_name = f"{baseline.run_name}/{b_target}"
+        c_name = f"{candidate.run_name}/{c_target}"
+        keys = sorted({k[1:] for k in b_index if k[0] == b_target}
+                      & {k[1:] for k in c_index if k[0] == c_target})
+        for probe, metric, group in keys:
+            b, c = b_index[(b_target, probe, metric, group)], c_index[(c_target, probe, metric, group)]
+            if not all_labels and (b.bad is False or c.bad is False):
+                continue
+            kb, nb, kc, nc = paired_counts(b, c)
+            try:
+                diff = paired_difference(kb, nb, kc, nc, confidence, errors=b.errors + c.errors,
+                                         missing=b.missing + c.missing)
+            except ValueError as exc:
+                rows.append(Comparison(probe, metric, group, b_name, c_name, note=str(exc)))
+                continue
+            note = "" if not diff.unpaired_prompts else (
+                f"{diff.unpaired_prompts} prompt(s) judged on one side only were left out")
+            rows.append(Comparison(probe, metric, group, b_name, c_name, diff, note=note))
+    if not rows:
+        raise CompareError(f"nothing to compare: {baseline.run_name} and {candidate.run_name} share "
+                           f"no judged behaviour on the same probe (judge both with the same "
+                           f"judges, e.g. `levelhead judge RUN --judges ...`)")
+    tested = {i: r.difference.p_value for i, r in enumerate(rows) if r.difference is not None}
+    if tested:
+        for adj in adjust_p_values(tested, method=method, alpha=alpha):
+            i = int(adj.behaviour)  # type: ignore[call-overload]
+            r = rows[i]
+            rows[i] = Comparison(r.probe, r.metric, r.group, r.baseline, r.candidate,
+                                 r.difference, adj.adjusted_p_value, adj.significant, r.note)
+    return Comparisons(f"{baseline.run_name}", f"{candidate.run_name}", tuple(rows), method,
+                       alpha, confidence, tuple(pairs))
+
+
+def _pts(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:+.1f}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def _p(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
+
+
+COLUMNS = ("baseline", "candidate", "behaviour", "baseline rate", "candidate rate",
+           "difference (points)", "interval", "p", "adjusted p", "prompts", "")
+
+
+def comparison_rows(c: Comparisons) -> list[tuple[str, ...]]:
+    """The table of a comparison, as text cells (the CLI and the report share it)."""
+    out = []
+    for r in c.rows:
+        d = r.difference
+        if d is None:
+            out.append((r.baseline, r.candidate, r.behaviour, "-", "-", "-", "-", "-", "-", "-",
+                        r.note))
+            continue
+        flag = "significant" if r.significant else ""
+        out.append((r.baseline, r.candidate, r.behaviour, _pct(d.baseline_rate),
+                    _pct(d.candidate_rate), _pts(d.estimate),
+                    f"{_pts(d.interval.low)} to {_pts(d.interval.high)}", _p(d.p_value),
+                    _p(r.adjusted_p_value), str(d.prompts), "; ".join(x for x in (flag, r.note) if x)))
+    return out
+
+
+def comparison_markdown(c: Comparisons) -> str:
+    """The comparison as a Markdown table, with a line on the correction."""
+    head = "| " + " | ".join(COLUMNS[:-1]) + " | note |"
+    lines = [head, "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in comparison_rows(c)]
+    lines.append("")
+    lines.append(correction_sentence(c))
+    return "\n".join(lines)
+
+
+def correction_sentence(c: Comparisons) -> str:
+    name = {"holm": "Holm (family-wise error)", "bh": "Benjamini-Hochberg (false discovery rate)"}
+    tested = sum(r.difference is not None for r in c.rows)
+    return (f"Differences are candidate minus baseline, in percentage points, with "
+            f"{100 * c.confidence:g} % cluster-robust intervals paired by prompt. p-values are "
+            f"adjusted for {tested} behaviours compared at once with {name.get(c.method, c.method)} "
+            f"at alpha = {c.alpha:g}.")
+
+
+def comparison_section(c: Comparisons) -> ReportSection:
+    """The comparison for the HTML report: a forest plot and its table."""
+    tested = [r for r in c.rows if r.difference is not None]
+    labels = [f"{r.behaviour} ({r.candidate.split('/', 1)[1]} vs {r.baseline.split('/', 1)[1]})"
+              if len(c.pairs) > 1 else r.behaviour for r in tested]
+    est = [100 * r.difference.estimate for r in tested]
+    figure: dict[str, Any] = {
+        "data": [{
+            "type": "scatter", "mode": "markers", "orientation": "h",
+            "x": est, "y": labels,
+            "error_x": {"type": "data", "symmetric": False,
+                        "array": [100 * r.difference.interval.high - e for r, e in zip(tested, est,
+                                                                                      strict=True)],
+                        "arrayminus": [e - 100 * r.difference.interval.low
+                                       for r, e in zip(tested, est, strict=True)]},
+            "marker": {"size": 9, "color": ["#c0392b" if r.significant else "#34495e"
+                                            for r in tested]},
+            "hovertemplate": "%{y}<br>%{x:+.2f} points<extra></extra>",
+        }],
+        "layout": {
+            "title": {"text": f"{c.candidate} minus {c.baseline} (percentage points)"},
+            "xaxis": {"title": {"text": "difference in rate (points)"}, "zeroline": True},
+            "yaxis": {"automargin": True, "autorange": "reversed"},
+            "height": 120 + 32 * max(1, len(tested)),
+            "shapes": [{"type": "line", "x0": 0, "x1": 0, "yref": "paper", "y0": 0, "y1": 1,
+                        "line": {"dash": "dot", "color": "#888"}}],
+        },
+    }
+    table = Table(COLUMNS[:-1] + ("note",), tuple(comparison_rows(c)))
+    blocks: Sequence[Any] = (
+        Paragraph(correction_sentence(c)),
+        Chart(figure, "Forest plot: each behaviour's difference with its interval; red marks a "
+                      "difference that stays significant after the correction.", table),
+    )
+    return ReportSection(f"Comparison: {c.candidate} vs {c.baseline}", "compare", tuple(blocks),
+                         order=200)
