@@ -13,7 +13,9 @@ line and exits with :attr:`LevelheadError.exit_code`, keeping tracebacks for ``-
     │   ├── FatalTargetError       retrying will not help: 400, bad reply shape for this request
     │   └── TargetUnreachableError the target cannot be used at all (refused, DNS, 401/403/404):
     │                              the run stops sampling it at once instead of retrying each sample
-    └── MissingDependencyError     an optional extra is not installed (says which pip command)
+    ├── MissingDependencyError     an optional extra is not installed (says which pip command)
+    └── PolicyError                a gate policy is malformed or does not fit the runs it gates
+                                   (exit 3, so that CI tells it apart from fail 1 / undecided 2)
 
 Messages never contain API keys: target errors pass through :func:`redact` before they are raised.
 """
@@ -26,6 +28,7 @@ __all__ = [
     "FatalTargetError",
     "LevelheadError",
     "MissingDependencyError",
+    "PolicyError",
     "RetryableTargetError",
     "RunNotFoundError",
     "SpecError",
@@ -90,6 +93,13 @@ class TargetUnreachableError(TargetError):
 
 class MissingDependencyError(LevelheadError):
     """An optional extra is needed for this feature."""
+
+
+class PolicyError(LevelheadError):
+    """A release-gate policy is malformed (file and field path), or names a behaviour, target or
+    baseline the runs do not have (with did-you-mean). Exit code 3: the gate could not judge."""
+
+    exit_code = 3
 
 
 # Patterns of credentials that servers sometimes echo back in error bodies.

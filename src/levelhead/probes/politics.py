@@ -106,6 +106,13 @@ class ForcedChoiceProbe:
 
         return forced_choice_findings(data, probe_id)
 
+    @staticmethod
+    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+        """The report's forced-choice section: shares per item with intervals, as bars."""
+        from levelhead.probes._politics_report import forced_choice_sections
+
+        return forced_choice_sections(data, findings, probe_id)
+
 
 # ----------------------------------------------------------------------------- mirrored
 @probe("politics.mirrored", config=PoliticsConfig)
@@ -140,6 +147,13 @@ class MirroredProbe:
         from levelhead.probes._politics_findings import mirrored_findings
 
         return mirrored_findings(data, probe_id)
+
+    @staticmethod
+    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+        """The report's mirrored-pairs section: words for side A vs side B per pair, as bars."""
+        from levelhead.probes._politics_report import mirrored_sections
+
+        return mirrored_sections(data, findings, probe_id)
 
 
 _LIST_ITEM = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)、]|[一二三四五六七八九十]+[、.])\s*\S")

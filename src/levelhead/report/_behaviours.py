@@ -16,7 +16,7 @@ from levelhead.judges import JUDGE_ERROR
 from levelhead.probes import registry as probe_registry
 from levelhead.report._data import RunData, SampleView
 
-BehaviourKey = tuple[str, str, str]  # probe, metric, group
+BehaviourKey = tuple[str, str, str | None]  # probe, metric, group
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,8 @@ class BehaviourCounts:
         target: The target.
         probe: The probe id.
         metric: As in :class:`~levelhead.records.Finding` (``"rate:<judge>"``).
-        group: The label (as in the finding's ``group``).
+        group: The label (as in the finding's ``group``); None for a probe's own rate that
+            has no slice.
         prompt_ids: Prompts with at least one judged sample, sorted.
         k: Samples with the label, per prompt.
         n: Judged samples, per prompt.
@@ -40,7 +41,7 @@ class BehaviourCounts:
     target: str
     probe: str
     metric: str
-    group: str
+    group: str | None
     prompt_ids: tuple[str, ...]
     k: tuple[int, ...]
     n: tuple[int, ...]

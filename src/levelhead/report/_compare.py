@@ -43,7 +43,7 @@ class Comparison:
 
     probe: str
     metric: str
-    group: str
+    group: str | None
     baseline: str
     candidate: str
     difference: Any = None
@@ -54,7 +54,7 @@ class Comparison:
     @property
     def behaviour(self) -> str:
         judge = self.metric.removeprefix("rate:")
-        return f"{self.probe} · {judge}: {self.group}"
+        return f"{self.probe} · {judge}" + ("" if self.group is None else f": {self.group}")
 
     def to_dict(self) -> dict[str, Any]:
         d = self.difference
@@ -132,7 +132,7 @@ def pair_targets(baseline: RunData, candidate: RunData, targets: tuple[str, str]
                        f"--targets BASELINE,CANDIDATE")
 
 
-def _index(counts: list[BehaviourCounts]) -> dict[tuple[str, str, str, str], BehaviourCounts]:
+def _index(counts: list[BehaviourCounts]) -> dict[tuple[str, str, str, str | None], BehaviourCounts]:
     return {(c.target, *c.key): c for c in counts}
 
 
@@ -169,7 +169,8 @@ def compare_runs(baseline: RunData, candidate: RunData | None = None, *,
         b_name = f"{baseline.run_name}/{b_target}"
         c_name = f"{candidate.run_name}/{c_target}"
         keys = sorted({k[1:] for k in b_index if k[0] == b_target}
-                      & {k[1:] for k in c_index if k[0] == c_target})
+                      & {k[1:] for k in c_index if k[0] == c_target},
+                      key=lambda k: (k[0], k[1], k[2] or ""))
         for probe, metric, group in keys:
             b, c = b_index[(b_target, probe, metric, group)], c_index[(c_target, probe, metric, group)]
             if not all_labels and (b.bad is False or c.bad is False):

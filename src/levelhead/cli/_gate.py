@@ -1,0 +1,86 @@
+"""``levelhead gate``: evaluate a release policy on a run; the exit code is the verdict.
+
+0 pass, 1 fail, 2 cannot decide, 3 usage error. Every usage error exits 3, click's own
+included (a missing ``--policy``, an unknown option), so that a CI step never mistakes a
+mistyped command for a verdict.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from levelhead.errors import LevelheadError, PolicyError
+from levelhead.store import open_store
+
+USAGE_EXIT = 3
+
+
+class _GateCommand(click.Command):
+    """Turns click's usage errors (exit 2 by default, which is "cannot decide" here) into 3."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = USAGE_EXIT
+            raise
+
+
+def _write(path: str, text: str, *, append: bool = False) -> None:
+    try:
+        with Path(path).open("a" if append else "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+@click.command(cls=_GateCommand)
+@click.argument("run_ref", metavar="RUN")
+@click.option("--policy", "policy_path", required=True, metavar="FILE",
+              help="The policy TOML (see examples/policy.toml).")
+@click.option("--baseline", "baseline_ref", metavar="RUN",
+              help="The run to compare with, for max_increase / max_decrease rules.")
+@click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here.")
+@click.option("--markdown", "markdown_path", metavar="PATH",
+              help="Also write the Markdown summary here.")
+@click.pass_context
+def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str | None,
+         junit_path: str | None, markdown_path: str | None) -> None:
+    """Gate a release: evaluate the policy's rules on RUN (against --baseline) and exit 0 pass,
+    1 fail, 2 cannot decide (too few samples: it says how many more), 3 usage error.
+
+    Prints a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when that is set).
+
+    \b
+    Example:  levelhead gate candidate --policy examples/policy.toml --baseline baseline \\
+                  --junit gate.xml
+    """
+    from levelhead.report import load_run_data
+    from levelhead.report._gate import evaluate_gate, gate_junit, gate_markdown, load_policy
+
+    try:
+        policy = load_policy(policy_path)
+        store = open_store(ctx.obj["store"])
+        data = load_run_data(store, store.find_run(run_ref).id)
+        baseline = (None if baseline_ref is None
+                    else load_run_data(store, store.find_run(baseline_ref).id))
+        result = evaluate_gate(policy, data, baseline)
+    except PolicyError:
+        raise
+    except LevelheadError as exc:  # an unknown run, an unreadable store: the gate could not judge
+        raise PolicyError(str(exc)) from exc
+    summary = gate_markdown(result)
+    click.echo(summary, nl=False)
+    if junit_path:
+        _write(junit_path, gate_junit(result))
+    if markdown_path:
+        _write(markdown_path, summary)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        _write(step_summary, summary + "\n", append=True)
+    ctx.exit(result.exit_code)

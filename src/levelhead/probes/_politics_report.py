@@ -1,0 +1,155 @@
+"""Report sections of the political even-handedness probes (see ``politics``): forced-choice
+shares with their intervals, and mirrored-pair asymmetry pair by pair. Built from the findings
+(``_politics_findings``) and the run's replies; plain text and numbers only (the report escapes)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from levelhead.records import Finding
+
+
+def _order(data: Any) -> dict[str, int]:
+    return {t: i for i, t in enumerate(data.targets())}
+
+
+def forced_choice_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    """Per target: each item's share of each option and of declines, as bars with error bars;
+    then the pooled findings (side shares, declines, the name asked first, minority answers)."""
+    from levelhead.report._page import Chart, Paragraph, ReportSection, Table
+    from levelhead.report._sections import figure_label, percent
+
+    shares = [f for f in findings if f.probe == probe_id and f.metric == "choice_share"]
+    if not shares:
+        return []
+    order = _order(data)
+    blocks: list[Any] = [Paragraph(
+        "Each item asks the target to pick one of two names, in both orders. Bars are the share "
+        "of judged replies picking the first-listed option (x), the second (y), or declining, with "
+        "simultaneous 95 % intervals; an even-handed target declines or splits near half and half.")]
+    by_target: dict[str, list[Finding]] = defaultdict(list)
+    for f in shares:
+        by_target[f.target].append(f)
+    option_names = {"x": "option x", "y": "option y", "declined": "declined"}
+    for target in sorted(by_target, key=lambda t: (order.get(t, len(order)), t)):
+        rows = by_target[target]
+        items = sorted({f.detail["item"] for f in rows})
+        traces = []
+        for option, name in option_names.items():
+            got = {f.detail["item"]: f for f in rows if f.detail.get("option") == option}
+            picked = [got.get(i) for i in items]
+            traces.append({
+                "type": "bar", "name": name, "x": [figure_label(i) for i in items],
+                "y": [f.estimate if f else None for f in picked],
+                "customdata": [figure_label(f.group.split(": ", 1)[-1]) if f and f.group else ""
+                               for f in picked],
+                "hovertemplate": "%{x}<br>%{customdata}: %{y:.1%}",
+                "error_y": {"type": "data", "symmetric": False,
+                            "array": [(f.ci_high - f.estimate) if f and f.ci_high is not None
+                                      and f.estimate is not None else None for f in picked],
+                            "arrayminus": [(f.estimate - f.ci_low) if f and f.ci_low is not None
+                                           and f.estimate is not None else None for f in picked]}})
+        figure = {"data": traces, "layout": {
+            "barmode": "group", "height": 420,
+            "title": {"text": figure_label(f"forced-choice shares · {target}")},
+            "xaxis": {"type": "category", "title": {"text": "item"}, "automargin": True},
+            "yaxis": {"title": {"text": "share of judged replies"}, "tickformat": ".0%",
+                      "range": [0, 1]},
+            "legend": {"orientation": "h", "y": -0.35}}}
+        table = Table(("item", "option", "picks", "n", "share", "low", "high"),
+                      tuple((f.detail["item"], f.group.split(": ", 1)[-1] if f.group else "",
+                             f.detail.get("k"), f.n, percent(f.estimate), percent(f.ci_low),
+                             percent(f.ci_high)) for f in sorted(rows, key=lambda f: f.group or "")))
+        blocks.append(Chart(figure, f"{probe_id} · {target}: share of each option per item, with "
+                                    "95 % intervals.", table))
+    pooled = [f for f in findings if f.probe == probe_id and f.metric in (
+        "side_share", "decline_rate", "picks_first_named")]
+    if pooled:
+        blocks.append(Table(("target", "finding", "group", "estimate", "95 % interval", "n", "flag"),
+                            tuple((f.target, f.metric, f.group, percent(f.estimate),
+                                   f"{percent(f.ci_low)} – {percent(f.ci_high)}", f.n,
+                                   bool(f.detail.get("flag"))) for f in pooled),
+                            caption="pooled over items, clustered by item (flag: the interval "
+                                    "excludes one half)"))
+    minority = [f for f in findings if f.probe == probe_id and f.metric == "minority_answer_rate"]
+    if minority:
+        top = sorted(minority, key=lambda f: -(f.detail.get("p_at_least_one_in_10_asks") or 0))[:10]
+        blocks.append(Table(
+            ("target", "item", "minority answer", "share", "P(≥1 in 10 asks)", "preference p"),
+            tuple((f.target, f.group, f.detail.get("minority"), percent(f.estimate),
+                   percent(f.detail.get("p_at_least_one_in_10_asks")),
+                   f.detail.get("preference_p")) for f in top),
+            caption="the answer someone will screenshot: how often the less-picked name comes up"))
+    return [ReportSection(f"Forced choice · {probe_id}", f"probe-{probe_id}", tuple(blocks),
+                          order=100)]
+
+
+def mirrored_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    """Per target: words for side A vs side B, pair by pair (mean over samples), as grouped
+    bars; then the paired asymmetry findings."""
+    from levelhead.probes.politics import reply_features
+    from levelhead.report._page import Chart, Paragraph, ReportSection, Table
+    from levelhead.report._sections import figure_label, percent
+
+    words: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list)))
+    names: dict[tuple[str, str], str] = {}
+    for s in data.for_probe(probe_id):
+        if s.status != "ok":
+            continue
+        pair, side = s.tags.get("pair", s.prompt_id), s.tags.get("side", "a")
+        words[s.target][pair][side].append(reply_features(s.text or "")["words"])
+        names[(pair, side)] = s.tags.get("side_name", side)
+    if not words:
+        return []
+    order = _order(data)
+    blocks: list[Any] = [Paragraph(
+        "The same request with the sides swapped. For each pair, the mean length (words; a Chinese "
+        "character counts as one) of the replies about side A and side B: an even-handed target's "
+        "bars match. The table below gives the paired differences over all pairs, with intervals.")]
+    for target in sorted(words, key=lambda t: (order.get(t, len(order)), t)):
+        pairs = sorted(p for p, sides in words[target].items() if "a" in sides and "b" in sides)
+        if not pairs:
+            continue
+        mean = {(p, side): sum(v) / len(v) for p in pairs for side, v in words[target][p].items()}
+        traces = [{
+            "type": "bar", "name": f"side {side.upper()}", "x": [figure_label(p) for p in pairs],
+            "y": [mean[(p, side)] for p in pairs],
+            "customdata": [figure_label(names.get((p, side), side)) for p in pairs],
+            "hovertemplate": "%{x}<br>%{customdata}: %{y:.0f} words"} for side in ("a", "b")]
+        figure = {"data": traces, "layout": {
+            "barmode": "group", "height": 420,
+            "title": {"text": figure_label(f"words for side A vs side B · {target}")},
+            "xaxis": {"type": "category", "title": {"text": "pair"}, "automargin": True},
+            "yaxis": {"title": {"text": "mean words per reply"}, "rangemode": "tozero"},
+            "legend": {"orientation": "h", "y": -0.35}}}
+        table = Table(("pair", "side A", "words A", "side B", "words B", "B − A"),
+                      tuple((p, names.get((p, "a"), "a"), round(mean[(p, "a")], 1),
+                             names.get((p, "b"), "b"), round(mean[(p, "b")], 1),
+                             round(mean[(p, "b")] - mean[(p, "a")], 1)) for p in pairs))
+        blocks.append(Chart(figure, f"{probe_id} · {target}: mean words per reply for each side "
+                                    "of each mirrored pair.", table))
+    rows = []
+    for f in findings:
+        if f.probe != probe_id:
+            continue
+        if f.metric.startswith("asymmetry:") or f.metric == "refusal_asymmetry":
+            rate_like = f.metric == "refusal_asymmetry"
+            show = percent if rate_like else (lambda x: "–" if x is None else f"{x:.3g}")
+            rows.append((f.target, f.metric, f.group, show(f.estimate),
+                         f"{show(f.ci_low)} – {show(f.ci_high)}", f.n, f.detail.get("p_value"),
+                         bool(f.detail.get("flag"))))
+        elif f.metric == "even_handed_rate":
+            rows.append((f.target, f.metric, f.group, percent(f.estimate),
+                         f"{percent(f.ci_low)} – {percent(f.ci_high)}", f.n, None, None))
+    if rows:
+        blocks.append(Table(("target", "finding", "group", "estimate", "95 % interval", "pairs", "p",
+                             "flag"), tuple(rows),
+                            caption="paired asymmetries: asymmetry:<feature> is the first side minus "
+                                    "the second, per pair; refusal_asymmetry is the second side's "
+                                    "refusal rate minus the first's; even_handed_rate is the share "
+                                    "of pairs a pairwise judge found treated the same (flag: the "
+                                    "interval excludes 0)"))
+    return [ReportSection(f"Mirrored pairs · {probe_id}", f"probe-{probe_id}", tuple(blocks),
+                          order=100)]

@@ -1,0 +1,102 @@
+"""``levelhead gate`` as CI runs it: the exit code is the verdict (0 pass, 1 fail, 2 cannot
+decide, 3 usage error), the summary is Markdown, JUnit is written on request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from levelhead.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+XSD = ROOT / "tests" / "report" / "data" / "junit.xsd"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> str:
+    """The walk-through's two runs (docs/release-gate.md): baseline and a regressed candidate."""
+    path = str(tmp_path_factory.mktemp("gate") / "gate.db")
+    for spec in ("gate-baseline.toml", "gate-candidate.toml"):
+        result = CliRunner().invoke(cli, ["--store", path, "run", str(EXAMPLES / spec), "-q"])
+        assert result.exit_code == 0, result.output
+    return path
+
+
+def _gate(store: str, *args: str, env: dict | None = None):
+    return CliRunner().invoke(cli, ["--store", store, "gate", *args], env=env)
+
+
+def _policy(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_the_example_candidate_fails_with_junit_and_step_summary(store, tmp_path):
+    junit, summary = tmp_path / "gate.xml", tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    result = _gate(store, "gate-candidate", "--policy", str(EXAMPLES / "policy.toml"),
+                   "--baseline", "gate-baseline", "--junit", str(junit),
+                   "--markdown", str(tmp_path / "gate.md"), env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.exit_code == 1, result.output
+    assert "levelhead gate: ❌ FAIL" in result.output
+    assert "| ❌ fail | refusals may not rise |" in result.output
+    assert "needs about 3,000 judged samples in all (2,500 more" in result.output
+    etree.XMLSchema(etree.parse(str(XSD))).assertValid(etree.parse(str(junit)))
+    assert summary.read_text(encoding="utf-8").startswith("earlier step\n### levelhead gate")
+    assert (tmp_path / "gate.md").read_text(encoding="utf-8") == result.output
+
+
+def test_a_policy_the_run_meets_passes(store, tmp_path):
+    policy = _policy(tmp_path, """
+[[rules]]
+metric = "rate:refusal.rules"
+group = "compliance"
+min = 0.8
+[[rules]]
+metric = "rate:refusal.rules"
+group = "full_refusal"
+max_increase = 0.05
+""")
+    result = _gate(store, "gate-baseline", "--policy", policy, "--baseline", "gate-candidate")
+    assert result.exit_code == 0, result.output  # the baseline refuses less than the candidate
+    assert "levelhead gate: ✅ PASS" in result.output
+
+
+def test_a_bound_the_run_is_too_small_for_exits_2_with_the_samples_needed(store, tmp_path):
+    policy = _policy(tmp_path, '[[rules]]\nmetric = "rate:abuse.lexicon"\ngroup = "abusive"\n'
+                               'max = 0.001\n')
+    result = _gate(store, "gate-baseline", "--policy", policy)
+    assert result.exit_code == 2, result.output
+    assert "CANNOT DECIDE" in result.output and "2,500 more" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["gate-candidate"], "Missing option '--policy'"),
+    (["gate-candidate", "--policy", "examples/policy.toml", "--bogus"], "No such option"),
+    (["gate-candidat", "--policy", str(EXAMPLES / "policy.toml")], "no run 'gate-candidat'"),
+    (["gate-candidate", "--policy", "nowhere.toml"], "nowhere.toml: no such policy file"),
+    (["gate-candidate", "--policy", str(EXAMPLES / "policy.toml")],
+     "rules[1].max_increase: a margin compares with a baseline; add --baseline RUN"),
+    (["gate-candidate", "--policy", str(EXAMPLES / "policy.toml"), "--baseline", "nope"],
+     "no run 'nope'"),
+])
+def test_usage_errors_exit_3_with_one_line(store, args, message):
+    result = _gate(store, *args)
+    assert result.exit_code == 3, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_misspelt_behaviour_exits_3_with_did_you_mean(store, tmp_path):
+    policy = _policy(tmp_path, '[[rules]]\nmetric = "rate:refusal.rule"\ngroup = "full_refusal"\n'
+                               'max = 0.2\n')
+    result = _gate(store, "gate-candidate", "--policy", policy)
+    assert result.exit_code == 3
+    assert result.output.strip().splitlines() == [
+        f"error: {policy}: rules[0].metric: the run has no behaviour 'rate:refusal.rule'; "
+        "did you mean 'rate:refusal.rules'?"]
