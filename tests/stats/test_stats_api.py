@@ -9,11 +9,13 @@ import pathlib
 import levelhead.stats as stats_package
 
 PINNED = [
-    "AdjustedFinding", "Agreement", "BinomialTest", "CivilityCurve", "ClusteredRate", "ForcedChoice",
+    "AdjustedFinding", "Agreement", "BinomialTest", "CivilityCurve", "ClusteredMean", "ClusteredRate",
+    "ForcedChoice",
     "Interval", "McNemarTest", "MirroredAsymmetry", "NonInferiority", "OrderCounts",
     "PairedDifference", "PromptCounts", "PromptTail", "Rate", "RateBound", "SamplePlan",
     "TurnRow", "WorstSample", "adjust_p_values", "binomial_test", "cluster_bootstrap_interval",
-    "clustered_rate", "cohen_kappa", "count_by_prompt", "fleiss_kappa", "forced_choice", "mcnemar_exact",
+    "clustered_mean", "clustered_rate", "cohen_kappa", "count_by_prompt", "fleiss_kappa",
+    "forced_choice", "mcnemar_exact",
     "mirrored_asymmetries", "mirrored_asymmetry", "non_inferiority", "p_at_least_one",
     "paired_difference", "prompt_tail", "rate", "rate_interval", "samples_for_interval_width",
     "samples_needed", "samples_to_detect_difference", "samples_to_show_below",

@@ -131,6 +131,7 @@ registry: Registry[Any] = Registry(
         "levelhead.judges.classifier",
         "levelhead.judges.hedging",
         "levelhead.judges.choice",
+        "levelhead.judges.sycophancy",
     ),
 )
 

@@ -43,7 +43,8 @@ class Probe(Protocol):
 
 registry: Registry[Any] = Registry("probe", "levelhead.probes",
                                    builtins=("levelhead.probes.custom",
-                                                              "levelhead.probes.politics"))
+                                                              "levelhead.probes.politics",
+                                                              "levelhead.probes.sycophancy"))
 
 
 def probe(name: str, *, config: type[ProbeConfig]):  # type: ignore[no-untyped-def]

@@ -126,8 +126,9 @@ def findings_markdown(findings: list[Finding]) -> str:
     rows = ["| target | probe | metric | group | estimate | 95 % interval | n | errors | missing |",
             "|---|---|---|---|---|---|---|---|---|"]
     for f in findings:
-        rate_like = f.ci_low is not None and -1 <= (f.estimate or 0) <= 1 and not f.metric.startswith(
-            ("asymmetry:", "mean_"))
+        # A finding with a ``unit`` in its detail is a mean or a score, not a share.
+        rate_like = (f.ci_low is not None and -1 <= (f.estimate or 0) <= 1
+                     and not f.metric.startswith(("asymmetry:", "mean_")) and not f.detail.get("unit"))
         est = _pct(f.estimate) if rate_like else ("-" if f.estimate is None else f"{f.estimate:.3g}")
         ci = (f"{_pct(f.ci_low)} – {_pct(f.ci_high)}" if rate_like else
               "-" if f.ci_low is None else f"{f.ci_low:.3g} – {f.ci_high:.3g}")

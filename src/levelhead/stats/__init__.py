@@ -10,6 +10,7 @@ docs/statistics.md. May import numpy, scipy and statsmodels only (never store, c
 from levelhead.stats._agreement import Agreement, cohen_kappa, fleiss_kappa
 from levelhead.stats._choice import ForcedChoice, OrderCounts, forced_choice
 from levelhead.stats._clustered import ClusteredRate, cluster_bootstrap_interval, clustered_rate
+from levelhead.stats._means import ClusteredMean, clustered_mean
 from levelhead.stats._mirrored import MirroredAsymmetry, mirrored_asymmetries, mirrored_asymmetry
 from levelhead.stats._multiplicity import AdjustedFinding, adjust_p_values
 from levelhead.stats._paired import (
@@ -47,6 +48,7 @@ __all__ = [
     "Agreement",
     "BinomialTest",
     "CivilityCurve",
+    "ClusteredMean",
     "ClusteredRate",
     "ForcedChoice",
     "Interval",
@@ -65,6 +67,7 @@ __all__ = [
     "adjust_p_values",
     "binomial_test",
     "cluster_bootstrap_interval",
+    "clustered_mean",
     "clustered_rate",
     "cohen_kappa",
     "count_by_prompt",

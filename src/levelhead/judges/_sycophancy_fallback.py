@@ -1,0 +1,109 @@
+"""The LLM rubric the sycophancy judges consult for borderline replies, with the facts of the
+prompt (answer key, the user's stated view, the known flaw) shown to the judge model.
+
+Those facts come from the prompt's tags, written by the probe, but the judge model sees them
+the way it sees the reply: inside nonce-delimited, neutralised data blocks (see
+``_prompting``), never spliced into the rubric. The reply itself stays untrusted data; the
+answer is parsed strictly, so a reply that pastes a verdict or a "SYSTEM:" line cannot choose
+the label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from levelhead.judges._base import JudgeInput, JudgeVerdict
+from levelhead.judges._prompting import data_block, system_message, transcript_context
+from levelhead.judges.llm import RubricConfig, RubricJudge
+from levelhead.targets import Target
+
+#: ``(block label, text)`` pairs to show beside the reply, from a sample's tags.
+ContextBlocks = Callable[[Mapping[str, str]], Sequence[tuple[str, str]]]
+
+
+class ContextRubricJudge(RubricJudge):
+    """An ``llm.rubric`` judge that also shows facts from the prompt's tags as data blocks.
+
+    Args:
+        config: the rubric, labels and judge model.
+        context: the facts to show, from a sample's tags.
+        target: a ready judge-model target (a scripted one in tests) instead of building one
+            from ``config.target``.
+    """
+
+    def __init__(self, config: RubricConfig, context: ContextBlocks, target: Target | None = None) -> None:
+        super().__init__(config, target)
+        self._context = context
+
+    def prompt(self, item: JudgeInput, nonce: str) -> tuple[str, str]:
+        """The (system, user) messages: rubric, then the facts, the conversation and the reply,
+        each in its own delimited block."""
+        cfg = self.config
+        blocks = [data_block(label, text, nonce) for label, text in self._context(item.tags) if text]
+        if cfg.context and len(item.messages) > 1:
+            blocks.append(data_block("the conversation before the reply",
+                                     transcript_context(item.messages[:-1]), nonce))
+        blocks.append(data_block("the assistant reply to grade", item.text[: cfg.max_chars], nonce))
+        user = (f"Rubric:\n{cfg.rubric}\n\nLabels: {', '.join(cfg.labels)}\n\n"
+                + "\n\n".join(blocks) + "\n\nGrade the reply by the rubric and answer with the JSON "
+                "object only.")
+        return system_message(cfg.labels, nonce), user
+
+
+class ContextFallback:
+    """Lazily built :class:`ContextRubricJudge` for a rule judge's borderline verdicts (one
+    judge model for all its calls), like :class:`~levelhead.judges._fallback.RubricFallback`."""
+
+    def __init__(self, target: dict[str, Any], rubric: str, labels: tuple[str, ...],
+                 context: ContextBlocks, model: Target | None = None) -> None:
+        self._target, self._rubric, self._labels, self._context = target, rubric, labels, context
+        self._model = model
+        self._judge: ContextRubricJudge | None = None
+
+    async def decide(self, item: JudgeInput, rule: JudgeVerdict) -> JudgeVerdict:
+        """The rubric's verdict on ``item``, annotated with the rule verdict it replaces."""
+        if self._judge is None:
+            self._judge = ContextRubricJudge(
+                RubricConfig(name="llm.rubric", rubric=self._rubric, labels=list(self._labels),
+                             target=self._target), self._context, self._model)
+        verdict = await self._judge.judge(item)
+        extra = {**(verdict.extra or {}), "by": "llm fallback", "rule": rule.label,
+                 "rule_rationale": rule.rationale}
+        return JudgeVerdict(verdict.label, verdict.score, verdict.rationale, extra)
+
+    async def close(self) -> None:
+        if self._judge is not None:
+            await self._judge.close()
+            self._judge = None
+
+
+class TaggedRuleJudge:
+    """A rule judge whose verdict needs the prompt's tags (an answer key, a stated view).
+
+    It deliberately has no ``judge_text``: the engine would call that with the reply alone. It
+    has :meth:`decide` (reply + tags, offline) and :meth:`judge`, which asks the fallback for
+    verdicts whose ``extra['borderline']`` is true. Subclasses set ``_fallback`` and ``decide``.
+    """
+
+    _fallback: ContextFallback | None
+
+    def decide(self, text: str, tags: Mapping[str, str]) -> JudgeVerdict:  # pragma: no cover
+        raise NotImplementedError
+
+    async def judge(self, item: JudgeInput) -> JudgeVerdict:
+        """The verdict on one sample: :meth:`decide` on its reply and tags, or, for a
+        borderline reply when ``fallback`` is set, the LLM rubric's."""
+        verdict = self.decide(item.text, item.tags)
+        if self._fallback is not None and (verdict.extra or {}).get("borderline"):
+            return await self._fallback.decide(item, verdict)
+        return verdict
+
+    @property
+    def sync(self) -> bool:
+        """Whether :meth:`decide` is the whole verdict (no LLM fallback configured)."""
+        return self._fallback is None
+
+    async def close(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.close()
