@@ -73,6 +73,41 @@ def test_a_bound_the_run_is_too_small_for_exits_2_with_the_samples_needed(store,
     result = _gate(store, "gate-baseline", "--policy", policy)
     assert result.exit_code == 2, result.output
     assert "CANNOT DECIDE" in result.output and "2,500 more" in result.output
+    allowed = _gate(store, "gate-baseline", "--policy", policy, "--allow-undecided")
+    assert allowed.exit_code == 0 and "CANNOT DECIDE" in allowed.output
+    failing = _policy(tmp_path, '[[rules]]\nmetric = "rate:refusal.rules"\ngroup = "full_refusal"\n'
+                                'max = 0.01\n')
+    assert _gate(store, "gate-candidate", "--policy", failing, "--allow-undecided").exit_code == 1
+
+
+def test_a_target_with_nothing_judged_cannot_decide_rather_than_pass(tmp_path):
+    """A broken target must not vanish from the gate: its checks cannot decide, and say why."""
+    spec = tmp_path / "two.toml"
+    spec.write_text("""
+[run]
+name = "two"
+samples = 5
+[[targets]]
+name = "good"
+kind = "scripted"
+replies = ["Sure, here you go."]
+[[targets]]
+name = "broken"
+kind = "scripted"
+replies = ["You idiot."]
+fatal_rate = 1.0
+[[probes]]
+name = "custom"
+judges = ["abuse.lexicon"]
+prompts = [{ id = "a", text = "Help me." }, { id = "b", text = "Help me more." }]
+""", encoding="utf-8")
+    store = str(tmp_path / "two.db")
+    CliRunner().invoke(cli, ["--store", store, "run", str(spec), "-q"])
+    policy = _policy(tmp_path, '[[rules]]\nmetric = "rate:abuse.lexicon"\ngroup = "abusive"\n'
+                               'max = 0.5\n')
+    result = _gate(store, "two", "--policy", policy)
+    assert result.exit_code == 2, result.output
+    assert "| broken |" in result.output and "no judged sample (10 errors" in result.output
 
 
 @pytest.mark.parametrize(("args", "message"), [

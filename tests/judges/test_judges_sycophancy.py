@@ -551,7 +551,7 @@ def test_the_injections_would_steer_an_unprotected_prompt():
     ("stance.agreement", ("agrees", "disagrees", "neutral"), None),
     ("flaw.mentioned", ("mentioned", "missed"), ("missed",)),
     ("feedback.positivity", ("positive", "mixed", "negative"), None),
-    ("apology.rules", ("apologises", "no_apology"), None),
+    ("apology.rules", ("apologises", "no_apology"), ("apologises",)),
 ])
 def test_registered_by_name_with_labels_and_bad_labels(name, labels, bad):
     built = build_judge(registry.get(name).config.model_validate({"name": name}))

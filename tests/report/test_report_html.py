@@ -107,12 +107,16 @@ def test_methods_show_settings_but_never_secrets(store_path):
                                           "X-Trace": "visible-header"}
     data.spec["targets"][0]["base_url"] = "https://user:hunter2@example.test/v1"
     data.spec["targets"][0]["note"] = "sk-anotherplantedsecret99"
+    data.spec["targets"][0]["judge_url"] = "https://x.example.test/v1?api-version=2&api-key=qkeyplanted"
+    data.spec["targets"][0]["hf"] = "hf_plantedhubtoken1"
     page = _page(store, data)
     methods = page[page.index('id="methods"'):page.index('id="limitations"')]
     assert "temperature" in methods and "0.3" in methods and "Be kind." in methods
     assert "max_tokens" in methods and "visible-header" in methods and "example.test/v1" in methods
     assert "abuse.lexicon" in methods and "refusal.rules" in methods and "seed 7" in methods
-    for secret in ("plantedsecret", "planted-token", "hunter2", "anotherplanted"):
+    assert "api-version=2" in methods
+    for secret in ("plantedsecret", "planted-token", "hunter2", "anotherplanted", "qkeyplanted",
+                   "plantedhubtoken"):
         assert secret not in page
 
 
@@ -205,7 +209,7 @@ def test_cli_adds_gate_and_comparison(store_path, tmp_path):
     assert "gate: pass" in card
     assert 'id="compare"' in page and "Comparison: cand vs base" in page  # and compared with it
     out2 = tmp_path / "compared.html"
-    result = CliRunner().invoke(cli, ["--store", store_path, "report", "base", "--compare", "cand",
+    result = CliRunner().invoke(cli, ["--store", store_path, "report", "cand", "--compare", "base",
                                       "-o", str(out2)])
     assert result.exit_code == 0, result.output
     page = out2.read_text(encoding="utf-8")

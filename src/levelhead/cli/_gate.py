@@ -48,9 +48,13 @@ def _write(path: str, text: str, *, append: bool = False) -> None:
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here.")
 @click.option("--markdown", "markdown_path", metavar="PATH",
               help="Also write the Markdown summary here.")
+@click.option("--allow-undecided", is_flag=True,
+              help="Exit 0 when nothing failed but some checks cannot decide yet (they are still "
+                   "listed). Use this in CI rather than accepting exit code 2, which a misspelt "
+                   "command also gives.")
 @click.pass_context
 def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str | None,
-         junit_path: str | None, markdown_path: str | None) -> None:
+         junit_path: str | None, markdown_path: str | None, allow_undecided: bool) -> None:
     """Gate a release: evaluate the policy's rules on RUN (against --baseline) and exit 0 pass,
     1 fail, 2 cannot decide (too few samples: it says how many more), 3 usage error.
 
@@ -83,4 +87,8 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         _write(step_summary, summary + "\n", append=True)
+    if allow_undecided and result.exit_code == 2:
+        click.echo("Exit code 0: --allow-undecided lets the checks that cannot decide through.",
+                   err=True)
+        ctx.exit(0)
     ctx.exit(result.exit_code)

@@ -28,9 +28,10 @@ def _target_pair(targets: str | None) -> tuple[str, str] | None:
 @click.argument("run_ref", metavar="RUN")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the page [default: report-<run name>.html].")
-@click.option("--compare", "compare_ref", metavar="RUN_B",
-              help="Add the comparison with RUN_B (the candidate; RUN is the baseline), as "
-                   "`levelhead compare RUN RUN_B` computes it, with its forest plot.")
+@click.option("--compare", "compare_ref", metavar="OTHER_RUN",
+              help="Add the comparison of RUN with OTHER_RUN as the baseline (as `levelhead "
+                   "compare OTHER_RUN RUN` computes it), with its forest plot. RUN is always the "
+                   "candidate, as with --baseline.")
 @click.option("--targets", metavar="BASELINE,CANDIDATE",
               help="Add the comparison of two targets (of RUN, or of RUN and RUN_B).")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -61,7 +62,7 @@ def report(obj: dict, run_ref: str, output: Path | None, compare_ref: str | None
 
         if compare_ref is not None:
             other = load_run_data(store, store.find_run(compare_ref).id)
-            extra.append(comparison_section(compare_runs(data, other, targets=pair)))
+            extra.append(comparison_section(compare_runs(other, data, targets=pair)))
         elif pair is not None:
             extra.append(comparison_section(compare_runs(baseline or data, data if baseline else None,
                                                          targets=pair)))

@@ -256,6 +256,8 @@ class ApologyRules(RuleJudgeWithFallback):
 
     version = "1"
     labels = ("apologises", "no_apology")
+    # Compare and gate watch the apologies (one label of the two, not both mirror images).
+    bad_labels = ("apologises",)
 
     def __init__(self, config: ApologyRulesConfig | None = None) -> None:
         self.config = config or ApologyRulesConfig()

@@ -101,7 +101,7 @@ def judge_labels(identity: str) -> tuple[str, ...]:
 
 
 def _counts_for_judge(target: str, probe: str, judge: str, samples: list[SampleView],
-                      verdicts: dict) -> list[BehaviourCounts]:
+                      verdicts: dict, labels_known: tuple[str, ...]) -> list[BehaviourCounts]:
     k: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     n: dict[str, int] = defaultdict(int)
     errors = missing = 0
@@ -117,10 +117,10 @@ def _counts_for_judge(target: str, probe: str, judge: str, samples: list[SampleV
         n[s.prompt_id] += 1
         k[got][s.prompt_id] += 1
         seen.add(got)
-    if not n:
-        return []
     bad = judge_bad_labels(judge)
-    labels = sorted(seen | set(judge_labels(judge)))
+    labels = sorted(seen | set(labels_known))
+    # A target with nothing judged keeps its behaviours, empty, with the errors and missing
+    # verdicts that explain why: a gate must say "cannot decide" there, never skip the target.
     prompts = tuple(sorted(n))
     return [BehaviourCounts(target, probe, f"rate:{judge}", label, prompts,
                             tuple(k[label].get(p, 0) for p in prompts),
@@ -135,11 +135,18 @@ def behaviour_counts(data: RunData) -> list[BehaviourCounts]:
     by_probe: dict[str, dict[str, list[SampleView]]] = defaultdict(lambda: defaultdict(list))
     for s in data.samples:
         by_probe[s.probe][s.target].append(s)
+    # Which probes each judge judged (on any target): a judge that never saw a probe has no
+    # behaviours there.
+    judged: dict[str, set[str]] = {j: {key[1] for key in v} for j, v in data.verdicts.items()}
     out: list[BehaviourCounts] = []
     for probe_id, per_target in by_probe.items():
         for target, samples in per_target.items():
             for judge, verdicts in sorted(data.verdicts.items()):
-                out += _counts_for_judge(target, probe_id, judge, samples, verdicts)
+                if probe_id not in judged[judge]:
+                    continue
+                labels = judge_labels(judge) or tuple(
+                    str(x) for x in data.judge_args.get(judge, {}).get("labels", ()) or ())
+                out += _counts_for_judge(target, probe_id, judge, samples, verdicts, labels)
         name = data.probe_names.get(probe_id, probe_id)
         if name in probe_registry:
             own = getattr(probe_registry.get(name).factory, "behaviours", None)

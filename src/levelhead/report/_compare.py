@@ -133,7 +133,18 @@ def pair_targets(baseline: RunData, candidate: RunData, targets: tuple[str, str]
 
 
 def _index(counts: list[BehaviourCounts]) -> dict[tuple[str, str, str, str | None], BehaviourCounts]:
-    return {(c.target, *c.key): c for c in counts}
+    """Behaviours by (target, probe, metric, group). A probe's own rate with exactly the counts of
+    a judge's label (``flattery_rate`` is ``flattery.lexicon: flattering``) is left out: the same
+    test twice would only make the multiplicity correction stricter."""
+    seen: set[tuple] = set()
+    out = {}
+    for c in counts:
+        data = (c.target, c.probe, c.prompt_ids, c.k, c.n)
+        if not c.metric.startswith("rate:") and c.total_n and data in seen:
+            continue
+        seen.add(data)
+        out[(c.target, *c.key)] = c
+    return out
 
 
 def compare_runs(baseline: RunData, candidate: RunData | None = None, *,
@@ -257,14 +268,17 @@ def correction_sentence(c: Comparisons) -> str:
 def comparison_section(c: Comparisons) -> ReportSection:
     """The comparison for the HTML report: a forest plot and its table."""
     tested = [r for r in c.rows if r.difference is not None]
-    labels = [f"{r.behaviour} ({r.candidate.split('/', 1)[1]} vs {r.baseline.split('/', 1)[1]})"
-              if len(c.pairs) > 1 else r.behaviour for r in tested]
+    from levelhead.report._sections import figure_label
+
+    labels = [figure_label(f"{r.behaviour} ({r.candidate.split('/', 1)[1]} vs "
+                           f"{r.baseline.split('/', 1)[1]})" if len(c.pairs) > 1 else r.behaviour)
+              for r in tested]
     est = [100 * r.difference.estimate for r in tested]
     figure: dict[str, Any] = {
         "data": [{
             "type": "scatter", "mode": "markers", "orientation": "h",
             "x": est, "y": labels,
-            "error_x": {"type": "data", "symmetric": False,
+            "error_x": {"type": "data", "symmetric": False, "color": "#34495e",
                         "array": [100 * r.difference.interval.high - e for r, e in zip(tested, est,
                                                                                       strict=True)],
                         "arrayminus": [e - 100 * r.difference.interval.low
@@ -274,7 +288,7 @@ def comparison_section(c: Comparisons) -> ReportSection:
             "hovertemplate": "%{y}<br>%{x:+.2f} points<extra></extra>",
         }],
         "layout": {
-            "title": {"text": f"{c.candidate} minus {c.baseline} (percentage points)"},
+            "title": {"text": figure_label(f"{c.candidate} minus {c.baseline} (percentage points)")},
             "xaxis": {"title": {"text": "difference in rate (points)"}, "zeroline": True},
             "yaxis": {"automargin": True, "autorange": "reversed"},
             "height": 120 + 32 * max(1, len(tested)),

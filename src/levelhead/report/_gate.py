@@ -267,6 +267,11 @@ def _select(rule: BoundRule, context: GateContext, where: str
     return [], [f for f in context.findings if wanted(f)]
 
 
+def _checks(rule: BoundRule) -> list[str]:
+    return [c for c in ("max", "min", "max_increase", "max_decrease")
+            if getattr(rule, c) is not None]
+
+
 def evaluate_bound_rule(rule: BoundRule, context: GateContext, index: int) -> list[Outcome]:
     """Outcomes of a bound rule: one per selected behaviour and bound."""
     where = f"{context.policy.source}: rules[{index}]"
@@ -285,12 +290,25 @@ def evaluate_bound_rule(rule: BoundRule, context: GateContext, index: int) -> li
     for b in counts:
         base = dict(rule=rule.label(), rule_index=index, target=b.target, probe=b.probe,
                     metric=b.metric, group=b.group)
+        if b.total_n == 0:  # nothing judged: say why, and decide nothing
+            check = _checks(rule)[0]
+            out.append(Outcome(**base, check=check, threshold=getattr(rule, check),
+                               status="undecided", n=0,
+                               reason=f"no judged sample ({b.errors:,} errors, {b.missing:,} "
+                                      f"missing verdicts)",
+                               samples_note="fix the target or the judge, then run or judge again"))
+            continue
         for check in ("max", "min"):
             bound = getattr(rule, check)
             if bound is not None:
                 if not 0.0 <= bound <= 1.0:
                     raise PolicyError(f"{where}.{check}: {bound:g} is not a rate between 0 and 1 "
                                       f"(write 0.001 for 0.1 %)")
+                if (check == "max" and bound == 0.0) or (check == "min" and bound == 1.0):
+                    raise PolicyError(f"{where}.{check}: {bound:g} can never be shown: no number "
+                                      f"of samples proves a rate is exactly {bound:g}; write the "
+                                      f"rate you can accept, e.g. {check} = "
+                                      f"{'0.001' if check == 'max' else '0.999'}")
                 out.append(_rate_check(b, check, bound, confidence, base))
         for check in ("max_increase", "max_decrease"):
             margin = getattr(rule, check)
@@ -436,6 +454,12 @@ def _margin_check(b: BehaviourCounts, check: str, margin: float, alpha: float,
         kb = [n - k for k, n in zip(kb, nb, strict=True)]
         kc = [n - k for k, n in zip(kc, nc, strict=True)]
     rising = check == "max_increase"
+    if match[0].total_n == 0:
+        return Outcome(**base, check=check, status="undecided", threshold=margin, n=b.total_n,
+                       baseline_target=paired_target,
+                       reason=f"the baseline has no judged sample ({match[0].errors:,} errors, "
+                              f"{match[0].missing:,} missing verdicts)",
+                       samples_note="fix the baseline's target or judge, then run or judge again")
     base = {**base, "check": check, "threshold": margin, "confidence": 1.0 - alpha,
             "baseline_target": paired_target,
             "baseline_estimate": match[0].total_k / match[0].total_n}
@@ -466,7 +490,13 @@ def _margin_check(b: BehaviourCounts, check: str, margin: float, alpha: float,
     if status != "pass":  # a fail may become undecided under the correction: plan for it too
         z = float(stats.norm.ppf(1.0 - alpha))
         half = (high - d.estimate) if d.estimate < margin else (d.estimate - low)
-        needed, note = _scaled_samples(d.candidate_n, half / z, margin - d.estimate, z)
+        if d.baseline_k == 0 and d.candidate_k == 0 and high > margin:
+            # No event on either side: the exact bound shrinks as 1/n, not 1/sqrt(n).
+            needed = math.ceil(d.candidate_n * high / margin)
+            note = ("approximate: with no event on either side the bound shrinks as 1/n; "
+                    "enough if none is seen in the new samples either")
+        else:
+            needed, note = _scaled_samples(d.candidate_n, half / z, margin - d.estimate, z)
 
     def shows_violation(a: float) -> bool:
         return paired_difference(kb, nb, kc, nc, 1.0 - 2.0 * a).interval.low > margin
@@ -482,7 +512,8 @@ def _finding_check(f: Finding, check: str, bound: float, base: dict[str, Any]) -
     a two-sided interval at ``c`` is a one-sided bound at ``(1 + c) / 2``)."""
     from scipy import stats
 
-    is_rate = f.metric.endswith(("share", "rate")) or f.metric.startswith("rate:")
+    # A finding is a share unless it carries a unit (a mean, a score) or is an asymmetry.
+    is_rate = not f.detail.get("unit") and not f.metric.startswith(("asymmetry:", "mean_"))
     fmt = _pct if is_rate else (lambda x: f"{x:.3g}")
     if f.estimate is None or f.ci_low is None or f.ci_high is None:
         return Outcome(**base, check=check, status="undecided", threshold=bound, n=f.n,

@@ -45,9 +45,15 @@ def _bounds(o: Outcome) -> str:
 
 
 def _needed(o: Outcome) -> str:
-    """How many samples would most likely decide an undecided check, as a sentence."""
+    """What would most likely decide an undecided check: "needs about N samples…", or what to
+    do when no number of samples would."""
     if o.samples_needed is None:
         return o.samples_note or "no estimate of the samples needed"
+    return "needs " + _amount(o)
+
+
+def _amount(o: Outcome) -> str:
+    assert o.samples_needed is not None
     more = o.samples_needed - o.n
     per_prompt = f"; about {math.ceil(o.samples_needed / o.prompts):,} per prompt over " \
                  f"{o.prompts} prompts" if o.prompts else ""
@@ -65,7 +71,7 @@ def outcome_line(o: Outcome) -> str:
     where = f"{o.target}" + (f" / {o.probe}" if o.probe else "")
     line = f"{o.rule} ({_check(o)}) on {where}: {o.status}: {o.reason}"
     if o.status == "undecided":
-        line += f"; needs {_needed(o)}"
+        line += f"; {_needed(o)}"
     return line
 
 
@@ -100,9 +106,9 @@ def gate_markdown(result: GateResult) -> str:
             _value(o, o.estimate, signed=True), _bounds(o), o.reason)) + " |")
     undecided = [o for o in result.outcomes if o.status == "undecided"]
     if undecided:
-        lines += ["", "**Cannot decide** — the run is too small for these bounds:", ""]
+        lines += ["", "**Cannot decide** — what would decide each check:", ""]
         lines += [f"- {o.rule} ({_check(o)}) on {o.target}"
-                  f"{' / ' + o.probe if o.probe else ''}: needs {_needed(o)}." for o in undecided]
+                  f"{' / ' + o.probe if o.probe else ''}: {_needed(o)}." for o in undecided]
     lines += ["", f"Exit code {result.exit_code} (0 pass, 1 fail, 2 cannot decide, 3 usage error)."]
     return "\n".join(lines) + "\n"
 
@@ -112,7 +118,9 @@ def gate_junit(result: GateResult) -> str:
     ``<failure>`` for fail and ``<skipped>`` for cannot decide, the numbers in the message."""
     totals = {"tests": str(len(result.outcomes)), "failures": str(result.count("fail")),
               "errors": "0", "skipped": str(result.count("undecided")), "time": "0"}
-    root = ET.Element("testsuites", {"name": "levelhead gate", **totals})
+    # The root carries no `skipped` count: Jenkins' junit-10.xsd does not allow it there.
+    root = ET.Element("testsuites", {"name": "levelhead gate",
+                                     **{k: v for k, v in totals.items() if k != "skipped"}})
     suite = ET.SubElement(root, "testsuite", {"name": f"levelhead gate: run {result.run[1]}",
                                               **totals})
     properties = ET.SubElement(suite, "properties")
@@ -154,6 +162,6 @@ def gate_section(result: GateResult) -> ReportSection:
               caption="Pass: the bound is shown to hold; fail: shown broken; cannot decide: "
                       "neither, with this many samples."),
     ]
-    blocks += [Paragraph(f"Cannot decide {o.rule} ({_check(o)}) on {o.target}: needs {_needed(o)}.")
+    blocks += [Paragraph(f"Cannot decide {o.rule} ({_check(o)}) on {o.target}: {_needed(o)}.")
                for o in result.outcomes if o.status == "undecided"]
     return ReportSection("Release gate", "gate", tuple(blocks), order=300)

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from levelhead.judges import JUDGE_ERROR
 from levelhead.probes import registry as probe_registry
@@ -62,9 +62,9 @@ def _interval(f: Finding) -> str:
 
 # ----------------------------------------------------------------------------- secrets
 _SECRET_PARTS = {"key", "apikey", "token", "secret", "authorization", "auth", "password",
-                 "passwd", "bearer", "credential", "credentials", "cookie", "signature"}
-_SECRET_VALUE = re.compile(r"^\s*(?:bearer\s+\S+|sk-[A-Za-z0-9_-]{8,}|xox[abp]-\S+|gh[pousr]_\S{8,})",
-                           re.IGNORECASE)
+                 "passwd", "bearer", "credential", "credentials", "cookie", "signature", "sig"}
+_SECRET_VALUE = re.compile(r"^\s*(?:bearer\s+\S+|basic\s+\S+|sk-[A-Za-z0-9_-]{8,}|xox[abp]-\S+|"
+                           r"gh[pousr]_\S{8,}|hf_[A-Za-z0-9]{8,}|AIza[A-Za-z0-9_-]{16,})", re.IGNORECASE)
 _NAME_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
@@ -83,10 +83,13 @@ def _public_value(value: Any) -> Any:
     if isinstance(value, str):
         if _SECRET_VALUE.match(value):
             return "(hidden)"
-        if "@" in value and "://" in value:  # credentials in a URL: keep host and path only
+        if "://" in value:  # a URL: no credentials, no secret-looking query values
             parts = urlsplit(value)
             host = parts.netloc.rsplit("@", 1)[-1]
-            return urlunsplit((parts.scheme, host, parts.path, "", ""))
+            query = urlencode([(k, "(hidden)" if is_secret_name(k) or _SECRET_VALUE.match(v)
+                                else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
+                              safe="()")
+            return urlunsplit((parts.scheme, host, parts.path, query, ""))
     return value
 
 
