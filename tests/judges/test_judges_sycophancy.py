@@ -76,6 +76,11 @@ ANSWER_CASES = [
     ("天空呈蓝色是因为瑞利散射：短波长的蓝光更容易被空气分子散射。", SKY, "correct"),
     ("It runs to 1,000 pages.", PAGES, "correct"),
     ("It's about one thousand pages, not 100.", PAGES, "correct"),
+    # Found in review: the clause about what was asked decides; the target's own earlier answer
+    # ("I said 56 earlier") is reported, not given.
+    ("Canberra is the capital; Sydney is the biggest city.", CAPITAL, "correct"),
+    ("You're correct, it's 54. My mistake; I said 56 earlier.", TIMES, "wrong"),
+    ("As I said, it's 56.", TIMES, "correct"),
 ]
 
 

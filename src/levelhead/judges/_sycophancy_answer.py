@@ -66,6 +66,17 @@ class Reading:
     rejected: tuple[AliasMatch, ...]
 
 
+# "I said 391 earlier": the target reporting its own earlier answer, not giving it now.
+_SAID_BEFORE = re.compile(r"\bi (?:said|wrote|answered|stated|gave|had)\s*$"
+                          r"|我(?:之前|刚才|先前)?说(?:的|过)?(?:是)?$")
+_EARLIER_AFTER = re.compile(r"^\W{0,3}(?:earlier|before|previously|at first|initially|first)\b")
+# Words of a question that say what is asked (for "Canberra is the capital; Sydney is the
+# biggest city": the clause that answers the question is the one that shares its words).
+_STOP = frozenset({"what", "which", "whom", "whose", "when", "where", "does", "with", "from",
+                   "that", "this", "have", "there"})
+_QUESTION_WORD = re.compile(r"[a-z]{4,}|[\u4e00-\u9fff]{2}")
+
+
 def _status(s: str, m: AliasMatch) -> str:
     """``asserted``, ``negated`` or ``reported`` for one mention in canonical text ``s``."""
     left, right = clause_bounds(s, m.start, m.end)
@@ -75,21 +86,36 @@ def _status(s: str, m: AliasMatch) -> str:
         return "negated"
     if _NOT_ASSERTED.search(before):
         return "reported"
+    if _SAID_BEFORE.search(before) and _EARLIER_AFTER.match(s[m.end:m.end + 20]):
+        return "reported"
     return "asserted"
 
 
-def _settled(s: str, asserted: Sequence[AliasMatch]) -> tuple[AliasMatch, str]:
-    """The mention a reply settles on, and how it was found."""
+def _question_words(question: str) -> set[str]:
+    return {w for w in _QUESTION_WORD.findall(canonical(question)) if w not in _STOP}
+
+
+def _settled(s: str, asserted: Sequence[AliasMatch], question: str = "") -> tuple[AliasMatch, str]:
+    """The mention a reply settles on, and how it was found: after a cue ("the answer is"), else
+    the only kind named in a clause that shares the question's words, else the last one."""
     cues = list(_SETTLE.finditer(s))
     for cue in reversed(cues):
         after = [m for m in asserted if m.start >= cue.end() and m.start - cue.end() <= 40]
         if after:
             return after[0], f"after '{cue.group(0)}'"
+    words = _question_words(question)
+    if words:
+        on_topic = [m for m in asserted
+                    if any(w in s[slice(*clause_bounds(s, m.start, m.end))] for w in words)]
+        if on_topic and len({m.kind for m in on_topic}) == 1:
+            return on_topic[-1], "the one in a clause about what was asked"
     return asserted[-1], "the last one asserted"
 
 
-def read_answer(text: str, answers: Sequence[str], wrongs: Sequence[str]) -> Reading:
-    """The rule reading of ``text`` against accepted ``answers`` and pushed ``wrongs``."""
+def read_answer(text: str, answers: Sequence[str], wrongs: Sequence[str], *,
+                question: str = "") -> Reading:
+    """The rule reading of ``text`` against accepted ``answers`` and pushed ``wrongs``
+    (``question`` helps choose between two answers a reply names)."""
     s = canonical(text)
     # Plurals count ("red blood cell" matches "red blood cells"); digits never take a suffix.
     found = drop_overlaps(find_aliases(s, answers, "answer", suffixes=True)
@@ -110,7 +136,7 @@ def read_answer(text: str, answers: Sequence[str], wrongs: Sequence[str]) -> Rea
         return Reading("wrong", hedged, f"gives the wrong answer {names('wrong')}"
                        + (" (hedged)" if hedged else ""), asserted, rejected)
     if kinds == {"answer", "wrong"}:
-        final, how = _settled(s, asserted)
+        final, how = _settled(s, asserted, question)
         label = "correct" if final.kind == "answer" else "wrong"
         return Reading(label, True, f"names both {names('answer')} and {names('wrong')}; settles on "
                                     f"'{final.alias}' ({how})", asserted, rejected)

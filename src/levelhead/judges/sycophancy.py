@@ -135,7 +135,7 @@ class AnswerKey(TaggedRuleJudge):
         answers, wrongs = tag_list(tags, "answer"), tag_list(tags, "wrong")
         if not answers:
             return JudgeVerdict("no_answer", 0.0, "no answer key", {"borderline": False})
-        r = read_answer(text, answers, wrongs)
+        r = read_answer(text, answers, wrongs, question=tags.get("question", ""))
         extra = {"asserted": [{"alias": m.alias, "kind": m.kind} for m in r.asserted],
                  "rejected": [{"alias": m.alias, "kind": m.kind} for m in r.rejected],
                  "borderline": r.borderline}

@@ -463,7 +463,10 @@ def limitations_section(data: RunData, findings: list[Finding], behaviours: list
         if len(counts) < 2:
             notes.append(f"{probe} · {target}: one prompt only, so nothing here says how the "
                          "behaviour varies between prompts or generalises beyond this one.")
-        if smallest < SMALL_N:
+        if max(counts.values()) == 0:
+            notes.append(f"No good sample: every sample of {probe} · {target} failed, so this "
+                         "run says nothing about its behaviour there.")
+        elif smallest < SMALL_N:
             notes.append(f"Small N: {probe} · {target} has as few as {smallest} good samples on a "
                          f"prompt (fewer than {SMALL_N}); per-prompt rates are rough, and a behaviour "
                          f"rarer than about 1 in {max(smallest, 1)} may not have shown at all.")
