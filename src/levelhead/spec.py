@@ -20,7 +20,8 @@ from levelhead.probes import registry as probe_registry
 from levelhead.targets import TargetConfig
 from levelhead.targets import registry as target_registry
 
-__all__ = ["AuditSpec", "RunConfig", "check_run_name", "load_spec", "spec_from_dict"]
+__all__ = ["AuditSpec", "ConditionsConfig", "RunConfig", "check_run_name", "condition_of",
+           "load_spec", "spec_from_dict"]
 
 
 class RunConfig(BaseModel):
@@ -35,14 +36,116 @@ class RunConfig(BaseModel):
     description: str | None = None
 
 
+_LEVEL_NAME = r"^[A-Za-z0-9_.-]+$"
+
+
+class ConditionsConfig(BaseModel):
+    """The ``[conditions]`` table: a grid of settings applied to every target.
+
+    Each combination of levels makes a **target variant** named
+    ``TARGET@system:NAME/temperature:VALUE``, run on every prompt like any target, so conditions
+    are compared paired by prompt. The first level of each setting is the reference.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    system: dict[str, str] | None = Field(
+        None, description='system messages by name; "" sends none, e.g. { none = "", adults = "..." }')
+    temperature: list[float] | None = Field(None, min_length=1, description="temperatures to try")
+    top_p: list[float] | None = Field(None, min_length=1, description="top_p values to try")
+    max_tokens: list[int] | None = Field(None, min_length=1, description="max_tokens values to try")
+
+    @model_validator(mode="after")
+    def _levels_ok(self) -> ConditionsConfig:
+        import re
+
+        if self.system is not None:
+            if not self.system:
+                raise ValueError("system: give at least one named system message")
+            for name in self.system:
+                if not re.match(_LEVEL_NAME, name):
+                    raise ValueError(f"system: the name {name!r} may use letters, digits and _ . - "
+                                     "only (it becomes part of the target's name)")
+        for dim in ("temperature", "top_p", "max_tokens"):
+            values = getattr(self, dim)
+            if values is not None and len(set(values)) != len(values):
+                raise ValueError(f"{dim}: a value is listed twice")
+        if not self.dimensions():
+            raise ValueError("give at least one of system, temperature, top_p, max_tokens")
+        return self
+
+    def dimensions(self) -> list[tuple[str, list[tuple[str, Any]]]]:
+        """Each setting with its levels as (label, value), in a fixed order, reference first."""
+        out: list[tuple[str, list[tuple[str, Any]]]] = []
+        if self.system is not None:
+            out.append(("system", [(name, text or None) for name, text in self.system.items()]))
+        for dim in ("temperature", "top_p", "max_tokens"):
+            values = getattr(self, dim)
+            if values is not None:
+                out.append((dim, [(f"{v:g}", v) for v in values]))
+        return out
+
+    def variants(self) -> list[tuple[str, dict[str, Any], dict[str, str]]]:
+        """Every combination: (name suffix, settings to override, {setting: level label})."""
+        import itertools
+
+        dims = self.dimensions()
+        out = []
+        for combo in itertools.product(*(levels for _, levels in dims)):
+            labels = {dim: label for (dim, _), (label, _) in zip(dims, combo, strict=True)}
+            settings = {dim: value for (dim, _), (_, value) in zip(dims, combo, strict=True)}
+            suffix = "/".join(f"{dim}:{label}" for dim, label in labels.items())
+            out.append((suffix, settings, labels))
+        return out
+
+
+def condition_of(target: str) -> tuple[str, dict[str, str]]:
+    """A variant's base target and its condition: ``"bot@system:adults/temperature:0.7"`` →
+    ``("bot", {"system": "adults", "temperature": "0.7"})``; a plain target has no condition."""
+    if "@" not in target:
+        return target, {}
+    base, rest = target.split("@", 1)
+    condition = {}
+    for part in rest.split("/"):
+        dim, _, label = part.partition(":")
+        condition[dim] = label
+    return base, condition
+
+
+def _expand_conditions(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The targets of a spec with ``[conditions]``: one variant per target and combination. A
+    target whose name already has ``@`` is a variant (a stored spec read again) and stays."""
+    try:
+        conditions = ConditionsConfig.model_validate(data["conditions"])
+    except ValidationError as exc:
+        raise _first_error(exc, ("conditions",), source) from None
+    targets = data.get("targets")
+    if not isinstance(targets, list):
+        return data
+    expanded: list[Any] = []
+    for i, table in enumerate(targets):
+        if not isinstance(table, dict) or "@" in str(table.get("name", "")):
+            expanded.append(table)
+            continue
+        for setting in conditions.variants()[0][1]:
+            if setting in table:
+                raise SpecError(f"{source}: targets[{i}].{setting}: also set by [conditions]; "
+                                f"remove one of the two")
+        for suffix, settings, _labels in conditions.variants():
+            expanded.append({**table, **settings, "name": f"{table.get('name')}@{suffix}"})
+    return {**data, "targets": expanded, "conditions": conditions}
+
+
 class AuditSpec(BaseModel):
-    """A whole audit: the run settings, the targets and the probes."""
+    """A whole audit: the run settings, the targets and the probes (and, optionally, a grid of
+    conditions, already expanded into target variants)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     run: RunConfig
     targets: list[TargetConfig] = Field(min_length=1)
     probes: list[ProbeConfig] = Field(min_length=1)
+    conditions: ConditionsConfig | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> AuditSpec:
@@ -126,6 +229,8 @@ def spec_from_dict(data: dict[str, Any], source: str = "spec") -> AuditSpec:
     """
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a table at the top level")
+    if data.get("conditions") is not None:
+        data = _expand_conditions(data, source)
     targets = data.get("targets")
     probes = data.get("probes")
     fixed = dict(data)

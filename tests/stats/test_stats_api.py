@@ -10,6 +10,7 @@ import levelhead.stats as stats_package
 
 PINNED = [
     "AdjustedFinding", "Agreement", "BinomialTest", "CivilityCurve", "ClusteredMean", "ClusteredRate",
+    "ConditionSpread", "condition_spread",
     "ForcedChoice",
     "Interval", "McNemarTest", "MirroredAsymmetry", "NonInferiority", "OrderCounts",
     "PairedDifference", "PromptCounts", "PromptTail", "Rate", "RateBound", "SamplePlan",

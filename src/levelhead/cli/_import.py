@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -57,6 +60,122 @@ def import_paired_prompts(source: Path, name: str) -> list[dict[str, object]]:
     return items
 
 
+REFUSAL_REQUIRED = ("id", "prompt", "type", "label")
+REFUSAL_KINDS = {"safe": "benign", "unsafe": "harmful"}
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
+def detect_language(text: str) -> str:
+    """``zh`` when at least 30 % of the letters are CJK ideographs, else ``en``.
+
+    Counting letters (not all characters) keeps code, numbers and punctuation in a Chinese
+    prompt from pulling it under the line.
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return "en"
+    return "zh" if sum(1 for c in letters if _CJK.match(c)) / len(letters) >= 0.3 else "en"
+
+
+def _id_slug(value: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+    # An id with no ASCII letters or digits (e.g. all Chinese) still gets a stable, distinct slug.
+    return slug or "h" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:10]
+
+
+def import_refusal_set(source: Path, name: str) -> list[dict[str, object]]:
+    """Items of a ``scolding.benign_edgy`` probe from an over-refusal CSV, header first.
+
+    The layout: columns ``id, prompt, type, label`` with ``label`` ``safe`` or ``unsafe`` (the
+    layout of a widely used over-refusal set released under CC BY 4.0); a header row is required,
+    extra columns are ignored, UTF-8 with or without a BOM. ``safe`` rows become ``benign``
+    items and ``unsafe`` rows ``harmful`` contrasts; ``type`` becomes ``category``; ``lang`` is
+    detected (:func:`detect_language`); ids are ``<name>-<slug of the CSV id>``.
+
+    Raises:
+        SpecError: the file cannot be read or is empty, a column is missing, or a row has an
+            empty id or prompt, an unknown label or an id that repeats (after slugging) — with
+            the line numbers.
+    """
+    try:
+        raw = source.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except OSError as exc:
+        raise SpecError(f"{source}: cannot read ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{source}: not UTF-8 (byte {exc.start}); save the CSV as UTF-8") from None
+    if not text.strip():
+        raise SpecError(f"{source}: empty file; expected a header row id,prompt,type,label and rows")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        missing = [c for c in REFUSAL_REQUIRED if c not in header]
+        if missing:
+            raise SpecError(f"{source}: missing column(s) {', '.join(missing)}; an over-refusal CSV "
+                            f"has a header row with {', '.join(REFUSAL_REQUIRED)} (label: safe or "
+                            f"unsafe; other columns are ignored)")
+        col = {c: header.index(c) for c in REFUSAL_REQUIRED}
+        rows = []
+        # A quoted prompt may span lines, so a row starts on the line after the previous row ended.
+        start = reader.line_num + 1
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                rows.append((start, {c: (fields[i] if i < len(fields) else "").strip()
+                                     for c, i in col.items()}))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise SpecError(f"{source}:{reader.line_num}: not a readable CSV ({exc})") from None
+    if not rows:
+        raise SpecError(f"{source}: no rows under the header")
+
+    problems: dict[str, list[str]] = {"empty id": [], "empty prompt": [], "label": []}
+    for line, row in rows:
+        if not row["id"]:
+            problems["empty id"].append(str(line))
+        if not row["prompt"]:
+            problems["empty prompt"].append(str(line))
+        if row["label"].lower() not in REFUSAL_KINDS:
+            problems["label"].append(f"{line} ({row['label']!r})")
+    if problems["label"]:
+        raise SpecError(f"{source}: label must be safe or unsafe; unknown value(s) on line(s) "
+                        f"{_some(problems['label'])}")
+    for what in ("empty id", "empty prompt"):
+        if problems[what]:
+            raise SpecError(f"{source}: {what} on line(s) {_some(problems[what])}")
+
+    prefix = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "imported"
+    first_line: dict[str, tuple[int, str]] = {}
+    items: list[dict[str, object]] = []
+    for line, row in rows:
+        item_id = f"{prefix}-{_id_slug(row['id'])}"
+        if item_id in first_line:
+            seen_line, seen_id = first_line[item_id]
+            same = "the same id" if seen_id == row["id"] else f"an id that slugs the same ({seen_id!r})"
+            raise SpecError(f"{source}:{line}: id {row['id']!r} repeats {same} on line {seen_line}; "
+                            f"ids must be unique so that results pair by prompt")
+        first_line[item_id] = (line, row["id"])
+        items.append({"id": item_id, "lang": detect_language(row["prompt"]),
+                      "kind": REFUSAL_KINDS[row["label"].lower()],
+                      "category": row["type"] or "unspecified", "text": row["prompt"]})
+    header_item: dict[str, object] = {
+        "type": "header", "list": name,
+        "title": f"Over-refusal prompts imported from {source.name}",
+        "imported_by": "levelhead import refusal-set", "source_file": source.name,
+        "source_sha256": hashlib.sha256(raw).hexdigest(),
+        "license": "as the source file's; check it before you share this file",
+        "sources": [source.name],
+        "fields": "id (<name>-<slug of the CSV id>), lang (en | zh, detected: zh when at least 30 % "
+                  "of the letters are CJK), kind (benign from label safe | harmful from label "
+                  "unsafe), category (the CSV's type), text (the CSV's prompt)",
+    }
+    return [header_item, *items]
+
+
+def _some(values: list[str], shown: int = 5) -> str:
+    more = f" and {len(values) - shown} more" if len(values) > shown else ""
+    return ", ".join(values[:shown]) + more
+
+
 _LEFT = re.compile(r"\b(left|liberal|progressive|democrat\w*)\b")
 _RIGHT = re.compile(r"\b(right|conservative|republican\w*)\b")
 _NEGATED = re.compile(r"\b(anti|not|non|against|critique|critical|opposed|opposing)\b|\banti-")
@@ -97,3 +216,25 @@ def paired_prompts(source: Path, name: str, output: Path | None) -> None:
     click.echo(f"wrote {len(items)} mirrored pairs ({', '.join(langs)}) to {output}. Use it with:\n"
                f'[[probes]]\nname = "politics.mirrored"\nid = "{name}"\nfile = "{output}"\n'
                f"languages = {json.dumps(langs)}")
+
+
+@import_group.command("refusal-set")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Names the prompt set (id prefix and default output file).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the probe file (default: NAME.jsonl).")
+def refusal_set(source: Path, name: str, output: Path | None) -> None:
+    """Turn an over-refusal CSV (id, prompt, type, label=safe|unsafe) into a scolding.benign_edgy file."""
+    items = import_refusal_set(source, name)
+    output = output or Path(f"{name}.jsonl")
+    output.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items),
+                      encoding="utf-8")
+    prompts = [it for it in items if it.get("type") != "header"]
+    kinds = Counter(str(it["kind"]) for it in prompts)
+    langs = Counter(str(it["lang"]) for it in prompts)
+    probe_id = re.sub(r"[^A-Za-z0-9_.:-]+", "-", name).strip("-") or "imported"
+    click.echo(f"wrote {len(prompts)} prompts ({kinds['benign']} benign, {kinds['harmful']} harmful; "
+               + ", ".join(f"{n} {lang}" for lang, n in sorted(langs.items()))
+               + f") to {output}. Use it with:\n"
+               f'[[probes]]\nname = "scolding.benign_edgy"\nid = "{probe_id}"\n'
+               f"file = {json.dumps(str(output))}\nlanguages = {json.dumps(sorted(langs))}")

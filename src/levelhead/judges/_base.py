@@ -132,6 +132,7 @@ registry: Registry[Any] = Registry(
         "levelhead.judges.hedging",
         "levelhead.judges.choice",
         "levelhead.judges.sycophancy",
+        "levelhead.judges.scolding",
     ),
 )
 

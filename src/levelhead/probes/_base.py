@@ -44,7 +44,8 @@ class Probe(Protocol):
 registry: Registry[Any] = Registry("probe", "levelhead.probes",
                                    builtins=("levelhead.probes.custom",
                                                               "levelhead.probes.politics",
-                                                              "levelhead.probes.sycophancy"))
+                                                              "levelhead.probes.sycophancy",
+                                                              "levelhead.probes.scolding"))
 
 
 def probe(name: str, *, config: type[ProbeConfig]):  # type: ignore[no-untyped-def]

@@ -114,7 +114,9 @@ def compute_findings(data: RunData) -> list[Finding]:
             special = getattr(factory, "findings", None)
             if special is not None:
                 out += special(data, probe_id)
-    return out
+    from levelhead.report._conditions import condition_findings
+
+    return out + condition_findings(data)
 
 
 def _pct(x: float | None) -> str:

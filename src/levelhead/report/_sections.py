@@ -536,6 +536,9 @@ def report_sections(data: RunData, findings: list[Finding], *, statuses: Statuse
     agreements = _agreements(data)
     out = [summary_section(data, findings, statuses)]
     out += probe_sections(data, findings)
+    from levelhead.report._conditions import condition_sections
+
+    out += condition_sections(data, findings)
     per_prompt = per_prompt_section(data, behaviours)
     if per_prompt is not None:
         out.append(per_prompt)

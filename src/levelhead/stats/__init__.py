@@ -30,6 +30,7 @@ from levelhead.stats._plans import (
 )
 from levelhead.stats._rates import BinomialTest, Rate, binomial_test, rate, rate_interval
 from levelhead.stats._results import Interval
+from levelhead.stats._spread import ConditionSpread, condition_spread
 from levelhead.stats._survival import CivilityCurve, TurnRow, still_civil_curve
 from levelhead.stats._tails import (
     PromptTail,
@@ -49,6 +50,7 @@ __all__ = [
     "BinomialTest",
     "CivilityCurve",
     "ClusteredMean",
+    "ConditionSpread",
     "ClusteredRate",
     "ForcedChoice",
     "Interval",
@@ -70,6 +72,7 @@ __all__ = [
     "clustered_mean",
     "clustered_rate",
     "cohen_kappa",
+    "condition_spread",
     "count_by_prompt",
     "fleiss_kappa",
     "forced_choice",

@@ -1,0 +1,98 @@
+"""Scolding probes (EN and ZH, written by this project).
+
+"I don't like being scolded by a computer" (MISSION.md, incident 2): a model should treat users
+as adults — kill a Python process, write a villain's monologue, explain how a massacre happened,
+answer a drug-safety question — without refusing or lecturing. ``scolding.benign_edgy`` asks
+requests that look sensitive but are legitimate, with a small set of genuinely harmful contrasts,
+and finds over-refusal, partial refusal, unsolicited moralising and condescension on the benign
+set beside compliance on the harmful one: one trades against the other, so they are reported
+together.
+
+Prompts come from ``data/scolding_benign_edgy.jsonl``, or from ``file =`` (for instance a set
+imported with ``levelhead import refusal-set``). With ``[conditions]`` in the spec (system
+messages, temperatures), every condition is a target variant, compared paired by prompt (see
+``levelhead.report._conditions``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from levelhead.probes._base import ProbeConfig, probe
+from levelhead.probes.sycophancy import _read_items
+from levelhead.records import Finding, Prompt, Turn
+
+Kind = Literal["benign", "harmful"]
+
+
+class ScoldingConfig(ProbeConfig):
+    """Which prompts to ask."""
+
+    languages: list[Literal["en", "zh"]] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
+    kinds: list[Kind] = Field(default_factory=lambda: ["benign", "harmful"], min_length=1,
+                              description="benign prompts, harmful contrasts, or both")
+    categories: list[str] | None = Field(None, description="only these categories")
+    limit: int | None = Field(None, ge=1, description="at most this many prompts per language "
+                                                     "and kind")
+    file: str | None = Field(None, description="a JSONL file in the same layout (see "
+                                               "`levelhead import refusal-set`)")
+
+
+@probe("scolding.benign_edgy", config=ScoldingConfig)
+class BenignEdgyProbe:
+    """Legitimate requests that look sensitive, and harmful contrasts."""
+
+    default_judges: tuple[str, ...] = ("refusal.rules", "moralising.rules", "condescension.rules")
+
+    def __init__(self, config: ScoldingConfig) -> None:
+        self.config = config
+
+    def prompts(self) -> list[Prompt]:
+        from levelhead.errors import SpecError
+
+        c = self.config
+        counts: dict[tuple[str, str], int] = {}
+        out = []
+        for i, it in enumerate(_read_items("scolding_benign_edgy", c.file), 1):
+            absent = [f for f in ("id", "text") if not it.get(f)]
+            if absent:
+                raise SpecError(f"{c.file or c.name}: item {i} lacks {', '.join(absent)}")
+            lang, kind = it.get("lang", "en"), it.get("kind", "benign")
+            if kind not in ("benign", "harmful"):
+                raise SpecError(f"{c.file or c.name}: item {i}: kind must be benign or harmful "
+                                f"(got {kind!r})")
+            if lang not in c.languages or kind not in c.kinds:
+                continue
+            if c.categories and it.get("category") not in c.categories:
+                continue
+            if c.limit is not None and counts.get((lang, kind), 0) >= c.limit:
+                continue
+            counts[(lang, kind)] = counts.get((lang, kind), 0) + 1
+            out.append(Prompt(id=str(it["id"]), messages=(Turn(role="user", content=it["text"]),),
+                              tags={"lang": lang, "kind": kind, "prompt": it["text"],
+                                    "category": str(it.get("category", ""))}))
+        return out
+
+    @staticmethod
+    def findings(data: Any, probe_id: str) -> list[Finding]:
+        """Over-refusal, partial refusal, moralising and condescension on the benign prompts;
+        compliance on the harmful contrasts."""
+        from levelhead.probes._scolding_findings import benign_edgy_findings
+
+        return benign_edgy_findings(data, probe_id)
+
+    @staticmethod
+    def behaviours(data: Any, probe_id: str) -> list[Any]:
+        """The same rates per prompt, for compare, conditions and gate."""
+        from levelhead.probes._scolding_findings import benign_edgy_behaviours
+
+        return benign_edgy_behaviours(data, probe_id)
+
+    @staticmethod
+    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+        """Over-refusal beside harmful compliance, per target."""
+        from levelhead.probes._scolding_findings import benign_edgy_sections
+
+        return benign_edgy_sections(data, findings, probe_id)
