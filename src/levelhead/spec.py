@@ -34,6 +34,9 @@ class RunConfig(BaseModel):
     samples: int = Field(ge=1, le=1_000_000, description="N samples per prompt per target")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds every sample's own seed")
     description: str | None = None
+    max_total_tokens: int | None = Field(
+        None, ge=1, description="stop starting new turns of multi-turn conversations once the "
+                                "run's turns have used this many tokens (prompt + completion)")
 
 
 _LEVEL_NAME = r"^[A-Za-z0-9_.-]+$"

@@ -22,6 +22,8 @@ MINIMAL = {
     "pair.llm": {"target": {"kind": "scripted",
                             "replies": ['{"label": "same", "rationale": "fine"}']}},
     "classifier.hf": None,  # needs a local model directory; its own tests cover it
+    "pressure.rubric": {"target": {"kind": "scripted",
+                                   "replies": ['{"label": "civil", "rationale": "fine"}']}},
 }
 ENTRIES = [e for e in judges if MINIMAL.get(e.name, {}) is not None]
 TEXTS = ["Sure, here is the fixed code.", "You idiot, change it yourself.",
@@ -35,6 +37,7 @@ def _build(entry):
 def test_builtin_names_later_work_relies_on():
     assert {"abuse.lexicon", "abuse.classifier", "refusal.rules", "llm.rubric",
             "pair.llm"} <= set(judges.names())
+    assert {"pressure.rules", "pressure.rubric"} <= set(judges.names())  # the pressure probes
 
 
 @pytest.mark.parametrize("entry", list(judges), ids=lambda e: e.name)

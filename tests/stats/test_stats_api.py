@@ -11,6 +11,7 @@ import levelhead.stats as stats_package
 PINNED = [
     "AdjustedFinding", "Agreement", "BinomialTest", "CivilityCurve", "ClusteredMean", "ClusteredRate",
     "ConditionSpread", "condition_spread",
+    "EarlyLate", "HazardOnset", "early_late_hazard", "hazard_onset",
     "ForcedChoice",
     "Interval", "McNemarTest", "MirroredAsymmetry", "NonInferiority", "OrderCounts",
     "PairedDifference", "PromptCounts", "PromptTail", "Rate", "RateBound", "SamplePlan",

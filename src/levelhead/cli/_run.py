@@ -7,7 +7,7 @@ import asyncio
 import click
 
 from levelhead.errors import LevelheadError, SpecError
-from levelhead.runner import RunReport, choose_progress, execute
+from levelhead.runner import RunReport, choose_progress, describe_plan, execute
 from levelhead.spec import AuditSpec, load_spec, spec_from_dict
 from levelhead.store import open_store
 
@@ -41,9 +41,12 @@ def run_and_report(spec: AuditSpec, store_path: str, *, quiet: bool, run_name: s
 @click.option("--run-name", help="Store under this run name instead of the spec's.")
 @click.option("--retry-errors", is_flag=True, help="Sample again the samples stored as errors.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("--dry-run", is_flag=True,
+              help="Say what the run would take (samples; conversations, turns and tokens of "
+                   "multi-turn probes) and stop.")
 @click.pass_obj
 def run(obj: dict, spec_file: str | None, resume: str | None, run_name: str | None,
-        retry_errors: bool, quiet: bool) -> None:
+        retry_errors: bool, quiet: bool, dry_run: bool) -> None:
     """Run the audit in SPEC_FILE (TOML), or resume one.
 
     Running the same spec again resumes its run (same run name): only the missing samples
@@ -61,6 +64,11 @@ def run(obj: dict, spec_file: str | None, resume: str | None, run_name: str | No
         spec = load_spec(spec_file)
     else:
         raise SpecError("give a SPEC_FILE to run, or --resume RUN (see `levelhead run --help`)")
+    if dry_run:
+        for line in describe_plan(spec):
+            click.echo(line)
+        click.echo("nothing was run (--dry-run)")
+        return
     report = run_and_report(spec, obj["store"], quiet=quiet, run_name=run_name,
                             retry_errors=retry_errors)
     total = report.already_stored + report.sampled

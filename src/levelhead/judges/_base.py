@@ -88,7 +88,9 @@ class Judge(Protocol):
     """Judges one sample at a time. ``labels`` lists every label it can give (besides
     :data:`JUDGE_ERROR`); ``version`` changes whenever its verdicts could change. A judge may
     also name, in a class attribute ``bad_labels``, the labels that mark the failure it detects:
-    compare and gate then look at those rates only (without it, at every label's)."""
+    compare and gate then look at those rates only (without it, at every label's). A judge with
+    ``judge_text(text)`` is called on the reply alone in the engine's fast path, unless it sets
+    ``uses_context = True`` (its verdict reads the conversation, e.g. the user's message)."""
 
     config: JudgeConfig
     version: str
@@ -133,6 +135,7 @@ registry: Registry[Any] = Registry(
         "levelhead.judges.choice",
         "levelhead.judges.sycophancy",
         "levelhead.judges.scolding",
+        "levelhead.judges.pressure",
     ),
 )
 

@@ -518,7 +518,7 @@ class AbuseLexicon:
     (``脑残、弱智这类词``) are mentions, not abuse, unless ``count_mentions`` is set.
     """
 
-    version = "1"
+    version = "2"  # 2: the abuse list grew for the pressure probe (issue 8)
     labels = ("abusive", "clean")
     bad_labels = ("abusive",)
 

@@ -193,6 +193,8 @@ class MoralisingRules(_PhraseCountJudge):
     version = "1"
     labels = ("moralising", "plain")
     bad_labels = ("moralising",)
+    # The user's message decides whether a disclaimer was asked for: the engine calls judge().
+    uses_context = True
     positive = "moralising"
     strong_categories = frozenset({"lecture"})
     weak_categories = frozenset({"disclaimer"})

@@ -45,7 +45,8 @@ registry: Registry[Any] = Registry("probe", "levelhead.probes",
                                    builtins=("levelhead.probes.custom",
                                                               "levelhead.probes.politics",
                                                               "levelhead.probes.sycophancy",
-                                                              "levelhead.probes.scolding"))
+                                                              "levelhead.probes.scolding",
+                                                              "levelhead.probes.pressure"))
 
 
 def probe(name: str, *, config: type[ProbeConfig]):  # type: ignore[no-untyped-def]

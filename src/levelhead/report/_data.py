@@ -10,6 +10,7 @@ from typing import Any
 from levelhead.store import Store
 
 SampleKey = tuple[str, str, str, int]  # target, probe, prompt id, sample index
+TurnKey = tuple[str, str, str, int, int]  # target, probe, prompt id, sample index, turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,31 @@ class SampleView:
 
     @property
     def key(self) -> SampleKey:
+        return (self.target, self.probe, self.prompt_id, self.sample_index)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnView:
+    """One stored assistant turn of a multi-turn conversation."""
+
+    target: str
+    probe: str
+    prompt_id: str
+    sample_index: int
+    turn: int
+    user_text: str
+    status: str
+    text: str | None
+    error: str | None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @property
+    def key(self) -> TurnKey:
+        return (self.target, self.probe, self.prompt_id, self.sample_index, self.turn)
+
+    @property
+    def conversation(self) -> SampleKey:
         return (self.target, self.probe, self.prompt_id, self.sample_index)
 
 
@@ -51,6 +77,9 @@ class RunData:
     created_at: str = ""
     # judge identity name -> (registered name, version)
     judge_versions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Multi-turn probes: every stored assistant turn, and judge name -> turn key -> label.
+    turns: list[TurnView] = field(default_factory=list)
+    turn_verdicts: dict[str, dict[TurnKey, str]] = field(default_factory=dict)
 
     def for_probe(self, probe: str) -> list[SampleView]:
         return [s for s in self.samples if s.probe == probe]
@@ -96,6 +125,17 @@ def load_run_data(store: Store, run_id: int) -> RunData:
         pairs[name].append(((t_a, probe, p_a, k), (t_b, probe, p_b, k), label,
                             json.loads(extra) if extra else {}))
     data.pair_verdicts = dict(pairs)
+    data.turns = [TurnView(target, probe, prompt, k, turn, user, status, text, error, ptok, ctok)
+                  for (target, probe, prompt, k, turn, user, status, text, error, ptok, ctok,
+                       _latency) in store.turn_table(run.id)]
+    turn_verdicts: dict[str, dict[TurnKey, str]] = defaultdict(dict)
+    for (target, probe, prompt, k, turn, judge, version, args, label,
+         _score) in store.turn_verdict_table(run.id):
+        name = names.of(judge, version, args)
+        data.judge_versions[name] = (judge, version)
+        data.judge_args[name] = json.loads(args)
+        turn_verdicts[name][(target, probe, prompt, k, turn)] = label
+    data.turn_verdicts = dict(turn_verdicts)
     return data
 
 

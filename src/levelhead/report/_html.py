@@ -115,7 +115,10 @@ class _Views:
                     "table": self.table(block.table) if block.table is not None else None}
         if isinstance(block, Transcript):
             return {"kind": "transcript", "title": block.title, "meta": list(block.meta),
-                    "turns": [{"role": role, "text": text} for role, text in block.turns]}
+                    # A turn is (role, text) or (role, text, note): a note flags the turn
+                    # (e.g. the judge's label on a bad turn of a conversation).
+                    "turns": [{"role": t[0], "text": t[1], "note": t[2] if len(t) > 2 else ""}
+                              for t in block.turns]}
         if isinstance(block, Card):
             return {"kind": "card", "title": block.title, "value": block.value,
                     "detail": block.detail, "status": block.status if block.status in (

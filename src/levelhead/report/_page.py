@@ -44,7 +44,7 @@ class Transcript:
     facts (target, prompt, sample, verdicts)."""
 
     title: str
-    turns: tuple[tuple[str, str], ...]
+    turns: tuple[tuple[str, ...], ...]  # (role, text) or (role, text, note)
     meta: tuple[tuple[str, str], ...] = ()
 
 

@@ -3,7 +3,7 @@ store every sample as it arrives, and resume after a crash. May import targets, 
 store, records and errors.
 """
 
-from levelhead.runner._execute import RunReport, execute, run_audit, sample_seed
+from levelhead.runner._execute import RunReport, describe_plan, execute, run_audit, sample_seed
 from levelhead.runner._judging import (
     JudgePlan,
     JudgingReport,
@@ -22,6 +22,7 @@ __all__ = [
     "RichProgress",
     "RunReport",
     "choose_progress",
+    "describe_plan",
     "execute",
     "judge_input",
     "judge_stored",

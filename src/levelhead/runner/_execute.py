@@ -23,6 +23,7 @@ from levelhead.errors import (
 from levelhead.judges import JudgeInput
 from levelhead.probes import build_probe
 from levelhead.records import Prompt, conversation, dump_turns
+from levelhead.runner._conversation import Budget, ConversationPlan, converse, cost_estimate
 from levelhead.runner._judging import (
     JudgePlan,
     SampleJudging,
@@ -32,7 +33,7 @@ from levelhead.runner._judging import (
 )
 from levelhead.runner._progress import Progress
 from levelhead.spec import AuditSpec, check_run_name, judge_configs
-from levelhead.store import SampleRow, Store
+from levelhead.store import SampleRow, Store, StoredTurn
 from levelhead.targets import Target, TargetConfig, build_target
 
 # After this many connection failures in a row a target that once answered is given up too.
@@ -80,6 +81,7 @@ class _PromptWork:
     row_id: int
     messages: list[dict[str, str]]
     judges: list[JudgePlan] = field(default_factory=list)  # sample judges for this probe
+    conversation: ConversationPlan | None = None  # multi-turn probes: how the talk goes on
 
 
 class _TargetState:
@@ -96,12 +98,12 @@ class _TargetState:
         self.failure: TargetUnreachableError | None = None
         self.pause_until = 0.0
         self.exhausted_streak = 0
+        self.turns: dict[tuple[int, int], list[StoredTurn]] = {}  # stored conversation turns
 
-    def stop(self, failure: TargetUnreachableError, work: _PromptWork, indices: list[int]) -> None:
-        """Stop sampling this target; the batch in hand goes back as missing work."""
+    def halt(self, failure: TargetUnreachableError) -> None:
+        """Stop sampling this target (work in hand goes back as missing work)."""
         if self.failure is None:
             self.failure = failure
-        self.give_back(work, indices)
 
     def next_batch(self) -> tuple[_PromptWork, list[int]] | None:
         """Up to ``max_n`` missing sample indices of one prompt."""
@@ -109,13 +111,14 @@ class _TargetState:
             return None
         if self._returned:
             return self._returned.popleft()
-        n = max(1, self.target.max_n)
         while self._current is None or not self._current[1]:
             nxt = next(self._work, None)
             if nxt is None:
                 return None
             self._current = nxt
         work, missing = self._current
+        # A conversation is one sample at a time: its turns go one after another.
+        n = 1 if work.conversation is not None else max(1, self.target.max_n)
         take, self._current = missing[:n], (work, missing[n:])
         return work, take
 
@@ -132,11 +135,21 @@ def _backoff(attempt: int, cfg: TargetConfig, retry_after: float | None, rng: ra
     return min(jittered, cfg.max_backoff_s)
 
 
-async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[int], run_id: int,
-                        run_seed: int, put, progress: Progress, rng: random.Random,  # type: ignore[no-untyped-def]
-                        judging: SampleJudging | None = None) -> None:
+@dataclass(slots=True)
+class _Outcome:
+    """What came of one request, after its retries."""
+
+    completions: list[Any] | None = None
+    attempts: int = 0
+    latency_ms: int | None = None
+    stopped: bool = False  # the target was stopped: the work goes back, a resume does it
+    error: str | None = None  # failed for good: stored as an error
+
+
+async def _request(state: _TargetState, messages: list[dict[str, str]], n: int, seed: int,
+                   rng: random.Random) -> _Outcome:
+    """Send one request with retries for what is retryable; says what came of it."""
     target, cfg = state.target, state.target.config
-    seed = sample_seed(run_seed, cfg.name, work.probe, work.prompt.id, indices[0])
     attempts = 0
     while True:
         attempts += 1
@@ -145,14 +158,14 @@ async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[in
             await asyncio.sleep(wait)
         started = time.perf_counter()
         try:
-            completions = await target.complete(work.messages, n=len(indices), seed=seed)
+            completions = await target.complete(messages, n=n, seed=seed)
             state.unreachable_streak = 0
-            break
+            return _Outcome(completions, attempts, int((time.perf_counter() - started) * 1000))
         except TargetUnreachableError as exc:
             state.unreachable_streak += 1
             if state.ok == 0 or state.unreachable_streak >= _UNREACHABLE_STREAK:
-                state.stop(exc, work, indices)  # not sampled: a resume will do it
-                return
+                state.halt(exc)  # not sampled: a resume will do it
+                return _Outcome(attempts=attempts, stopped=True)
             error: Exception = exc
         except RetryableTargetError as exc:
             error = exc
@@ -160,30 +173,41 @@ async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[in
                 state.pause_until = max(state.pause_until, time.monotonic() + min(
                     exc.retry_after, cfg.max_backoff_s))
         except FatalTargetError as exc:
-            _store_errors(state, work, indices, run_id, seed, attempts, str(exc), put, progress)
-            return
+            return _Outcome(attempts=attempts, error=str(exc))
         except Exception as exc:  # a plugin's or a library's own failure: this sample fails,
             # the run goes on (a bug in one reply's handling must not end every target).
-            _store_errors(state, work, indices, run_id, seed, attempts,
-                          redact(f"target '{cfg.name}': unexpected {type(exc).__name__}: {exc}"),
-                          put, progress)
-            return
+            return _Outcome(attempts=attempts, error=redact(
+                f"target '{cfg.name}': unexpected {type(exc).__name__}: {exc}"))
         if attempts > cfg.max_retries:
             if state.ok == 0 or state.exhausted_streak + 1 >= _EXHAUSTED_STREAK:
                 # Nothing ever came back, or batch after batch fails: the target is down, not
                 # these prompts. Stop it and leave the work missing for a resume.
-                state.stop(TargetUnreachableError(
+                state.halt(TargetUnreachableError(
                     f"{error} (gave up after {attempts} attempts"
                     + (", and no request has succeeded yet)" if state.ok == 0 else
-                       f", {_EXHAUSTED_STREAK} batches in a row)")), work, indices)
-                return
+                       f", {_EXHAUSTED_STREAK} batches in a row)")))
+                return _Outcome(attempts=attempts, stopped=True)
             state.exhausted_streak += 1
-            _store_errors(state, work, indices, run_id, seed, attempts,
-                          f"{error} (gave up after {attempts} attempts)", put, progress)
-            return
+            return _Outcome(attempts=attempts, error=f"{error} (gave up after {attempts} attempts)")
         await asyncio.sleep(_backoff(attempts, cfg, getattr(error, "retry_after", None), rng))
 
-    latency_ms = int((time.perf_counter() - started) * 1000)
+
+async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[int], run_id: int,
+                        run_seed: int, put, progress: Progress, rng: random.Random,  # type: ignore[no-untyped-def]
+                        judging: SampleJudging | None = None) -> None:
+    target, cfg = state.target, state.target.config
+    seed = sample_seed(run_seed, cfg.name, work.probe, work.prompt.id, indices[0])
+    if work.conversation is not None:
+        await _converse_batch(state, work, indices, run_id, run_seed, put, progress, rng)
+        return
+    out = await _request(state, work.messages, len(indices), seed, rng)
+    if out.stopped:
+        state.give_back(work, indices)
+        return
+    if out.error is not None:
+        _store_errors(state, work, indices, run_id, seed, out.attempts, out.error, put, progress)
+        return
+    completions, attempts, latency_ms = out.completions or [], out.attempts, out.latency_ms
     now_ms = int(time.time() * 1000)
     got = min(len(completions), len(indices))
     for k, c in zip(indices, completions, strict=False):
@@ -196,13 +220,50 @@ async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[in
     if judging is not None and work.judges:
         for k, c in zip(indices, completions, strict=False):
             item = JudgeInput(
-                id=f"{state.target.config.name}/{work.probe}/{work.prompt.id}/{k}", text=c.text,
+                id=f"{target.config.name}/{work.probe}/{work.prompt.id}/{k}", text=c.text,
                 messages=(*work.messages, {"role": "assistant", "content": c.text}),
                 tags=work.prompt.tags, probe=work.probe, prompt_id=work.prompt.id)
             for plan in work.judges:
                 judging.submit(plan, item, (state.target_id, work.row_id, k))
     if got < len(indices):
         state.give_back(work, indices[got:])
+
+
+async def _converse_batch(state: _TargetState, work: _PromptWork, indices: list[int],
+                          run_id: int, run_seed: int, put, progress: Progress,  # type: ignore[no-untyped-def]
+                          rng: random.Random) -> None:
+    """Each index is one conversation, run turn by turn (see ``_conversation``)."""
+    cfg = state.target.config
+    plan = work.conversation
+    assert plan is not None
+
+    async def request(messages: list[dict[str, str]], seed: int) -> _Outcome:
+        out = await _request(state, messages, 1, seed, rng)
+        if out.completions:
+            state.ok += 1
+            state.exhausted_streak = 0
+            progress.turns += 1
+        return out
+
+    for i, k in enumerate(indices):
+        if state.failure is not None:
+            state.give_back(work, indices[i:])
+            return
+        ended = await converse(
+            plan=plan, request=request, put=put, ids=(run_id, state.target_id, work.row_id),
+            names=(cfg.name, work.probe, work.prompt.id), k=k, prompt=work.prompt,
+            system=cfg.system, base_seed=sample_seed(run_seed, cfg.name, work.probe,
+                                                     work.prompt.id, k),
+            stored=state.turns.get((work.row_id, k), []))
+        if ended == "ok":
+            progress.advance(1, 0)
+        elif ended == "error":
+            progress.advance(0, 1)
+        elif plan.budget.exhausted and not plan.budget.exhausted_noted:
+            plan.budget.exhausted_noted = True
+            progress.note(f"the token budget ({plan.budget.limit:,} tokens) is spent: "
+                          "conversations in progress stop here; raise [run] "
+                          "max_total_tokens and run again to finish them")
 
 
 def _store_errors(state: _TargetState, work: _PromptWork, indices: list[int], run_id: int,
@@ -250,12 +311,20 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
         run = store.begin_run(name, spec_json, spec.run.seed, n)
         prompt_work: list[_PromptWork] = []
         judge_configs_by_probe: dict[str, list[Any]] = {}
+        # Multi-turn probes: their judges judge every assistant turn as it arrives.
+        turn_configs_by_probe: dict[str, list[Any]] = {}
+        conversation_probes: dict[str, tuple[Any, list[Prompt]]] = {}
         for pi, pcfg in enumerate(spec.probes):
             probe = build_probe(pcfg)
-            judge_configs_by_probe[pcfg.probe_id] = list(pcfg.judges) or judge_configs(
+            configs = list(pcfg.judges) or judge_configs(
                 list(getattr(probe, "default_judges", ())), ("probes", pi, "default_judges"),
                 f"probe '{pcfg.name}'")
             prompts = probe.prompts()
+            if hasattr(probe, "user_policy"):
+                turn_configs_by_probe[pcfg.probe_id] = configs
+                conversation_probes[pcfg.probe_id] = (probe, prompts)
+            else:
+                judge_configs_by_probe[pcfg.probe_id] = configs
             ids = store.ensure_prompts(run.id, pcfg.probe_id, prompts)
             prompt_work += [_PromptWork(pcfg.probe_id, p, ids[p.id], dump_turns(p.messages))
                             for p in prompts]
@@ -264,10 +333,21 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
         planned = store.update_run(run.id, spec_json, n)
         removed = store.delete_error_samples(run.id) if retry_errors else 0
         plans = plan_judges(store, judge_configs_by_probe)
+        turn_plans = plan_judges(store, turn_configs_by_probe)
+        budget = Budget(spec.run.max_total_tokens, store.turn_tokens(run.id))
     sample_plans = {probe: [p for p in plans if not p.is_pair and probe in p.probes]
                     for probe in judge_configs_by_probe}
+    conversations = {
+        probe_id: ConversationPlan(
+            probe, probe.max_turns, [p for p in turn_plans if probe_id in p.probes],
+            probe.stop_on, budget=budget)
+        for probe_id, (probe, _) in conversation_probes.items()}
     for p in prompt_work:
-        p.judges = sample_plans[p.probe]
+        p.judges = sample_plans.get(p.probe, [])
+        p.conversation = conversations.get(p.probe)
+    for probe_id, (probe, prompts) in conversation_probes.items():
+        progress.note(cost_estimate(probe_id, probe, prompts, spec.targets, n).describe()
+                      + (f"; capped at {budget.limit:,} tokens" if budget.limit else ""))
     if removed:
         progress.note(f"{removed} error samples will be sampled again")
 
@@ -277,11 +357,14 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     for tcfg, tid in zip(spec.targets, target_ids, strict=True):
         target = given.get(tcfg.name) or build_target(tcfg)
         per_target = [_PromptWork(p.probe, p.prompt, p.row_id,
-                                  conversation(tcfg.system, p.messages), p.judges)
-                      for p in prompt_work]
+                                  conversation(tcfg.system, p.messages), p.judges,
+                                  p.conversation) for p in prompt_work]
         stored, work = _missing(store, tid, per_target, n)
         already += stored
-        states.append(_TargetState(target, tid, work))
+        state = _TargetState(target, tid, work)
+        if conversations:
+            state.turns = store.stored_turns(tid)
+        states.append(state)
     # Samples of targets or prompts that a later spec left out still belong to the run.
     already = store.count_samples(run.id)
 
@@ -294,8 +377,15 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     rng = random.Random()
     ticker: asyncio.Task[None] | None = None
     judging = SampleJudging(plans, writer.put)
+    users: list[Target] = []
     try:
         ticker = asyncio.create_task(_tick(progress))
+        for conv in conversations.values():
+            user_cfg = getattr(conv.probe, "user_target_config", None)
+            if user_cfg is not None:  # a model plays the simulated user
+                conv.user_target = build_target(user_cfg)
+                await conv.user_target.start()
+                users.append(conv.user_target)
         async with asyncio.TaskGroup() as group:
             for state in states:
                 group.create_task(_run_target(state, run.id, spec.run.seed, writer.put,
@@ -318,6 +408,9 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     finally:
         if ticker is not None:
             ticker.cancel()
+        for user in users:
+            await user.close()
+        await close_judges(turn_plans)
         writer.close()
         report.elapsed_s = time.monotonic() - started
         report.sampled = progress.done
@@ -362,6 +455,25 @@ async def _tick(progress: Progress) -> None:
     while True:
         progress.refresh()
         await asyncio.sleep(0.25)
+
+
+def describe_plan(spec: AuditSpec) -> list[str]:
+    """What running ``spec`` would do, one line per probe (samples; for multi-turn probes the
+    conversations, turns and an upper estimate of the tokens), without running anything."""
+    lines = []
+    n, targets = spec.run.samples, len(spec.targets)
+    for pcfg in spec.probes:
+        probe = build_probe(pcfg)
+        prompts = probe.prompts()
+        if hasattr(probe, "user_policy"):
+            lines.append(cost_estimate(pcfg.probe_id, probe, prompts, spec.targets, n).describe())
+        else:
+            lines.append(f"{pcfg.probe_id}: {len(prompts):,} prompts x {n} samples x {targets} "
+                         f"targets = {len(prompts) * n * targets:,} samples")
+    if spec.run.max_total_tokens:
+        lines.append(f"token cap for multi-turn conversations: {spec.run.max_total_tokens:,} "
+                     "([run] max_total_tokens)")
+    return lines
 
 
 def run_audit(spec: AuditSpec, store: Store, **kwargs) -> RunReport:  # type: ignore[no-untyped-def]

@@ -106,6 +106,10 @@ def _is_sync(plan: JudgePlan) -> bool:
     model, e.g. a rule judge with an LLM fallback, so it is awaited like any other)."""
     if not getattr(plan.judge, "sync", True):
         return False
+    if getattr(plan.judge, "uses_context", False):
+        # Its verdict depends on the conversation (the user's message), which the text-only
+        # fast paths do not pass: it is asked through judge(item) like an async judge.
+        return False
     return hasattr(plan.judge, "judge_texts") or hasattr(plan.judge, "judge_text")
 
 

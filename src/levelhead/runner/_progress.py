@@ -19,6 +19,7 @@ class Progress:
         self.errors = 0
         self.started = time.monotonic()
         self.label = ""
+        self.turns = 0  # assistant turns of multi-turn conversations stored so far
 
     def start(self, label: str, total: int) -> None:
         """Begin counting ``total`` samples for the run ``label``."""
@@ -35,6 +36,11 @@ class Progress:
 
     def note(self, message: str) -> None:
         """Say something that is not a count (a target stopped, a resume)."""
+
+    @property
+    def turns_text(self) -> str:
+        """", 123 turns" once conversations have stored turns (their samples end late)."""
+        return f", {self.turns:,} turns" if self.turns else ""
 
     def stop(self) -> None:
         """Final refresh and tidy up."""
@@ -59,7 +65,7 @@ class PlainProgress(Progress):
         left = self.total - self.done
         eta = f", ETA {left / rate:.0f} s" if rate > 0 and left > 0 else ""
         pct = 100 * self.done / self.total if self.total else 100.0
-        return (f"[{self.label}] {self.done}/{self.total} samples ({pct:.0f} %), "
+        return (f"[{self.label}] {self.done}/{self.total} samples ({pct:.0f} %){self.turns_text}, "
                 f"{self.errors} errors, {rate:.1f}/s{eta}")
 
     def refresh(self) -> None:
@@ -93,6 +99,7 @@ class RichProgress(Progress):
         self._bar = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]:.1f}/s"), TextColumn("[red]{task.fields[errors]} errors"),
+            TextColumn("{task.fields[turns]}"),
             TimeRemainingColumn(), console=self._console, transient=False,
         )
         self._task = None
@@ -100,11 +107,12 @@ class RichProgress(Progress):
     def start(self, label: str, total: int) -> None:
         super().start(label, total)
         self._bar.start()
-        self._task = self._bar.add_task(label, total=total, rate=0.0, errors=0)
+        self._task = self._bar.add_task(label, total=total, rate=0.0, errors=0, turns="")
 
     def refresh(self) -> None:
         if self._task is not None:
-            self._bar.update(self._task, completed=self.done, rate=self.rate, errors=self.errors)
+            self._bar.update(self._task, completed=self.done, rate=self.rate, errors=self.errors,
+                             turns=self.turns_text.lstrip(", "))
 
     def note(self, message: str) -> None:
         self._console.print(message, markup=False, highlight=False)

@@ -13,6 +13,7 @@ from levelhead.stats._clustered import ClusteredRate, cluster_bootstrap_interval
 from levelhead.stats._means import ClusteredMean, clustered_mean
 from levelhead.stats._mirrored import MirroredAsymmetry, mirrored_asymmetries, mirrored_asymmetry
 from levelhead.stats._multiplicity import AdjustedFinding, adjust_p_values
+from levelhead.stats._onset import EarlyLate, HazardOnset, early_late_hazard, hazard_onset
 from levelhead.stats._paired import (
     McNemarTest,
     NonInferiority,
@@ -52,7 +53,9 @@ __all__ = [
     "ClusteredMean",
     "ConditionSpread",
     "ClusteredRate",
+    "EarlyLate",
     "ForcedChoice",
+    "HazardOnset",
     "Interval",
     "McNemarTest",
     "MirroredAsymmetry",
@@ -74,8 +77,10 @@ __all__ = [
     "cohen_kappa",
     "condition_spread",
     "count_by_prompt",
+    "early_late_hazard",
     "fleiss_kappa",
     "forced_choice",
+    "hazard_onset",
     "mcnemar_exact",
     "mirrored_asymmetries",
     "mirrored_asymmetry",

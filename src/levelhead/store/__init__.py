@@ -11,7 +11,10 @@ from levelhead.store._protocol import (
     SampleRow,
     Store,
     StoredSample,
+    StoredTurn,
     TargetPromptSummary,
+    TurnRow,
+    TurnVerdictRow,
     VerdictRow,
 )
 from levelhead.store._sqlite import SQLiteStore, default_store_path, open_store
@@ -23,7 +26,10 @@ __all__ = [
     "SampleRow",
     "Store",
     "StoredSample",
+    "StoredTurn",
     "TargetPromptSummary",
+    "TurnRow",
+    "TurnVerdictRow",
     "VerdictRow",
     "default_store_path",
     "open_store",

@@ -58,6 +58,55 @@ class PairVerdictRow(NamedTuple):
     created_ms: int
 
 
+class TurnRow(NamedTuple):
+    """One assistant turn of a multi-turn conversation, as the runner hands it to the writer."""
+
+    run_id: int
+    target_id: int
+    prompt_id: int  # the store's row id of the prompt
+    sample_index: int
+    turn: int  # 1 = the first assistant reply
+    user_text: str  # the user message this turn answers
+    status: str  # "ok" | "error"
+    text: str | None
+    latency_ms: int | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    finish_reason: str | None
+    error: str | None
+    seed: int | None
+    attempts: int
+    created_ms: int
+
+
+class TurnVerdictRow(NamedTuple):
+    """A judge's verdict on one assistant turn, named by its conversation key and turn."""
+
+    target_id: int
+    prompt_id: int
+    sample_index: int
+    turn: int
+    judge_id: int
+    label: str
+    score: float | None
+    rationale: str | None
+    extra_json: str | None
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTurn:
+    """A stored assistant turn with the verdicts it already has (judge id -> label)."""
+
+    turn: int
+    user_text: str
+    status: str
+    text: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    labels: dict[int, str]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSample:
     """A stored reply with what a judge needs to see of it."""
@@ -107,7 +156,8 @@ class SampleWriter(Protocol):
     """Accepts sample and verdict rows without blocking the caller; writes them in batched
     transactions, in the order given (a verdict after its sample)."""
 
-    def put(self, row: SampleRow | VerdictRow | PairVerdictRow) -> None: ...
+    def put(self, row: SampleRow | VerdictRow | PairVerdictRow | TurnRow | TurnVerdictRow
+            ) -> None: ...
 
     def close(self) -> None: ...
 
@@ -133,6 +183,14 @@ class Store(Protocol):
     def existing_indices(self, target_id: int) -> dict[int, set[int]]: ...
 
     def delete_error_samples(self, run_id: int) -> int: ...
+
+    def stored_turns(self, target_id: int) -> dict[tuple[int, int], list[StoredTurn]]: ...
+
+    def turn_tokens(self, run_id: int) -> int: ...
+
+    def turn_table(self, run_id: int) -> list[tuple[Any, ...]]: ...
+
+    def turn_verdict_table(self, run_id: int) -> list[tuple[Any, ...]]: ...
 
     def writer(self) -> SampleWriter: ...
 

@@ -25,7 +25,10 @@ from levelhead.store._protocol import (
     RunRecord,
     SampleRow,
     StoredSample,
+    StoredTurn,
     TargetPromptSummary,
+    TurnRow,
+    TurnVerdictRow,
     VerdictRow,
 )
 
@@ -49,9 +52,29 @@ _INSERT_PAIR_VERDICT = (
 )
 
 
+_INSERT_TURN = (
+    "INSERT OR IGNORE INTO turns (run_id, target_id, prompt_id, sample_index, turn, user_text,"
+    " status, text, latency_ms, prompt_tokens, completion_tokens, finish_reason, error, seed,"
+    " attempts, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_TURN_VERDICT = (
+    "INSERT OR REPLACE INTO turn_verdicts (turn_id, judge_id, label, score, rationale,"
+    " extra_json, created_ms) SELECT id, ?, ?, ?, ?, ?, ? FROM turns"
+    " WHERE target_id = ? AND prompt_id = ? AND sample_index = ? AND turn = ?"
+)
+
+
+def _turn_verdict_params(r: TurnVerdictRow) -> tuple[object, ...]:
+    return (r.judge_id, r.label, r.score, r.rationale, r.extra_json, r.created_ms,
+            r.target_id, r.prompt_id, r.sample_index, r.turn)
+
+
 def _verdict_params(r: VerdictRow) -> tuple[object, ...]:
     return (r.judge_id, r.label, r.score, r.rationale, r.extra_json, r.created_ms,
             r.target_id, r.prompt_id, r.sample_index)
+
+
+_Row = SampleRow | VerdictRow | PairVerdictRow | TurnRow | TurnVerdictRow
 
 
 def default_store_path() -> str:
@@ -273,10 +296,57 @@ class SQLiteStore:
                                       (run_id,)).fetchone()[0])
 
     def delete_error_samples(self, run_id: int) -> int:
-        """Remove the run's error samples so that a resume samples them again."""
+        """Remove the run's error samples so that a resume samples them again (and the failed
+        turns of conversations, which resume from their last good turn)."""
         cur = self._conn.execute("DELETE FROM samples WHERE run_id = ? AND status = 'error'",
                                  (run_id,))
+        self._conn.execute("DELETE FROM turns WHERE run_id = ? AND status = 'error'", (run_id,))
         return cur.rowcount
+
+    # -- multi-turn conversations --------------------------------------------------------------
+    def stored_turns(self, target_id: int) -> dict[tuple[int, int], list[StoredTurn]]:
+        """The turns stored for a target's unfinished and finished conversations, by (prompt
+        row id, sample index), in turn order, each with its verdicts (judge id -> label)."""
+        labels: dict[int, dict[int, str]] = defaultdict(dict)
+        for turn_id, judge_id, label in self._conn.execute(
+                "SELECT v.turn_id, v.judge_id, v.label FROM turn_verdicts v"
+                " JOIN turns t ON t.id = v.turn_id WHERE t.target_id = ?", (target_id,)):
+            labels[turn_id][judge_id] = label
+        out: dict[tuple[int, int], list[StoredTurn]] = defaultdict(list)
+        for tid, pid, k, turn, user, status, text, ptok, ctok in self._conn.execute(
+                "SELECT id, prompt_id, sample_index, turn, user_text, status, text,"
+                " prompt_tokens, completion_tokens FROM turns WHERE target_id = ?"
+                " ORDER BY prompt_id, sample_index, turn", (target_id,)):
+            out[(pid, k)].append(StoredTurn(turn, user, status, text, ptok, ctok,
+                                            labels.get(tid, {})))
+        return dict(out)
+
+    def turn_tokens(self, run_id: int) -> int:
+        """Tokens spent on the run's stored turns (prompt + completion, as the targets said)."""
+        row = self._conn.execute(
+            "SELECT COALESCE(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)), 0)"
+            " FROM turns WHERE run_id = ?", (run_id,)).fetchone()
+        return int(row[0])
+
+    def turn_table(self, run_id: int) -> list[tuple[Any, ...]]:
+        """One row per stored turn: (target, probe, prompt_id, sample_index, turn, user_text,
+        status, text, error, prompt_tokens, completion_tokens, latency_ms)."""
+        return self._conn.execute(
+            "SELECT t.name, p.probe, p.prompt_id, u.sample_index, u.turn, u.user_text, u.status,"
+            " u.text, u.error, u.prompt_tokens, u.completion_tokens, u.latency_ms FROM turns u"
+            " JOIN targets t ON t.id = u.target_id JOIN prompts p ON p.id = u.prompt_id"
+            " WHERE u.run_id = ? ORDER BY t.id, p.id, u.sample_index, u.turn",
+            (run_id,)).fetchall()
+
+    def turn_verdict_table(self, run_id: int) -> list[tuple[Any, ...]]:
+        """One row per verdict on a turn: (target, probe, prompt_id, sample_index, turn, judge,
+        judge_version, judge_args, label, score)."""
+        return self._conn.execute(
+            "SELECT t.name, p.probe, p.prompt_id, u.sample_index, u.turn, j.name, j.version,"
+            " j.args_json, v.label, v.score FROM turn_verdicts v JOIN turns u ON u.id = v.turn_id"
+            " JOIN targets t ON t.id = u.target_id JOIN prompts p ON p.id = u.prompt_id"
+            " JOIN judges j ON j.id = v.judge_id WHERE u.run_id = ?"
+            " ORDER BY j.id, t.id, p.id, u.sample_index, u.turn", (run_id,)).fetchall()
 
     def writer(self) -> _WriterThread:
         """A writer for sample rows; close it to flush."""
@@ -479,7 +549,7 @@ class _WriterThread:
 
     def __init__(self, path: str) -> None:
         self._conn = _connect(path)
-        self._queue: queue.SimpleQueue[SampleRow | VerdictRow | PairVerdictRow | None] = (
+        self._queue: queue.SimpleQueue[_Row | None] = (
             queue.SimpleQueue())
         self._error: BaseException | None = None
         self.written = 0
@@ -487,7 +557,7 @@ class _WriterThread:
                                         daemon=True)
         self._thread.start()
 
-    def put(self, row: SampleRow | VerdictRow | PairVerdictRow) -> None:
+    def put(self, row: _Row) -> None:
         """Queue one row (does not block on the disk)."""
         if self._error is not None:
             raise StoreError(f"the store writer failed: {self._error}")
@@ -505,7 +575,7 @@ class _WriterThread:
         q = self._queue
         stop = False
         while not stop:
-            batch: list[SampleRow | VerdictRow | PairVerdictRow] = []
+            batch: list[_Row] = []
             item = q.get()
             if item is None:
                 break
@@ -535,7 +605,7 @@ class _WriterThread:
                 break
 
 
-    def _write(self, batch: list[SampleRow | VerdictRow | PairVerdictRow]) -> None:
+    def _write(self, batch: list[_Row]) -> None:
         # Consecutive rows of one kind go in one executemany; kinds keep their queue order.
         start = 0
         while start < len(batch):
@@ -548,6 +618,11 @@ class _WriterThread:
                 self._conn.executemany(_INSERT_SAMPLE, rows)
             elif kind is VerdictRow:
                 self._conn.executemany(_INSERT_VERDICT, [_verdict_params(r) for r in rows])
+            elif kind is TurnRow:
+                self._conn.executemany(_INSERT_TURN, rows)
+            elif kind is TurnVerdictRow:
+                self._conn.executemany(_INSERT_TURN_VERDICT,
+                                       [_turn_verdict_params(r) for r in rows])
             else:
                 self._conn.executemany(_INSERT_PAIR_VERDICT, rows)
             start = end

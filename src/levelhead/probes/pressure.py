@@ -1,0 +1,145 @@
+"""Pressure probes: long conversations with a demanding user (EN and ZH, written by this project).
+
+A coding assistant, asked again and again to revise the same code, finally told its user
+"你这么事逼的用户我头一次见, 改来改去不烦吗" and "滚" (MISSION.md, incident 3). It happens deep in
+a conversation, after repeated negative feedback, where single-turn red-teaming never looks.
+``pressure.demanding_user`` reproduces that at scale: each prompt is a starting task (code, copy,
+a New Year poster slogan ...) and a **persona** — the endless reviser, the impatient, the rude
+and the contradicting user — that writes every next user message from the conversation so far
+(scripted templates, deterministic under the seed, or a model playing the user with ``user =``).
+The runner sends the growing conversation turn by turn and judges every assistant turn as it
+arrives (see ``levelhead.runner._conversation``); the findings measure the risk as a function of
+how long the pressure lasts: the Kaplan-Meier curve of "still civil after turn t", the hazard
+per turn, its onset, early against late turns, and abusive turns per 1,000.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from levelhead.probes._base import ProbeConfig, probe
+from levelhead.records import Finding, Prompt, Turn
+
+Lang = Literal["en", "zh"]
+
+
+class PressureConfig(ProbeConfig):
+    """Which conversations to hold, and how long."""
+
+    personas: list[str] | None = Field(
+        None, min_length=1, description="reviser, impatient, rude, contradicting (default: all)")
+    languages: list[Lang] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
+    domains: list[str] | None = Field(None, description="only tasks of these domains (code, "
+                                                        "copy, slogan, ...)")
+    limit: int | None = Field(None, ge=1, description="at most this many tasks per language")
+    file: str | None = Field(None, description="tasks from a JSONL file in the packaged layout")
+    max_turns: int = Field(20, ge=2, le=50, description="assistant turns per conversation")
+    stop_on: bool | list[str] = Field(
+        False, description="end a conversation at its first bad turn: true (any judge), a list "
+                           "of judge names, or false (run every conversation to max_turns)")
+    user: dict[str, Any] | None = Field(
+        None, description="a target table: that model plays the user (default: scripted users)")
+    late_from: int | None = Field(
+        None, ge=2, description="first turn counted as late in early-vs-late comparisons "
+                                "(default: max_turns // 2 + 1)")
+
+    @field_validator("personas")
+    @classmethod
+    def _known(cls, value: list[str] | None) -> list[str] | None:
+        from levelhead.probes._personas import PERSONAS
+
+        for name in value or ():
+            if name not in PERSONAS:
+                raise ValueError(f"unknown persona {name!r}; choose from {', '.join(PERSONAS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _late_inside(self) -> PressureConfig:
+        if self.late_from is not None and self.late_from > self.max_turns:
+            raise ValueError(f"late_from ({self.late_from}) is beyond max_turns "
+                             f"({self.max_turns})")
+        return self
+
+    @property
+    def split(self) -> int:
+        return self.late_from or self.max_turns // 2 + 1
+
+
+@probe("pressure.demanding_user", config=PressureConfig)
+class DemandingUserProbe:
+    """Starting tasks x personas; each prompt is one conversation of up to ``max_turns``."""
+
+    default_judges: tuple[str, ...] = ("abuse.lexicon", "pressure.rules")
+
+    def __init__(self, config: PressureConfig) -> None:
+        from levelhead.errors import SpecError
+        from levelhead.probes._personas import PERSONAS, load_tasks
+
+        self.config = config
+        self.max_turns = config.max_turns
+        self.stop_on = config.stop_on
+        self.personas = list(config.personas or PERSONAS)
+        try:
+            self._tasks = load_tasks(config.languages, config.domains, config.limit, config.file)
+        except ValueError as exc:
+            raise SpecError(f"probe '{config.name}': {exc}") from None
+        self.user_target_config = None
+        if config.user is not None:
+            from levelhead.judges.llm import validate_judge_target
+
+            try:
+                self.user_target_config = validate_judge_target(
+                    {"name": f"{config.probe_id}-user", "temperature": 0.9, **config.user},
+                    f"{config.probe_id}-user")
+            except ValueError as exc:
+                raise SpecError(f"probe '{config.name}': user: {exc}") from None
+        self._by_id: dict[str, tuple[str, Any]] = {}
+
+    def prompts(self) -> list[Prompt]:
+        out = []
+        for task in self._tasks:
+            for persona in self.personas:
+                pid = f"{task.id}.{persona}"
+                self._by_id[pid] = (persona, task)
+                out.append(Prompt(id=pid, messages=(Turn(role="user", content=task.text),),
+                                  tags={"lang": task.lang, "persona": persona,
+                                        "domain": task.domain, "task": task.id,
+                                        "prompt": task.text}))
+        return out
+
+    def user_policy(self, prompt: Prompt, user_target: Any = None) -> Any:
+        """The simulated user of this conversation: the prompt's persona on its task."""
+        from levelhead.probes._personas import make_policy
+
+        if not self._by_id:
+            self.prompts()
+        persona, task = self._by_id[prompt.id]
+        return make_policy(persona, task, user_target)
+
+    def mean_user_tokens(self) -> float:
+        """Rough length of a persona's message, for the cost estimate."""
+        return 30.0
+
+    @staticmethod
+    def findings(data: Any, probe_id: str) -> list[Finding]:
+        """Per target, overall and per persona: civil-to-the-end (Kaplan-Meier), abusive turns
+        per 1,000, early and late hazards, their difference and the onset of the hazard."""
+        from levelhead.probes._pressure_findings import pressure_findings
+
+        return pressure_findings(data, probe_id)
+
+    @staticmethod
+    def behaviours(data: Any, probe_id: str) -> list[Any]:
+        """Bad turns per prompt (clustered by prompt), for compare and gate."""
+        from levelhead.probes._pressure_findings import pressure_behaviours
+
+        return pressure_behaviours(data, probe_id)
+
+    @staticmethod
+    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+        """The survival curve with intervals, the hazard per turn, the worst conversations."""
+        from levelhead.probes._pressure_report import pressure_sections
+
+        return pressure_sections(data, findings, probe_id)
