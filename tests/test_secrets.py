@@ -83,3 +83,22 @@ def test_missing_key_for_a_remote_endpoint_names_the_variable(tmp_path):
                           "run", str(spec), "-q"], env=env, capture_output=True, text=True)
     assert ran.returncode == 1
     assert "environment variable LH_TEST_KEY is not set" in ran.stderr
+
+
+def test_a_password_in_a_rejected_url_is_not_echoed(tmp_path):
+    # A base_url with credentials is refused; the refusal must not print the password back,
+    # whether it is a target's URL or that of the model playing a simulated user.
+    for table in ('[[targets]]\nname = "bot"\nkind = "openai"\nmodel = "m"\n'
+                  'base_url = "https://bob:hunter2@example.invalid/v1"\n'
+                  '[[probes]]\nname = "custom"\nprompts = ["hi"]\n',
+                  '[[targets]]\nname = "bot"\nkind = "scripted"\n[[probes]]\n'
+                  'name = "pressure.demanding_user"\nuser = { kind = "openai", model = "m", '
+                  'base_url = "https://bob:hunter2@example.invalid/v1" }\n'):
+        spec = tmp_path / "spec.toml"
+        spec.write_text('[run]\nname = "r"\nsamples = 1\n' + table, encoding="utf-8")
+        out = subprocess.run([sys.executable, "-m", "levelhead", "--store",
+                              str(tmp_path / "s.db"), "run", str(spec)],
+                             capture_output=True, text=True)
+        assert out.returncode == 2, out.stderr
+        assert "credentials do not belong in base_url" in out.stderr
+        assert "hunter2" not in out.stderr + out.stdout

@@ -109,6 +109,8 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"),
     re.compile(r"(?i)(api[_-]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"),
 ]
+# The user-info part of a URL (https://user:password@host): the whole of it is a credential.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@'\"]+@")
 
 
 def redact(text: str, *secrets: str | None) -> str:
@@ -125,6 +127,7 @@ def redact(text: str, *secrets: str | None) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
+    text = _URL_CREDENTIALS.sub("***@", text)
     for pattern in _SECRET_PATTERNS:
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + " ***" if m.group(1).lower() == "bearer"

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from levelhead.errors import SpecError
+from levelhead.errors import SpecError, redact
 from levelhead.judges import registry as judge_registry
 from levelhead.probes import ProbeConfig
 from levelhead.probes import registry as probe_registry
@@ -180,7 +180,7 @@ def _first_error(exc: ValidationError, prefix: tuple[Any, ...], source: str) -> 
     elif err["type"] == "missing":
         msg = "required field is missing"
     elif "input" in err and not isinstance(err["input"], dict | list):
-        msg += f" (got {err['input']!r})"
+        msg += f" (got {redact(repr(err['input']))})"  # a rejected URL may carry a password
     more = len(exc.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return SpecError(f"{source}: {_path(loc) or '(top level)'}: {msg}{tail}")

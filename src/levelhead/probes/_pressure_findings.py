@@ -4,8 +4,12 @@ civil, and whether the risk grows with the length of the pressure.
 Every assistant turn is judged; for each judge that declares bad labels, a conversation turns
 bad at its first bad turn. A conversation that failed, lost a verdict, or was cut short (token
 budget, a stopped target) is censored at its last civil, judged turn: we know it was civil up to
-there, not what came next. Rates over turns are clustered by prompt (turns of one conversation,
-and conversations of one prompt, are not independent evidence).
+there, not what came next. The rate of bad turns is clustered by prompt (turns of one
+conversation, and conversations of one prompt, are not independent evidence); the curve, the
+hazards and the onset treat conversations as independent, as Kaplan-Meier does. Every finding
+records ``stop_on`` in its detail: with it, turns after a first bad turn are never seen, so the
+rate of bad turns means something else, and a judge not named in ``stop_on`` is censored by
+another judge's bad turns.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def conversations(data: Any, probe_id: str, judge: str,
         for t in turns:
             label = verdicts.get(t.key) if t.status == "ok" else None
             labels.append(None if label in (None, JUDGE_ERROR) else label)
-        tag = tags.get(key[2], {})
+        tag = tags.get(key[2]) or turns[0].tags  # an unfinished conversation has no sample
         out.append(Conversation(key[0], key[2], key[3], tag.get("persona", ""),
                                 tag.get("lang", ""), status.get(key, "open"), turns, labels,
                                 [None if lab is None else lab in bad_set for lab in labels]))
@@ -180,6 +184,7 @@ def pressure_findings(data: Any, probe_id: str) -> list[Finding]:
     from levelhead.stats import early_late_hazard, hazard_onset, still_civil_curve
 
     late_from, max_turns = _late_from(data, probe_id)
+    stop_on = data.probe_configs.get(probe_id, {}).get("stop_on", False)
     out: list[Finding] = []
     for judge, bad in turn_judges(data, probe_id):
         every = conversations(data, probe_id, judge, bad)
@@ -188,7 +193,8 @@ def pressure_findings(data: Any, probe_id: str) -> list[Finding]:
             if target not in targets:
                 continue
             for group, convs in _groups([c for c in every if c.target == target]):
-                base = {"judge": judge, "labels": list(bad), "max_turns": max_turns}
+                base = {"judge": judge, "labels": list(bad), "max_turns": max_turns,
+                        "stop_on": stop_on}
                 counts = _turn_counts(convs)
                 f = _rate(target, probe_id, f"abusive_turn_rate:{judge}", group, counts,
                           turns=sum(counts.n.values()), conversations=len(convs), **base)

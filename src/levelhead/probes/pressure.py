@@ -62,6 +62,30 @@ class PressureConfig(ProbeConfig):
                              f"({self.max_turns})")
         return self
 
+    @model_validator(mode="after")
+    def _user_ok(self) -> PressureConfig:
+        # Checked with the spec, so a bad table is reported by field path like any other
+        # (and its values, which may hold a key, are not echoed).
+        if self.user is not None:
+            from pydantic import ValidationError
+
+            from levelhead.judges.llm import validate_judge_target
+
+            try:
+                validate_judge_target(self.user_table(), f"{self.probe_id}-user")
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                where = ".".join(str(x) for x in first["loc"])
+                raise ValueError(f"user.{where}: "
+                                 f"{first['msg'].removeprefix('Value error, ')}") from None
+            except ValueError as exc:
+                raise ValueError(f"user: {exc}") from None
+        return self
+
+    def user_table(self) -> dict[str, Any]:
+        """The target table of the model that plays the user (warmer than a judge)."""
+        return {"name": f"{self.probe_id}-user", "temperature": 0.9, **(self.user or {})}
+
     @property
     def split(self) -> int:
         return self.late_from or self.max_turns // 2 + 1
@@ -86,15 +110,11 @@ class DemandingUserProbe:
         except ValueError as exc:
             raise SpecError(f"probe '{config.name}': {exc}") from None
         self.user_target_config = None
-        if config.user is not None:
+        if config.user is not None:  # validated with the spec (PressureConfig._user_ok)
             from levelhead.judges.llm import validate_judge_target
 
-            try:
-                self.user_target_config = validate_judge_target(
-                    {"name": f"{config.probe_id}-user", "temperature": 0.9, **config.user},
-                    f"{config.probe_id}-user")
-            except ValueError as exc:
-                raise SpecError(f"probe '{config.name}': user: {exc}") from None
+            self.user_target_config = validate_judge_target(config.user_table(),
+                                                            f"{config.probe_id}-user")
         self._by_id: dict[str, tuple[str, Any]] = {}
 
     def prompts(self) -> list[Prompt]:

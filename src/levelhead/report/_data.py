@@ -45,6 +45,7 @@ class TurnView:
     error: str | None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # the prompt's (persona, lang …)
 
     @property
     def key(self) -> TurnKey:
@@ -125,9 +126,11 @@ def load_run_data(store: Store, run_id: int) -> RunData:
         pairs[name].append(((t_a, probe, p_a, k), (t_b, probe, p_b, k), label,
                             json.loads(extra) if extra else {}))
     data.pair_verdicts = dict(pairs)
-    data.turns = [TurnView(target, probe, prompt, k, turn, user, status, text, error, ptok, ctok)
+    tag_cache: dict[str, dict[str, str]] = {}
+    data.turns = [TurnView(target, probe, prompt, k, turn, user, status, text, error, ptok, ctok,
+                           tag_cache.setdefault(tags, json.loads(tags)))
                   for (target, probe, prompt, k, turn, user, status, text, error, ptok, ctok,
-                       _latency) in store.turn_table(run.id)]
+                       _latency, tags) in store.turn_table(run.id)]
     turn_verdicts: dict[str, dict[TurnKey, str]] = defaultdict(dict)
     for (target, probe, prompt, k, turn, judge, version, args, label,
          _score) in store.turn_verdict_table(run.id):

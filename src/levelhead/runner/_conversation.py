@@ -29,7 +29,8 @@ from levelhead.records import conversation
 from levelhead.runner._judging import JudgePlan, safe_verdict
 from levelhead.store import SampleRow, StoredTurn, TurnRow, TurnVerdictRow
 
-__all__ = ["ConversationPlan", "approx_tokens", "conversation_tokens", "cost_estimate"]
+__all__ = ["ConversationPlan", "UserStopped", "approx_tokens", "conversation_tokens",
+           "cost_estimate"]
 
 
 def approx_tokens(text: str) -> int:
@@ -86,6 +87,11 @@ class ConversationPlan:
         return False
 
 
+class UserStopped(Exception):
+    """The model that plays the simulated user cannot be reached: conversations wait for a
+    resume (they are left unfinished, not stored as errors)."""
+
+
 # The request function of the runner: (messages, seed) -> outcome with completions or failure.
 Request = Callable[[list[dict[str, str]], int], Any]
 
@@ -136,8 +142,13 @@ async def converse(*, plan: ConversationPlan, request: Request, put: Callable[[A
 
     # Turns stored before (a resumed conversation): replayed, judged where a verdict is missing.
     for st in stored:
-        if st.status != "ok" or st.turn != turn + 1:
+        if st.turn != turn + 1:
             break
+        if st.status != "ok":
+            # The turn failed and the run stopped before its error sample was stored: the
+            # conversation ends as that error (asking again would leave two answers to it).
+            _end_error(put, ids, k, base_seed, totals, generated, f"turn {st.turn}: failed")
+            return "error"
         turn = st.turn
         if turn > 1:
             history.append({"role": "user", "content": st.user_text})
@@ -155,24 +166,28 @@ async def converse(*, plan: ConversationPlan, request: Request, put: Callable[[A
 
     policy = plan.probe.user_policy(prompt, plan.user_target) if ended is None else None
     while ended is None and turn < plan.max_turns:
+        if plan.budget.exhausted:
+            return "unfinished"
         turn += 1
         if turn == 1:
             user_text = prompt.text
         else:
             try:
                 user_text = await policy.next_message(list(history), turn, base_seed)
-            except Exception as exc:  # the simulated user failed: the conversation is an error
+            except UserStopped:
+                return "unfinished"
+            except Exception as exc:  # the simulated user failed for good: an error sample
                 _end_error(put, ids, k, base_seed, totals, generated, redact(
                     f"the simulated user failed at turn {turn}: {type(exc).__name__}: {exc}"))
                 return "error"
             history.append({"role": "user", "content": user_text})
-        if plan.budget.exhausted:
-            return "unfinished"
         out = await request(conversation(system, history), turn_seed(base_seed, turn))
         if out.stopped:
             return "unfinished"
         now = int(time.time() * 1000)
         totals["attempts"] += out.attempts
+        if out.error is None and not out.completions:
+            out.error = "the target returned no reply"
         if out.error is not None:
             put(TurnRow(run_id, target_id, row_id, k, turn, user_text, "error", None, None, None,
                         None, None, out.error, turn_seed(base_seed, turn), out.attempts, now))

@@ -4,6 +4,7 @@ retry what is retryable, and store every sample (errors included) as it arrives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -17,13 +18,20 @@ from levelhead.errors import (
     FatalTargetError,
     LevelheadError,
     RetryableTargetError,
+    SpecError,
     TargetUnreachableError,
     redact,
 )
 from levelhead.judges import JudgeInput
 from levelhead.probes import build_probe
 from levelhead.records import Prompt, conversation, dump_turns
-from levelhead.runner._conversation import Budget, ConversationPlan, converse, cost_estimate
+from levelhead.runner._conversation import (
+    Budget,
+    ConversationPlan,
+    UserStopped,
+    converse,
+    cost_estimate,
+)
 from levelhead.runner._judging import (
     JudgePlan,
     SampleJudging,
@@ -192,6 +200,43 @@ async def _request(state: _TargetState, messages: list[dict[str, str]], n: int, 
         await asyncio.sleep(_backoff(attempts, cfg, getattr(error, "retry_after", None), rng))
 
 
+class _UserModel:
+    """The model that plays the simulated user, behind the runner's retries: a retryable
+    failure is retried like any request, one that fails for good fails that conversation, and
+    an unreachable model stops every conversation for a resume (:class:`UserStopped`)."""
+
+    def __init__(self, target: Target, rng: random.Random) -> None:
+        self.target = target
+        self.config = target.config
+        self.state = _TargetState(target, -1, iter(()))
+        self._rng = rng
+
+    @property
+    def max_n(self) -> int:
+        return 1
+
+    async def start(self) -> None:
+        await self.target.start()
+
+    async def close(self) -> None:
+        await self.target.close()
+
+    async def complete(self, messages: list[dict[str, str]], *, n: int = 1,
+                       seed: int | None = None, options: Any = None) -> list[Any]:
+        if self.state.failure is not None:
+            raise UserStopped(str(self.state.failure))
+        out = await _request(self.state, messages, n, seed or 0, self._rng)
+        if out.stopped:
+            raise UserStopped(str(self.state.failure))
+        if out.error is not None:
+            raise FatalTargetError(out.error)
+        if not out.completions:
+            raise FatalTargetError(f"target '{self.config.name}' returned no reply")
+        self.state.ok += 1
+        self.state.exhausted_streak = 0
+        return out.completions
+
+
 async def _sample_batch(state: _TargetState, work: _PromptWork, indices: list[int], run_id: int,
                         run_seed: int, put, progress: Progress, rng: random.Random,  # type: ignore[no-untyped-def]
                         judging: SampleJudging | None = None) -> None:
@@ -245,10 +290,13 @@ async def _converse_batch(state: _TargetState, work: _PromptWork, indices: list[
             progress.turns += 1
         return out
 
+    user = plan.user_target
     for i, k in enumerate(indices):
         if state.failure is not None:
             state.give_back(work, indices[i:])
             return
+        if user is not None and user.state.failure is not None:
+            return  # the simulated user's model is down: the rest waits for a resume
         ended = await converse(
             plan=plan, request=request, put=put, ids=(run_id, state.target_id, work.row_id),
             names=(cfg.name, work.probe, work.prompt.id), k=k, prompt=work.prompt,
@@ -321,6 +369,8 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
                 f"probe '{pcfg.name}'")
             prompts = probe.prompts()
             if hasattr(probe, "user_policy"):
+                if run.resumed:
+                    _same_conversations(run.spec, spec_json["probes"][pi], pcfg.probe_id, name)
                 turn_configs_by_probe[pcfg.probe_id] = configs
                 conversation_probes[pcfg.probe_id] = (probe, prompts)
             else:
@@ -377,14 +427,18 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     rng = random.Random()
     ticker: asyncio.Task[None] | None = None
     judging = SampleJudging(plans, writer.put)
-    users: list[Target] = []
+    users: list[_UserModel] = []
     try:
         ticker = asyncio.create_task(_tick(progress))
         for conv in conversations.values():
             user_cfg = getattr(conv.probe, "user_target_config", None)
             if user_cfg is not None:  # a model plays the simulated user
-                conv.user_target = build_target(user_cfg)
-                await conv.user_target.start()
+                conv.user_target = _UserModel(build_target(user_cfg), rng)
+                try:
+                    await conv.user_target.start()
+                except Exception as exc:
+                    conv.user_target.state.halt(TargetUnreachableError(redact(
+                        f"the simulated user's model '{user_cfg.name}' failed to start: {exc}")))
                 users.append(conv.user_target)
         async with asyncio.TaskGroup() as group:
             for state in states:
@@ -409,7 +463,8 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
         if ticker is not None:
             ticker.cancel()
         for user in users:
-            await user.close()
+            with contextlib.suppress(Exception):  # a model that never started may not close
+                await user.close()
         await close_judges(turn_plans)
         writer.close()
         report.elapsed_s = time.monotonic() - started
@@ -418,6 +473,10 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
         for state in states:
             if state.failure is not None:
                 report.failed_targets[state.target.config.name] = str(state.failure)
+        for user in users:
+            if user.state.failure is not None:
+                report.failed_targets[user.config.name] = (
+                    f"the simulated user's model: {user.state.failure}")
         progress.stop()
     if plans:
         # Samples stored before a crash, verdicts lost with it, and pairs: judged from the store.
@@ -455,6 +514,29 @@ async def _tick(progress: Progress) -> None:
     while True:
         progress.refresh()
         await asyncio.sleep(0.25)
+
+
+# Settings that shape a conversation as it is held: a resume may not change them, or one run
+# would mix conversations of two designs (findings, the analysis turn, read only the new one).
+_CONVERSATION_SETTINGS = ("max_turns", "stop_on", "user", "judges")
+_USER_SHAPE = ("kind", "model", "path", "temperature", "top_p", "max_tokens", "system")
+
+
+def _same_conversations(stored_spec: dict[str, Any], table: dict[str, Any], probe_id: str,
+                        run_name: str) -> None:
+    for old in stored_spec.get("probes", []):
+        if (old.get("id") or old.get("name")) != probe_id:
+            continue
+        for key in _CONVERSATION_SETTINGS:
+            before, now = old.get(key), table.get(key)
+            if key == "user" and before and now:  # how to reach the model may change, not who
+                before, now = ({k: v for k, v in t.items() if k in _USER_SHAPE}
+                               for t in (before, now))
+            if before != now:
+                raise SpecError(
+                    f"run '{run_name}': probe '{probe_id}' holds its conversations with "
+                    f"{key} = {json.dumps(before)}, not {json.dumps(now)}; "
+                    "a resume must keep it (give this run another name: --run-name)")
 
 
 def describe_plan(spec: AuditSpec) -> list[str]:

@@ -330,10 +330,11 @@ class SQLiteStore:
 
     def turn_table(self, run_id: int) -> list[tuple[Any, ...]]:
         """One row per stored turn: (target, probe, prompt_id, sample_index, turn, user_text,
-        status, text, error, prompt_tokens, completion_tokens, latency_ms)."""
+        status, text, error, prompt_tokens, completion_tokens, latency_ms, prompt tags JSON)."""
         return self._conn.execute(
             "SELECT t.name, p.probe, p.prompt_id, u.sample_index, u.turn, u.user_text, u.status,"
-            " u.text, u.error, u.prompt_tokens, u.completion_tokens, u.latency_ms FROM turns u"
+            " u.text, u.error, u.prompt_tokens, u.completion_tokens, u.latency_ms, p.tags_json"
+            " FROM turns u"
             " JOIN targets t ON t.id = u.target_id JOIN prompts p ON p.id = u.prompt_id"
             " WHERE u.run_id = ? ORDER BY t.id, p.id, u.sample_index, u.turn",
             (run_id,)).fetchall()
