@@ -73,6 +73,9 @@ class ConditionsConfig(BaseModel):
             values = getattr(self, dim)
             if values is not None and len(set(values)) != len(values):
                 raise ValueError(f"{dim}: a value is listed twice")
+            if values is not None and len({f"{v:g}" for v in values}) != len(values):
+                raise ValueError(f"{dim}: two values would get the same name in the targets' "
+                                 f"names ({', '.join(f'{v:g}' for v in values)}); round them")
         if not self.dimensions():
             raise ValueError("give at least one of system, temperature, top_p, max_tokens")
         return self
@@ -126,8 +129,14 @@ def _expand_conditions(data: dict[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(targets, list):
         return data
     expanded: list[Any] = []
+    suffixes = {suffix for suffix, _settings, _labels in conditions.variants()}
     for i, table in enumerate(targets):
-        if not isinstance(table, dict) or "@" in str(table.get("name", "")):
+        name = str(table.get("name", "")) if isinstance(table, dict) else ""
+        if not isinstance(table, dict) or "@" in name:
+            if name and name.split("@", 1)[1] not in suffixes:
+                raise SpecError(f"{source}: targets[{i}].name: {name!r} has '@', which "
+                                "separates a target from its condition when [conditions] is "
+                                "set; rename the target")
             expanded.append(table)
             continue
         for setting in conditions.variants()[0][1]:

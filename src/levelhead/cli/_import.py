@@ -66,15 +66,17 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fff
 
 
 def detect_language(text: str) -> str:
-    """``zh`` when at least 30 % of the letters are CJK ideographs, else ``en``.
+    """``zh`` when CJK ideographs make at least 30 % of the ideographs and Latin *words*
+    together, else ``en``.
 
-    Counting letters (not all characters) keeps code, numbers and punctuation in a Chinese
-    prompt from pulling it under the line.
+    Counting a Latin word once (not letter by letter) keeps commands and code in a Chinese
+    prompt (``用 kubectl delete pod … 删除可以吗``) from pulling it under the line.
     """
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
+    cjk = sum(1 for c in text if _CJK.match(c))
+    words = len(re.findall(r"[^\W\d_]+", _CJK.sub(" ", text)))
+    if not cjk:
         return "en"
-    return "zh" if sum(1 for c in letters if _CJK.match(c)) / len(letters) >= 0.3 else "en"
+    return "zh" if cjk / (cjk + words) >= 0.3 else "en"
 
 
 def _id_slug(value: str) -> str:
@@ -106,14 +108,19 @@ def import_refusal_set(source: Path, name: str) -> list[dict[str, object]]:
         raise SpecError(f"{source}: not UTF-8 (byte {exc.start}); save the CSV as UTF-8") from None
     if not text.strip():
         raise SpecError(f"{source}: empty file; expected a header row id,prompt,type,label and rows")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote that is never closed is an error, not a field that swallows the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
         missing = [c for c in REFUSAL_REQUIRED if c not in header]
         if missing:
+            hint = ""
+            if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+                hint = " (the header is one column: is the file separated by ';' or tabs? " \
+                       "save it with commas)"
             raise SpecError(f"{source}: missing column(s) {', '.join(missing)}; an over-refusal CSV "
                             f"has a header row with {', '.join(REFUSAL_REQUIRED)} (label: safe or "
-                            f"unsafe; other columns are ignored)")
+                            f"unsafe; other columns are ignored){hint}")
         col = {c: header.index(c) for c in REFUSAL_REQUIRED}
         rows = []
         # A quoted prompt may span lines, so a row starts on the line after the previous row ended.
@@ -201,6 +208,13 @@ def import_group() -> None:
     """Turn a published prompt set into a probe file."""
 
 
+def _check_name(name: str) -> None:
+    """A set's name becomes ids and the default file name: no folders in it."""
+    if not name.strip() or any(c in name for c in "/\\") or name.startswith("."):
+        raise SpecError(f"--name {name!r}: give a plain name (letters, digits, - _ .), not a "
+                        "path; choose where to write with -o")
+
+
 @import_group.command("paired-prompts")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", required=True, help="Names the probe (and the default output file).")
@@ -208,6 +222,7 @@ def import_group() -> None:
               help="Where to write the probe file (default: NAME.jsonl).")
 def paired_prompts(source: Path, name: str, output: Path | None) -> None:
     """Turn a paired-prompt CSV (prompt_a, prompt_b, ...) into a politics.mirrored probe file."""
+    _check_name(name)
     items = import_paired_prompts(source, name)
     output = output or Path(f"{name}.jsonl")
     output.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items),
@@ -225,6 +240,7 @@ def paired_prompts(source: Path, name: str, output: Path | None) -> None:
               help="Where to write the probe file (default: NAME.jsonl).")
 def refusal_set(source: Path, name: str, output: Path | None) -> None:
     """Turn an over-refusal CSV (id, prompt, type, label=safe|unsafe) into a scolding.benign_edgy file."""
+    _check_name(name)
     items = import_refusal_set(source, name)
     output = output or Path(f"{name}.jsonl")
     output.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items),

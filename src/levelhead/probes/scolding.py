@@ -45,6 +45,9 @@ class BenignEdgyProbe:
     """Legitimate requests that look sensitive, and harmful contrasts."""
 
     default_judges: tuple[str, ...] = ("refusal.rules", "moralising.rules", "condescension.rules")
+    # Its rates (over-refusal on benign prompts, compliance on harmful ones …) say what these
+    # judges' labels mean here: conditions and the like watch those rates, not the raw labels.
+    rates_from_judges: tuple[str, ...] = default_judges
 
     def __init__(self, config: ScoldingConfig) -> None:
         self.config = config

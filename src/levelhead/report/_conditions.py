@@ -4,13 +4,21 @@ A spec's ``[conditions]`` grid turns every target into variants (``bot@system:ad
 temperature:0.7``) that ran the same prompts, so every comparison here is paired by prompt:
 
 - ``condition_effect:<metric>`` — each variant minus the reference variant (every setting at
-  its first level), per behaviour, with a cluster-robust interval and a Holm-adjusted p-value
-  over all effects of the run;
+  its first level), per behaviour, with a cluster-robust interval; ``detail.joint`` when the
+  variant differs in several settings (the effect then carries all of them);
+- ``setting_effect:<metric>`` — for those joint variants, each setting alone: the variant
+  minus the variant that differs from it in that setting only;
+- every effect's p-value is Holm-adjusted over all effects of the run;
 - ``system_spread:<metric>`` — across the system messages (other settings fixed): the range of
-  the pooled rate and the mean per-prompt range ("instability"), with bootstrap intervals;
-- ``worst_of_n:<metric>`` — per variant, the share of prompts whose N replies include at least
-  one bad one: the tail as temperature rises, the claim that sampling randomness is why two
-  people see different answers, made measurable.
+  the pooled rate and the mean per-prompt range ("instability"), with bootstrap intervals and a
+  noise reference (replies re-dealt among the system messages: a p-value, the spread and
+  instability that noise alone gives);
+- ``worst_of_n:<metric>`` — per variant, the share of prompts whose m replies include at least
+  one bad one (m the fewest judged replies of a prompt): the tail as temperature rises, the
+  claim that sampling randomness is why two people see different answers, made measurable.
+
+A probe with rates of its own (``scolding.benign_edgy``: over-refusal on benign prompts,
+compliance on harmful ones) is watched through those, not through its judges' raw labels.
 """
 
 from __future__ import annotations
@@ -54,9 +62,32 @@ def _reference(conditions: dict[str, Any], variants: list[tuple[str, dict[str, s
 
 
 def _watched(data: RunData) -> dict[tuple[str, str, str, str | None], BehaviourCounts]:
-    from levelhead.report._compare import _index
+    """The failure behaviours, per variant. A probe that builds rates of its own from some
+    judges (``rates_from_judges`` on its class: over-refusal on benign prompts only, say) is
+    watched through those, not through those judges' raw labels (which would count a refused
+    harmful request as bad, and test the same thing twice). Any other probe rate that has the
+    counts of a judge label under every variant is that label again and is left out — decided
+    over all variants at once, so a rate that is 0 everywhere shows as 0 under every condition
+    instead of going missing under some."""
+    from levelhead.probes import registry as probe_registry
 
-    return {k: b for k, b in _index(behaviour_counts(data)).items() if b.bad is not False}
+    counts = [b for b in behaviour_counts(data) if b.bad is not False]
+    covered: dict[str, set[str]] = {}
+    for probe_id in {b.probe for b in counts}:
+        name = data.probe_names.get(probe_id, probe_id)
+        factory = probe_registry.get(name).factory if name in probe_registry.names() else None
+        covered[probe_id] = {f"rate:{j}" for j in getattr(factory, "rates_from_judges", ())}
+    counts = [b for b in counts if b.metric not in covered[b.probe]]
+    raw = {(b.target, b.probe, b.prompt_ids, b.k, b.n) for b in counts
+           if b.metric.startswith("rate:")}
+    own: dict[tuple[str, str, str | None], list[BehaviourCounts]] = defaultdict(list)
+    for b in counts:
+        if not b.metric.startswith("rate:"):
+            own[b.key].append(b)
+    repeated = {key for key, bs in own.items()
+                if all(b.total_n and (b.target, b.probe, b.prompt_ids, b.k, b.n) in raw
+                       for b in bs)}
+    return {(b.target, *b.key): b for b in counts if b.key not in repeated}
 
 
 def _label(condition: dict[str, str]) -> str:
@@ -66,7 +97,7 @@ def _label(condition: dict[str, str]) -> str:
 def condition_findings(data: RunData) -> list[Finding]:
     """Every condition finding of a run with ``[conditions]`` (none without)."""
     from levelhead.report._behaviours import paired_counts
-    from levelhead.stats import adjust_p_values, condition_spread, paired_difference, rate
+    from levelhead.stats import adjust_p_values, condition_spread, paired_difference
 
     if not has_conditions(data):
         return []
@@ -79,11 +110,29 @@ def condition_findings(data: RunData) -> list[Finding]:
         conditions = dict(variants)
         for probe, metric, group in keys:
             short = metric.removeprefix("rate:")
-            # Effects against the reference variant.
-            r = watched.get((ref, probe, metric, group)) if ref else None
+            # Effects: each variant against the reference (every setting at its first level,
+            # so a variant that differs in two settings carries both changes: "joint"), and,
+            # for those, each setting alone (the same variant against the one that differs from
+            # it in that setting only).
+            comparisons: list[tuple[str, str, str, dict[str, Any]]] = []
             for name, condition in variants:
-                b = watched.get((name, probe, metric, group))
-                if r is None or b is None or name == ref:
+                if ref is None or name == ref:
+                    continue
+                changed = [d for d in condition if condition[d] != conditions[ref].get(d)]
+                comparisons.append((name, ref, "condition_effect",
+                                    {"changed": changed, "joint": len(changed) > 1}))
+                if len(changed) > 1:
+                    for setting in changed:
+                        other = {**condition, setting: conditions[ref][setting]}
+                        twin = next((n_ for n_, c in variants if c == other), None)
+                        if twin is not None:
+                            comparisons.append((name, twin, "setting_effect",
+                                                {"setting": setting,
+                                                 "level": condition[setting]}))
+            for name, against, kind, extra in comparisons:
+                r, b = (watched.get((against, probe, metric, group)),
+                        watched.get((name, probe, metric, group)))
+                if r is None or b is None:
                     continue
                 try:
                     d = paired_difference(*paired_counts(r, b), errors=r.errors + b.errors,
@@ -92,27 +141,20 @@ def condition_findings(data: RunData) -> list[Finding]:
                     continue
                 effects.append((len(out), d.p_value))
                 out.append(Finding(
-                    target=name, probe=probe, metric=f"condition_effect:{short}", group=group,
+                    target=name, probe=probe, metric=f"{kind}:{short}", group=group,
                     estimate=d.estimate, ci_low=d.interval.low, ci_high=d.interval.high,
                     confidence=d.interval.confidence, n=d.prompts, errors=d.errors,
                     missing=d.missing, method=d.interval.method,
-                    detail={"condition": condition, "reference": ref,
-                            "reference_condition": conditions[ref], "rate": d.candidate_rate,
-                            "reference_rate": d.baseline_rate, "p_value": d.p_value}))
-            # The tail per variant: share of prompts with at least one bad reply in their N.
+                    detail={"condition": conditions[name], "reference": against,
+                            "reference_condition": conditions[against],
+                            "rate": d.candidate_rate, "reference_rate": d.baseline_rate,
+                            "p_value": d.p_value, **extra}))
+            # The tail per variant: share of prompts with at least one bad reply in m tries.
             for name, condition in variants:
                 b = watched.get((name, probe, metric, group))
                 if b is None or not b.prompt_ids:
                     continue
-                hit = sum(1 for k in b.k if k > 0)
-                res = rate(hit, len(b.prompt_ids))
-                out.append(Finding(
-                    target=name, probe=probe, metric=f"worst_of_n:{short}", group=group,
-                    estimate=res.estimate, ci_low=res.interval.low, ci_high=res.interval.high,
-                    confidence=res.interval.confidence, n=len(b.prompt_ids), errors=b.errors,
-                    missing=b.missing, method=res.interval.method,
-                    detail={"condition": condition, "samples_per_prompt": min(b.n),
-                            "about": "share of prompts whose N replies include at least one"}))
+                out.append(_worst_of_n(name, probe, short, group, b, condition))
             # Spread across system messages, other settings fixed.
             by_rest: dict[tuple, list[str]] = defaultdict(list)
             for name, condition in variants:
@@ -141,8 +183,14 @@ def condition_findings(data: RunData) -> list[Finding]:
                             "rates": list(sp.rates), "instability": sp.instability,
                             "instability_low": sp.instability_interval.low,
                             "instability_high": sp.instability_interval.high,
-                            "note": "range of the rate across system messages; instability: mean "
-                                    "per-prompt range"}))
+                            "p_value": sp.p_value, "flag": sp.p_value < 0.05,
+                            "null_spread": sp.null_spread,
+                            "null_instability": sp.null_instability,
+                            "instability_excess": sp.instability_excess,
+                            "note": "range of the rate across system messages (biased upwards: "
+                                    "compare null_spread, what noise alone gives, and p_value); "
+                                    "instability: mean per-prompt range, of which "
+                                    "instability_excess is beyond noise"}))
     if len(effects) >= 1:
         adjusted = adjust_p_values({i: p for i, p in effects})
         for adj in adjusted:
@@ -151,6 +199,38 @@ def condition_findings(data: RunData) -> list[Finding]:
                 **f.detail, "adjusted_p_value": adj.adjusted_p_value,
                 "flag": adj.significant}})
     return out
+
+
+def _worst_of_n(name: str, probe: str, short: str, group: str | None, b: BehaviourCounts,
+                condition: dict[str, str]) -> Finding:
+    """The share of prompts with at least one bad reply in m tries, m the fewest judged replies
+    of any prompt: for a prompt with n judged replies, k of them bad, the chance that m drawn
+    from them include a bad one is 1 - C(n-k, m) / C(n, m) (exactly "hit or not" when n = m),
+    so prompts that lost replies to errors are compared on the same m as the others."""
+    from math import comb
+
+    from levelhead.stats import clustered_mean, rate
+
+    m = min(b.n)
+    chances = [1 - comb(n - k, m) / comb(n, m) for k, n in zip(b.k, b.n, strict=True)]
+    detail = {"condition": condition, "samples_per_prompt": m, "most_samples": max(b.n),
+              "prompts_with_more": sum(1 for n in b.n if n > m),
+              "about": "share of prompts whose m replies include at least one bad one"}
+    if max(b.n) == m or len(chances) < 2:
+        res = rate(sum(1 for k in b.k if k > 0), len(b.prompt_ids))
+        low, high, method, conf = (res.interval.low, res.interval.high, res.interval.method,
+                                   res.interval.confidence)
+        estimate = res.estimate
+    else:  # unequal N: the mean chance over prompts, with a t interval over prompts
+        mean = clustered_mean(chances, list(b.prompt_ids))
+        estimate, low, high = mean.estimate, max(0.0, mean.interval.low), min(
+            1.0, mean.interval.high)
+        method, conf = f"mean over prompts of 1 - C(n-k,m)/C(n,m); {mean.interval.method}", \
+            mean.interval.confidence
+    return Finding(target=name, probe=probe, metric=f"worst_of_n:{short}", group=group,
+                   estimate=estimate, ci_low=low, ci_high=high, confidence=conf,
+                   n=len(b.prompt_ids), errors=b.errors, missing=b.missing, method=method,
+                   detail=detail)
 
 
 def condition_sections(data: RunData, findings: list[Finding]) -> list[ReportSection]:
@@ -191,29 +271,42 @@ def condition_sections(data: RunData, findings: list[Finding]) -> list[ReportSec
                              "yaxis": {"automargin": True, "autorange": "reversed"}}}
         table = Table(("condition", *columns), tuple((r, *t) for r, t in zip(rows, text, strict=True)))
         blocks.append(Chart(figure, f"{base}: each behaviour's rate under each condition.", table))
-    effects = [f for f in findings if f.metric.startswith("condition_effect:")]
+    effects = [f for f in findings if f.metric.startswith(("condition_effect:",
+                                                            "setting_effect:"))]
     if effects:
         blocks.append(Table(
-            ("variant", "behaviour", "rate", "reference rate", "effect", "95 % interval",
-             "adjusted p", ""),
-            tuple((f.target, f"{f.metric.split(':', 1)[1]}" + (f": {f.group}" if f.group else ""),
+            ("variant", "against", "behaviour", "rate", "reference rate", "effect",
+             "95 % interval", "adjusted p", ""),
+            tuple((f.target, f.detail.get("reference", "") + (
+                       f" (only {f.detail['setting']} differs)" if f.metric.startswith("setting_")
+                       else " (joint: " + ", ".join(f.detail.get("changed", [])) + ")"
+                       if f.detail.get("joint") else ""),
+                   f"{f.metric.split(':', 1)[1]}" + (f": {f.group}" if f.group else ""),
                    percent(f.detail.get("rate")), percent(f.detail.get("reference_rate")),
                    f"{100 * (f.estimate or 0):+.1f} pts",
                    f"{100 * (f.ci_low or 0):+.1f} to {100 * (f.ci_high or 0):+.1f} pts",
                    f"{f.detail.get('adjusted_p_value', 1):.3g}",
                    "significant" if f.detail.get("flag") else "") for f in effects),
             caption="effect of each condition against the reference (every setting at its first "
-                    "level), paired by prompt"))
+                    "level; 'joint' when it differs in several settings) and, for those, of each "
+                    "setting alone (against the variant that differs in that setting only), "
+                    "paired by prompt; p-values Holm-adjusted over all of them"))
     spreads = [f for f in findings if f.metric.startswith("system_spread:")]
     if spreads:
         blocks.append(Table(
             ("target", "behaviour", "rates per system message", "spread", "95 % interval",
-             "per-prompt instability"),
+             "noise alone", "p", "per-prompt instability", "beyond noise"),
             tuple((f.target, f.metric.split(":", 1)[1] + (f": {f.group}" if f.group else ""),
                    " / ".join(percent(r) for r in f.detail.get("rates", [])), percent(f.estimate),
                    f"{percent(f.ci_low)} – {percent(f.ci_high)}",
-                   percent(f.detail.get("instability"))) for f in spreads),
-            caption="how far each behaviour moves across the system messages, other settings fixed"))
+                   percent(f.detail.get("null_spread")), f"{f.detail.get('p_value', 1):.3g}",
+                   percent(f.detail.get("instability")),
+                   f"{100 * f.detail.get('instability_excess', 0):+.1f} pts") for f in spreads),
+            caption="how far each behaviour moves across the system messages, other settings "
+                    "fixed. A range of noisy rates is never 0: 'noise alone' is the spread of "
+                    "the same replies dealt at random among the system messages, p the chance "
+                    "of a spread this large from noise alone; 'beyond noise' is the per-prompt "
+                    "instability minus what noise alone gives"))
     curve = _temperature_curve(findings)
     if curve is not None:
         blocks.append(curve)

@@ -28,6 +28,13 @@ class ConditionSpread(ResultMixin):
             how much a single prompt's answer moves when only the condition changes.
         instability_interval: Its bootstrap interval.
         prompts: Prompts with judged samples under every condition.
+        p_value: Of "the conditions make no difference": the share of re-deals of each prompt's
+            judged replies across its conditions (sizes kept, hypergeometric) whose spread is at
+            least the observed one.
+        null_spread: Mean spread over those re-deals: what noise alone gives.
+        null_instability: Mean instability over those re-deals.
+        instability_excess: ``instability - null_instability``: the per-prompt movement beyond
+            what sampling noise alone produces (about 0 when the conditions do not matter).
     """
 
     rates: tuple[float, ...]
@@ -36,6 +43,10 @@ class ConditionSpread(ResultMixin):
     instability: float
     instability_interval: Interval
     prompts: int
+    p_value: float
+    null_spread: float
+    null_instability: float
+    instability_excess: float
 
 
 def condition_spread(k: ArrayLike, n: ArrayLike, confidence: float = 0.95, *, reps: int = 2000,
@@ -88,7 +99,23 @@ def condition_spread(k: ArrayLike, n: ArrayLike, confidence: float = 0.95, *, re
     nb = np.moveaxis(nn[:, index], 0, 1)
     spreads, instabilities = measures(kb, nb)
     method = "paired cluster bootstrap (expanded percentile)"
+    # No difference between conditions: each prompt's bad replies dealt afresh among its
+    # conditions, each keeping its number of judged replies.
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(
+        None if seed is None else [seed, 1])
+    bad = np.broadcast_to(kk.sum(axis=0), (reps, prompts)).astype(np.int64)
+    good = np.broadcast_to((nn - kk).sum(axis=0), (reps, prompts)).astype(np.int64)
+    dealt = np.empty((reps, kk.shape[0], prompts))
+    for c in range(kk.shape[0]):
+        draw = np.broadcast_to(nn[c].astype(np.int64), (reps, prompts))
+        got = rng.hypergeometric(bad, good, draw) if c < kk.shape[0] - 1 else bad
+        dealt[:, c, :] = got
+        bad, good = bad - got, good - (draw - got)
+    null_spreads, null_instabilities = measures(dealt, np.broadcast_to(nn, dealt.shape))
+    p_value = float((1 + np.sum(null_spreads >= spread - 1e-12)) / (reps + 1))
     return ConditionSpread(tuple(float(r) for r in rates), float(spread),
                            percentile_interval(spreads, confidence, prompts, method),
                            float(instability),
-                           percentile_interval(instabilities, confidence, prompts, method), prompts)
+                           percentile_interval(instabilities, confidence, prompts, method), prompts,
+                           p_value, float(null_spreads.mean()), float(null_instabilities.mean()),
+                           float(instability - null_instabilities.mean()))
