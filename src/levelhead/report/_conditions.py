@@ -277,7 +277,7 @@ def condition_sections(data: RunData, findings: list[Finding]) -> list[ReportSec
         blocks.append(Table(
             ("variant", "against", "behaviour", "rate", "reference rate", "effect",
              "95 % interval", "adjusted p", ""),
-            tuple((f.target, f.detail.get("reference", "") + (
+            tuple((f.target, _label(f.detail.get("reference_condition") or {}) + (
                        f" (only {f.detail['setting']} differs)" if f.metric.startswith("setting_")
                        else " (joint: " + ", ".join(f.detail.get("changed", [])) + ")"
                        if f.detail.get("joint") else ""),
