@@ -15,6 +15,7 @@ from scipy import special, stats
 
 from levelhead.stats._rates import Rate, rate, rate_intervals
 from levelhead.stats._results import Interval, ResultMixin, check_confidence, check_count
+from levelhead.stats._survival import conversations_checked, turn_table
 
 __all__ = ["EarlyLate", "HazardOnset", "early_late_hazard", "hazard_onset"]
 
@@ -110,23 +111,7 @@ class EarlyLate(ResultMixin):
 def _turn_counts(turns: ArrayLike, turned_bad: ArrayLike) -> tuple[
         NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Per turn 1..last: at risk, events, censored; with the checks of still_civil_curve."""
-    turn_arr = np.asarray(turns)
-    bad = np.asarray(turned_bad)
-    if turn_arr.ndim != 1 or turn_arr.shape != bad.shape:
-        raise ValueError(f"turns and turned_bad need one entry per conversation "
-                         f"(got shapes {turn_arr.shape} and {bad.shape})")
-    if turn_arr.size == 0:
-        raise ValueError("there are no conversations to analyse")
-    if turn_arr.dtype.kind not in "iu" or np.any(turn_arr < 1):
-        raise ValueError("turns must be whole turn numbers starting at 1")
-    if bad.dtype != bool and not np.all(np.isin(bad, (0, 1))):
-        raise ValueError("turned_bad must hold True/False (or 1/0) per conversation")
-    bad = bad.astype(bool)
-    last = int(turn_arr.max())
-    ending = np.bincount(turn_arr, minlength=last + 1)[1:]
-    at_risk = np.cumsum(ending[::-1])[::-1]
-    events = np.bincount(turn_arr[bad], minlength=last + 1)[1:]
-    return at_risk.astype(np.int64), events.astype(np.int64), (ending - events).astype(np.int64)
+    return turn_table(*conversations_checked(turns, turned_bad))
 
 
 def _check_turn(name: str, value: int, low: int) -> int:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight
 
@@ -73,6 +73,33 @@ class CivilityCurve(ResultMixin):
     missing: int = 0
 
 
+def conversations_checked(turns: ArrayLike, turned_bad: ArrayLike
+                          ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Per conversation, its turn (whole, from 1) and whether it turned bad there, checked."""
+    turn_arr = np.asarray(turns)
+    bad = np.asarray(turned_bad)
+    if turn_arr.ndim != 1 or turn_arr.shape != bad.shape:
+        raise ValueError(f"turns and turned_bad need one entry per conversation "
+                         f"(got shapes {turn_arr.shape} and {bad.shape})")
+    if turn_arr.size == 0:
+        raise ValueError("there are no conversations to analyse")
+    if turn_arr.dtype.kind not in "iu" or np.any(turn_arr < 1):
+        raise ValueError("turns must be whole turn numbers starting at 1")
+    if bad.dtype != bool and not np.all(np.isin(bad, (0, 1))):
+        raise ValueError("turned_bad must hold True/False (or 1/0) per conversation")
+    return turn_arr.astype(np.int64), bad.astype(bool)
+
+
+def turn_table(turn_arr: NDArray[np.int64], bad: NDArray[np.bool_]) -> tuple[
+        NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Per turn 1..last: conversations at risk, turning bad, and censored there."""
+    last = int(turn_arr.max())
+    ending = np.bincount(turn_arr, minlength=last + 1)[1:]
+    at_risk = np.cumsum(ending[::-1])[::-1]
+    events = np.bincount(turn_arr[bad], minlength=last + 1)[1:]
+    return at_risk.astype(np.int64), events.astype(np.int64), (ending - events).astype(np.int64)
+
+
 def still_civil_curve(turns: ArrayLike, turned_bad: ArrayLike, confidence: float = 0.95, *,
                       errors: int = 0, missing: int = 0) -> CivilityCurve:
     """Kaplan-Meier curve of "still civil after turn t", with intervals and per-turn hazards.
@@ -97,23 +124,10 @@ def still_civil_curve(turns: ArrayLike, turned_bad: ArrayLike, confidence: float
         ValueError: on mismatched lengths, a turn below 1, or no conversation.
     """
     confidence = check_confidence(confidence)
-    turn_arr = np.asarray(turns)
-    bad = np.asarray(turned_bad)
-    if turn_arr.ndim != 1 or turn_arr.shape != bad.shape:
-        raise ValueError(f"turns and turned_bad need one entry per conversation "
-                         f"(got shapes {turn_arr.shape} and {bad.shape})")
-    if turn_arr.size == 0:
-        raise ValueError("there are no conversations to analyse")
-    if turn_arr.dtype.kind not in "iu" or np.any(turn_arr < 1):
-        raise ValueError("turns must be whole turn numbers starting at 1")
-    if bad.dtype != bool and not np.all(np.isin(bad, (0, 1))):
-        raise ValueError("turned_bad must hold True/False (or 1/0) per conversation")
-    bad = bad.astype(bool)
+    turn_arr, bad = conversations_checked(turns, turned_bad)
+    at_risk, events, censored = turn_table(turn_arr, bad)
     last = int(turn_arr.max())
     steps = np.arange(1, last + 1)
-    at_risk = (turn_arr[None, :] >= steps[:, None]).sum(axis=1)
-    events = np.bincount(turn_arr[bad], minlength=last + 1)[1:]
-    censored = np.bincount(turn_arr[~bad], minlength=last + 1)[1:]
 
     # statsmodels reports the curve at event turns only; carry it forward to every turn.
     survival = np.ones(last)
