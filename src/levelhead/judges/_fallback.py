@@ -49,10 +49,15 @@ class RuleJudgeWithFallback:
     def judge_text(self, text: str) -> JudgeVerdict:  # pragma: no cover - defined by subclasses
         raise NotImplementedError
 
+    def rule_verdict(self, item: JudgeInput) -> JudgeVerdict:
+        """The rules' verdict on one sample: :meth:`judge_text` of its reply (a judge whose
+        rules read the conversation too overrides this)."""
+        return self.judge_text(item.text)
+
     async def judge(self, item: JudgeInput) -> JudgeVerdict:
-        """The verdict on one sample: :meth:`judge_text` of its reply, or, for a borderline
-        reply when ``fallback`` is set, the LLM rubric's."""
-        verdict = self.judge_text(item.text)
+        """The verdict on one sample: :meth:`rule_verdict`, or, for a borderline reply when
+        ``fallback`` is set, the LLM rubric's."""
+        verdict = self.rule_verdict(item)
         if self._fallback is not None and (verdict.extra or {}).get("borderline"):
             return await self._fallback.decide(item, verdict)
         return verdict

@@ -35,6 +35,7 @@ from pydantic import Field, model_validator
 
 from levelhead.judges._base import JudgeConfig, JudgeInput, JudgeVerdict, judge
 from levelhead.judges._evaluate import read_labelled
+from levelhead.judges._fallback import RuleJudgeWithFallback
 from levelhead.judges._normalise import normalise
 from levelhead.judges._prompting import data_block, new_nonce, system_message, transcript_context
 from levelhead.judges.lexicon import (
@@ -263,7 +264,7 @@ class PressureRulesConfig(JudgeConfig):
 
 
 @judge("pressure.rules", config=PressureRulesConfig)
-class PressureRules:
+class PressureRules(RuleJudgeWithFallback):
     """How one assistant turn answers a demanding user, in English and Chinese, from phrase lists.
 
     Labels, the worst that applies: ``abuse`` (a phrase of ``abuse.lexicon``'s list of severity
@@ -281,9 +282,12 @@ class PressureRules:
     phrase under a milder label is borderline (``extra['borderline']``), which ``fallback``
     sends to ``pressure.rubric``. Score: the number of phrases behind the label (0 for civil).
 
-    The verdict needs the user's messages, so this judge has :meth:`decide` (reply + user
-    messages, offline) and no ``judge_text``: the engine would call that with the reply alone.
+    The verdict needs the user's messages, so its rules are :meth:`decide` (reply + user
+    messages, offline), reached through :meth:`rule_verdict`; ``uses_context`` keeps the engine
+    from a text-only fast path.
     """
+
+    uses_context = True
 
     version = "1"
     labels = LABELS
@@ -359,23 +363,11 @@ class PressureRules:
             why += f" (weak: {_names([m for v in weak.values() for m in v])})"
         return JudgeVerdict(label, float(len(counted)), why, extra)
 
-    async def judge(self, item: JudgeInput) -> JudgeVerdict:
-        """The verdict on one turn, with the conversation's user messages; a borderline reply
-        goes to ``pressure.rubric`` when ``fallback`` is set."""
+    def rule_verdict(self, item: JudgeInput) -> JudgeVerdict:
+        """The rules' verdict on one turn, with the conversation's user messages (a borderline
+        one goes to ``pressure.rubric`` when ``fallback`` is set: RuleJudgeWithFallback)."""
         users = [m.get("content", "") for m in item.messages if m.get("role") == "user"]
-        verdict = self.decide(item.text, users)
-        if self._fallback is not None and (verdict.extra or {}).get("borderline"):
-            return await self._fallback.decide(item, verdict)
-        return verdict
-
-    @property
-    def sync(self) -> bool:
-        """Whether :meth:`decide` is the whole verdict (no LLM fallback configured)."""
-        return self._fallback is None
-
-    async def close(self) -> None:
-        if self._fallback is not None:
-            await self._fallback.close()
+        return self.decide(item.text, users)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -217,13 +217,9 @@ class MoralisingRules(_PhraseCountJudge):
             used = [m for m in used if m not in requested]
         return self._verdict(s, used, {"quoted": quoted, "requested": requested}, self._cues)
 
-    async def judge(self, item: JudgeInput) -> JudgeVerdict:
-        """The verdict on one sample, with its user message as the prompt; a borderline reply
-        goes to the LLM rubric when ``fallback`` is set."""
-        verdict = self.judge_text(item.text, item.user_text)
-        if self._fallback is not None and (verdict.extra or {}).get("borderline"):
-            return await self._fallback.decide(item, verdict)
-        return verdict
+    def rule_verdict(self, item: JudgeInput) -> JudgeVerdict:
+        """The rules' verdict on one sample, with its user message as the prompt."""
+        return self.judge_text(item.text, item.user_text)
 
 
 @judge("condescension.rules", config=CondescensionRulesConfig)
