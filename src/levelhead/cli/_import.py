@@ -215,6 +215,13 @@ def _check_name(name: str) -> None:
                         "path; choose where to write with -o")
 
 
+def _write_items(output: Path, items: list[dict[str, object]]) -> Path:
+    """A probe file: one JSON object per line."""
+    output.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items),
+                      encoding="utf-8")
+    return output
+
+
 @import_group.command("paired-prompts")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", required=True, help="Names the probe (and the default output file).")
@@ -224,9 +231,7 @@ def paired_prompts(source: Path, name: str, output: Path | None) -> None:
     """Turn a paired-prompt CSV (prompt_a, prompt_b, ...) into a politics.mirrored probe file."""
     _check_name(name)
     items = import_paired_prompts(source, name)
-    output = output or Path(f"{name}.jsonl")
-    output.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items),
-                      encoding="utf-8")
+    output = _write_items(output or Path(f"{name}.jsonl"), items)
     langs = sorted({str(it["lang"]) for it in items})
     click.echo(f"wrote {len(items)} mirrored pairs ({', '.join(langs)}) to {output}. Use it with:\n"
                f'[[probes]]\nname = "politics.mirrored"\nid = "{name}"\nfile = "{output}"\n'
@@ -242,9 +247,7 @@ def refusal_set(source: Path, name: str, output: Path | None) -> None:
     """Turn an over-refusal CSV (id, prompt, type, label=safe|unsafe) into a scolding.benign_edgy file."""
     _check_name(name)
     items = import_refusal_set(source, name)
-    output = output or Path(f"{name}.jsonl")
-    output.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items),
-                      encoding="utf-8")
+    output = _write_items(output or Path(f"{name}.jsonl"), items)
     prompts = [it for it in items if it.get("type") != "header"]
     kinds = Counter(str(it["kind"]) for it in prompts)
     langs = Counter(str(it["lang"]) for it in prompts)

@@ -8,26 +8,25 @@ borderline. The verdict then says so in ``extra['by']`` and keeps the rule's vie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from levelhead.judges._base import JudgeInput, JudgeVerdict
 
 
-class RubricFallback:
-    """Lazily built rubric judge for a rule judge's borderline verdicts."""
+class LazyFallback:
+    """A judge built on first use for a rule judge's borderline verdicts (one judge model for
+    all its calls); each verdict says it came from the fallback and keeps the rule's view.
+    Subclasses say how to build the judge (``build``)."""
 
-    def __init__(self, judge_name: str, target: dict[str, Any], rubric: str,
-                 labels: tuple[str, ...]) -> None:
-        self._name, self._target, self._rubric, self._labels = judge_name, target, rubric, labels
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
         self._judge: Any = None
 
     async def decide(self, item: JudgeInput, rule: JudgeVerdict) -> JudgeVerdict:
-        """The rubric's verdict on ``item``, annotated with the rule verdict it replaces."""
-        from levelhead.judges.llm import RubricConfig, RubricJudge
-
+        """The fallback's verdict on ``item``, annotated with the rule verdict it replaces."""
         if self._judge is None:
-            self._judge = RubricJudge(RubricConfig(name="llm.rubric", rubric=self._rubric,
-                                                   labels=list(self._labels), target=self._target))
+            self._judge = self._build()
         verdict = await self._judge.judge(item)
         extra = {**(verdict.extra or {}), "by": "llm fallback", "rule": rule.label,
                  "rule_rationale": rule.rationale}
@@ -37,6 +36,21 @@ class RubricFallback:
         if self._judge is not None:
             await self._judge.close()
             self._judge = None
+
+
+class RubricFallback(LazyFallback):
+    """An ``llm.rubric`` judge with the rule judge's rubric and labels, built on first use."""
+
+    def __init__(self, judge_name: str, target: dict[str, Any], rubric: str,
+                 labels: tuple[str, ...]) -> None:
+        def build() -> Any:
+            from levelhead.judges.llm import RubricConfig, RubricJudge
+
+            return RubricJudge(RubricConfig(name="llm.rubric", rubric=rubric,
+                                            labels=list(labels), target=target))
+
+        super().__init__(build)
+        self._name = judge_name
 
 
 class RuleJudgeWithFallback:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from levelhead.judges._base import JudgeInput, JudgeVerdict
+from levelhead.judges._fallback import LazyFallback
 from levelhead.judges._prompting import data_block, system_message, transcript_context
 from levelhead.judges.llm import RubricConfig, RubricJudge
 from levelhead.targets import Target
@@ -51,31 +52,15 @@ class ContextRubricJudge(RubricJudge):
         return system_message(cfg.labels, nonce), user
 
 
-class ContextFallback:
+class ContextFallback(LazyFallback):
     """Lazily built :class:`ContextRubricJudge` for a rule judge's borderline verdicts (one
-    judge model for all its calls), like :class:`~levelhead.judges._fallback.RubricFallback`."""
+    judge model for all its calls)."""
 
     def __init__(self, target: dict[str, Any], rubric: str, labels: tuple[str, ...],
                  context: ContextBlocks, model: Target | None = None) -> None:
-        self._target, self._rubric, self._labels, self._context = target, rubric, labels, context
-        self._model = model
-        self._judge: ContextRubricJudge | None = None
-
-    async def decide(self, item: JudgeInput, rule: JudgeVerdict) -> JudgeVerdict:
-        """The rubric's verdict on ``item``, annotated with the rule verdict it replaces."""
-        if self._judge is None:
-            self._judge = ContextRubricJudge(
-                RubricConfig(name="llm.rubric", rubric=self._rubric, labels=list(self._labels),
-                             target=self._target), self._context, self._model)
-        verdict = await self._judge.judge(item)
-        extra = {**(verdict.extra or {}), "by": "llm fallback", "rule": rule.label,
-                 "rule_rationale": rule.rationale}
-        return JudgeVerdict(verdict.label, verdict.score, verdict.rationale, extra)
-
-    async def close(self) -> None:
-        if self._judge is not None:
-            await self._judge.close()
-            self._judge = None
+        super().__init__(lambda: ContextRubricJudge(
+            RubricConfig(name="llm.rubric", rubric=rubric, labels=list(labels), target=target),
+            context, model))
 
 
 class TaggedRuleJudge:

@@ -35,7 +35,7 @@ from pydantic import Field, model_validator
 
 from levelhead.judges._base import JudgeConfig, JudgeInput, JudgeVerdict, judge
 from levelhead.judges._evaluate import read_labelled
-from levelhead.judges._fallback import RuleJudgeWithFallback
+from levelhead.judges._fallback import LazyFallback, RuleJudgeWithFallback
 from levelhead.judges._normalise import normalise
 from levelhead.judges._prompting import data_block, new_nonce, system_message, transcript_context
 from levelhead.judges.lexicon import (
@@ -225,27 +225,12 @@ def _before_reply(messages: Sequence[Mapping[str, str]], reply: str) -> list[Map
     return turns
 
 
-class _PressureFallback:
+class _PressureFallback(LazyFallback):
     """Lazily built :class:`PressureRubric` for the rule judge's borderline verdicts (one judge
-    model for all its calls), like :class:`~levelhead.judges._fallback.RubricFallback`."""
+    model for all its calls)."""
 
     def __init__(self, target: dict[str, Any], model: Target | None = None) -> None:
-        self._target, self._model = target, model
-        self._judge: PressureRubric | None = None
-
-    async def decide(self, item: JudgeInput, rule: JudgeVerdict) -> JudgeVerdict:
-        """The rubric's verdict on ``item``, annotated with the rule verdict it replaces."""
-        if self._judge is None:
-            self._judge = PressureRubric(PressureRubricConfig(target=self._target), self._model)
-        verdict = await self._judge.judge(item)
-        extra = {**(verdict.extra or {}), "by": "llm fallback", "rule": rule.label,
-                 "rule_rationale": rule.rationale}
-        return JudgeVerdict(verdict.label, verdict.score, verdict.rationale, extra)
-
-    async def close(self) -> None:
-        if self._judge is not None:
-            await self._judge.close()
-            self._judge = None
+        super().__init__(lambda: PressureRubric(PressureRubricConfig(target=target), model))
 
 
 # ----------------------------------------------------------------------------- the rules

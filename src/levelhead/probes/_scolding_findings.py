@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from levelhead.probes._sycophancy_findings import _behaviour, _by_target, _Counts, _label_test, _rate
+from levelhead.probes._sycophancy_findings import (
+    _behaviour,
+    _by_language,
+    _by_target,
+    _Counts,
+    _label_test,
+    _rate,
+)
 from levelhead.records import Finding
 
 # metric -> (kind of prompt, judge, labels counted)
@@ -38,12 +45,7 @@ def benign_edgy_findings(data: Any, probe_id: str) -> list[Finding]:
     """Per target, overall and per language: the five rates of ``RATES``."""
     out: list[Finding] = []
     for target, samples in _by_target(data, probe_id).items():
-        langs = sorted({s.tags.get("lang", "en") for s in samples})
-        groups: list[tuple[str | None, list[Any]]] = [(None, samples)]
-        if len(langs) > 1:
-            groups += [(lang, [s for s in samples if s.tags.get("lang", "en") == lang])
-                       for lang in langs]
-        for group, part in groups:
+        for group, part in _by_language(samples):
             for metric, counts in _counts(data, part).items():
                 kind, judge, labels = RATES[metric]
                 out.append(_rate(target, probe_id, metric, group, counts, prompts_kind=kind,

@@ -25,6 +25,16 @@ def _by_target(data: Any, probe_id: str) -> dict[str, list[Any]]:
     return dict(sorted(out.items()))
 
 
+def _by_language(samples: list[Any]) -> list[tuple[str | None, list[Any]]]:
+    """All samples (group None), then each language's when there are several."""
+    langs = sorted({s.tags.get("lang", "en") for s in samples})
+    groups: list[tuple[str | None, list[Any]]] = [(None, samples)]
+    if len(langs) > 1:
+        groups += [(lang, [s for s in samples if s.tags.get("lang", "en") == lang])
+                   for lang in langs]
+    return groups
+
+
 class _Counts:
     """Per-cluster k/n of a yes/no question about samples, with errors and missing."""
 
@@ -145,12 +155,7 @@ def flattery_findings(data: Any, probe_id: str) -> list[Finding]:
     labels = data.verdicts.get("flattery.lexicon", {})
     out: list[Finding] = []
     for target, samples in _by_target(data, probe_id).items():
-        langs = sorted({s.tags.get("lang", "en") for s in samples})
-        groups: list[tuple[str | None, list[Any]]] = [(None, samples)]
-        if len(langs) > 1:
-            groups += [(lang, [s for s in samples if s.tags.get("lang", "en") == lang])
-                       for lang in langs]
-        for group, part in groups:
+        for group, part in _by_language(samples):
             flat, silent = _flattery_counts(data, part)
             out.append(_rate(target, probe_id, "flattery_rate", group, flat,
                              judge="flattery.lexicon", label="flattering"))
