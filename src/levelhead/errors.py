@@ -6,8 +6,11 @@ line and exits with :attr:`LevelheadError.exit_code`, keeping tracebacks for ``-
     LevelheadError                 base; one actionable line, exit code 1
     ├── SpecError                  a spec file or option is malformed (exit 2): file, field path, expected
     ├── UnknownNameError           a kind, probe or judge name is not registered (exit 2); did-you-mean
-    ├── StoreError                 the store cannot be opened, migrated or queried
-    │   └── RunNotFoundError       no run with that id or name (exit 2)
+    ├── StoreError                 the store cannot be opened, migrated, queried or written
+    │   ├── StoreNotFoundError     no store at that path, for a command that only reads (exit 2)
+    │   ├── RunNotFoundError       no run with that id or name (exit 2)
+    │   └── RunBusyError           another live process holds the run's lease (one writer per
+    │                              run): it says who and since when
     ├── TargetError                a target call failed
     │   ├── RetryableTargetError   worth another attempt: 429, 5xx, timeout, reset, cut-off body
     │   ├── FatalTargetError       retrying will not help: 400, bad reply shape for this request
@@ -30,9 +33,11 @@ __all__ = [
     "MissingDependencyError",
     "PolicyError",
     "RetryableTargetError",
+    "RunBusyError",
     "RunNotFoundError",
     "SpecError",
     "StoreError",
+    "StoreNotFoundError",
     "TargetError",
     "TargetUnreachableError",
     "UnknownNameError",
@@ -62,10 +67,21 @@ class StoreError(LevelheadError):
     """The store could not be opened, migrated or queried."""
 
 
+class StoreNotFoundError(StoreError):
+    """No store file at the path given: a reading command names it rather than create an empty
+    store there (a mistyped ``--store``)."""
+
+    exit_code = 2
+
+
 class RunNotFoundError(StoreError):
     """No run matches the id or name given."""
 
     exit_code = 2
+
+
+class RunBusyError(StoreError):
+    """Another live process holds the run's lease: one process writes a run at a time."""
 
 
 class TargetError(LevelheadError):
@@ -111,22 +127,62 @@ _SECRET_PATTERNS = [
 ]
 # The user-info part of a URL (https://user:password@host): the whole of it is a credential.
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@'\"]+@")
+# The shortest piece of a known secret that is removed wherever it appears. A server may echo
+# a key cut at either end (its own excerpt, a length limit); 8 characters are too specific to
+# occur by chance in an error message, yet short enough that little of a key can stay behind.
+FRAGMENT_MIN = 8
+
+
+def _without_fragments(text: str, secret: str) -> str:
+    """``text`` with every run of characters that is a piece of ``secret`` of at least
+    :data:`FRAGMENT_MIN` characters replaced by ``***``.
+
+    Each such piece is covered by the secret's ``FRAGMENT_MIN``-character windows that it
+    contains, so one pass over the text's windows, each a set lookup, finds them all: linear
+    in the text, whatever the secret's length.
+    """
+    width = FRAGMENT_MIN
+    grams = {secret[j:j + width] for j in range(len(secret) - width + 1)}
+    spans: list[list[int]] = []
+    for i in range(len(text) - width + 1):
+        if text[i:i + width] in grams:
+            if spans and i <= spans[-1][1]:  # overlaps or touches the span before: extend it
+                spans[-1][1] = i + width
+            else:
+                spans.append([i, i + width])
+    if not spans:
+        return text
+    pieces: list[str] = []
+    done = 0
+    for start, end in spans:
+        pieces += [text[done:start], "***"]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def redact(text: str, *secrets: str | None) -> str:
     """Remove credentials from ``text``.
 
+    Redact the whole text before cutting it to length: a cut through a secret leaves a piece
+    that is still removed here only if it is at least :data:`FRAGMENT_MIN` characters long.
+
     Args:
         text: any message that may quote a request or a server's answer.
         *secrets: exact secret values to remove (e.g. the API key in use); empty ones are ignored.
+            A secret of :data:`FRAGMENT_MIN` characters or more is also removed in pieces: any
+            run of at least that many of its characters (a key cut at the start or end of an
+            echo, say) becomes ``***``.
 
     Returns:
-        The text with each secret and anything shaped like a bearer token or API key replaced
-        by ``***``.
+        The text with each secret, each piece of one, and anything shaped like a bearer token or
+        API key replaced by ``***``.
     """
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
+            if len(secret) > FRAGMENT_MIN:
+                text = _without_fragments(text, secret)
     text = _URL_CREDENTIALS.sub("***@", text)
     for pattern in _SECRET_PATTERNS:
         if pattern.groups:
@@ -135,4 +191,3 @@ def redact(text: str, *secrets: str | None) -> str:
         else:
             text = pattern.sub("***", text)
     return text
-

@@ -160,6 +160,7 @@ class RunInfo(BaseModel):
     done: int
     errors: int
     targets: list[str]
+    running: str | None = None  # who is running it now (its lease's live holder), if anyone
 
     @property
     def complete(self) -> bool:

@@ -50,7 +50,7 @@ def test_run_then_runs_show_and_export(tmp_path):
     shown = runner.invoke(cli, ["--store", store, "show", "cli"])
     assert shown.exit_code == 0
     assert "sky" in shown.output and "zh" in shown.output
-    assert "8/8 samples stored, 1 errors: complete" in shown.output
+    assert "1 errors; run 'cli' is complete: 8 of 8 samples stored" in shown.output
 
     exported = runner.invoke(cli, ["--store", store, "export", "1", "--format", "jsonl"])
     rows = [json.loads(line) for line in exported.output.splitlines()]
@@ -118,3 +118,17 @@ def test_opening_normalises_case_width_markdown_and_chinese():
     assert opening("   ", 3) == "(empty reply)"
     groups = spread(["Yes.", "yes!", "No."], 2)
     assert [(g[0], g[1]) for g in groups] == [("yes", 2), ("no", 1)]
+
+
+def test_a_run_where_no_sample_succeeded_exits_1_and_says_why(tmp_path):
+    spec = tmp_path / "cli.toml"
+    store = str(tmp_path / "s.db")
+    with serve(fault_rate={"400": 1.0}) as server:
+        spec.write_text(SPEC.format(url=server.base_url), encoding="utf-8")
+        result = CliRunner().invoke(cli, ["--store", store, "run", str(spec), "-q"])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert message.startswith("error: no sample succeeded: all 8 samples this run took failed, e.g.")
+    assert "HTTP 400" in message
+    assert "levelhead run --resume cli --retry-errors" in message
+    assert "Traceback" not in result.output

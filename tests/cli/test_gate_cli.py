@@ -135,3 +135,95 @@ def test_a_misspelt_behaviour_exits_3_with_did_you_mean(store, tmp_path):
     assert result.output.strip().splitlines() == [
         f"error: {policy}: rules[0].metric: the run has no behaviour 'rate:refusal.rule'; "
         "did you mean 'rate:refusal.rules'?"]
+
+
+def test_an_interrupted_run_cannot_pass_until_it_is_resumed(tmp_path):
+    """744 of 4,000 samples used to pass: now every result says the run is incomplete, and the
+    gate cannot decide (exit 2) until the run is resumed."""
+    import json
+
+    from conftest import serve
+
+    store = str(tmp_path / "s.db")
+    spec = tmp_path / "cut.toml"
+    policy = _policy(tmp_path, """
+[[rules]]
+metric = "rate:refusal.rules"
+group = "full_refusal"
+max = 0.9
+""")
+    runner = CliRunner()
+    # Five replies, then the server fails for good: the target is stopped after three failed
+    # batches in a row, and prompts p2 and p3 are never sampled.
+    with serve(script=["ok"] * 5, fault_rate={"503": 1.0}) as server:
+        spec.write_text(f"""
+[run]
+name = "cut"
+samples = 5
+seed = 1
+[[targets]]
+name = "mock"
+kind = "openai"
+base_url = "{server.base_url}"
+model = "mock-1"
+concurrency = 1
+max_retries = 1
+max_backoff_s = 0.01
+[[probes]]
+name = "custom"
+prompts = [ {{ id = "p0", text = "Zero?" }}, {{ id = "p1", text = "One?" }},
+            {{ id = "p2", text = "Two?" }}, {{ id = "p3", text = "Three?" }} ]
+judges = ["refusal.rules"]
+""", encoding="utf-8")
+        first = runner.invoke(cli, ["--store", store, "run", str(spec), "-q"])
+        assert first.exit_code == 1 and "Stored 7 of 20 samples" in first.output
+
+        junit = tmp_path / "gate.xml"
+        gated = _gate(store, "cut", "--policy", policy, "--junit", str(junit))
+        assert gated.exit_code == 2, gated.output
+        text = " ".join(gated.output.split())
+        assert "levelhead gate: ❔ CANNOT DECIDE (run incomplete)" in text
+        assert ("run 'cut' is incomplete: 7 of 20 samples stored (13 missing; 2 target x prompt "
+                "never sampled: mock/custom/p2, mock/custom/p3); resume with: levelhead run "
+                "--resume cut") in text
+        etree.XMLSchema(etree.parse(str(XSD))).assertValid(etree.parse(str(junit)))
+        assert b'name="run complete"' in junit.read_bytes()
+        # --allow-undecided does not let an incomplete run through; --allow-incomplete decides.
+        assert _gate(store, "cut", "--policy", policy, "--allow-undecided").exit_code == 2
+        allowed = _gate(store, "cut", "--policy", policy, "--allow-incomplete")
+        assert allowed.exit_code == 0 and "gated as it is (--allow-incomplete)" in allowed.output
+
+        found = json.loads(runner.invoke(cli, ["--store", store, "findings", "cut", "--format",
+                                               "json"]).stdout)
+        [completeness] = [f for f in found if f["metric"] == "completeness"]
+        assert completeness["estimate"] == pytest.approx(7 / 20) and completeness["missing"] == 13
+        assert completeness["detail"]["never_sampled"] == ["p2", "p3"]
+        assert completeness["detail"]["resume"] == "levelhead run --resume cut"
+        table = runner.invoke(cli, ["--store", store, "findings", "cut"])
+        assert "warning: run 'cut' is incomplete" in table.stderr
+        page = tmp_path / "cut.html"
+        assert runner.invoke(cli, ["--store", store, "report", "cut", "-o", str(page)]).exit_code == 0
+        assert "Incomplete run:</strong>" in page.read_text(encoding="utf-8")
+
+        server.mock.fault_rate = {}  # the server is fixed: resume
+        resumed = runner.invoke(cli, ["--store", store, "run", "--resume", "cut", "-q"])
+        assert resumed.exit_code == 0, resumed.output
+    decided = _gate(store, "cut", "--policy", policy)
+    assert decided.exit_code == 0, decided.output
+    assert "incomplete" not in decided.output
+    found = json.loads(runner.invoke(cli, ["--store", store, "findings", "cut", "--format",
+                                           "json"]).stdout)
+    assert [f["detail"]["complete"] for f in found if f["metric"] == "completeness"] == [True]
+
+
+def test_junit_stays_valid_xml_when_a_rule_name_holds_control_characters(store, tmp_path):
+    # A TOML escape can put any control character in a name; XML 1.0 cannot carry most of them.
+    policy = _policy(tmp_path, '[[rules]]\nname = "refusals\\u0000 stay \\u001B[31mrare\\b"\n'
+                               'metric = "rate:refusal.rules"\ngroup = "full_refusal"\nmax = 0.01\n')
+    junit = tmp_path / "ci" / "reports" / "gate.xml"  # the folders do not exist yet
+    result = _gate(store, "gate-candidate", "--policy", policy, "--junit", str(junit))
+    assert result.exit_code == 1, result.output  # the verdict, not 3 for the missing folder
+    doc = etree.parse(str(junit))  # raises on a character XML forbids
+    etree.XMLSchema(etree.parse(str(XSD))).assertValid(doc)
+    (case,) = doc.iter("testcase")
+    assert case.get("name").startswith("refusals stay [31mrare (")

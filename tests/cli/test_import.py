@@ -62,3 +62,61 @@ def test_side_tags_are_not_guessed_from_negated_or_mixed_stances():
     for stance in ("anti-progressive", "not conservative", "Republican critique of liberal policy"):
         assert _side_tag(stance) == "unknown", stance
     assert _side_tag("pro") == "pro"
+
+
+def test_quoted_fields_keep_their_newlines_and_later_line_numbers_stay_right(tmp_path):
+    source = tmp_path / "multi.csv"
+    source.write_text('prompt_a,prompt_b,topic_name\n'
+                      '"Write an essay for it.\n\nTwo paragraphs, please.","Write an essay '
+                      'against it.\r\nTwo paragraphs.",Essays\n'
+                      '\n'
+                      'For tea.,,Drinks\n', encoding="utf-8", newline="")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["import", "paired-prompts", str(source), "--name", "m",
+                                      "-o", str(out)])
+    # The empty prompt_b is on line 7: the row above spans lines 2-5, then a blank line.
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {source}:7: prompt_a and prompt_b must both be given"
+    source.write_bytes(source.read_bytes().replace(b"For tea.,,", b"For tea.,Against,"))
+    result = CliRunner().invoke(cli, ["import", "paired-prompts", str(source), "--name", "m",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    first, second = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert first["prompt_a"] == "Write an essay for it.\n\nTwo paragraphs, please."
+    assert first["prompt_b"] == "Write an essay against it.\r\nTwo paragraphs."
+    assert (second["prompt_a"], second["topic"]) == ("For tea.", "Drinks")
+
+
+def test_a_long_field_is_read_and_one_past_the_limit_is_one_line(tmp_path):
+    from levelhead.cli._import import FIELD_LIMIT
+
+    source = tmp_path / "long.csv"
+    long_prompt = "word " * 100_000  # 500 kB: over the csv module's default 128 kB limit
+    source.write_text(f'prompt_a,prompt_b\n"{long_prompt}",short\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["import", "paired-prompts", str(source), "--name", "m",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["prompt_a"] == long_prompt.strip()
+    # An unclosed quote on line 3 swallows the rest of the file, past the limit.
+    source.write_text('prompt_a,prompt_b\nok,fine\n"never closed,b\n' + "x" * (FIELD_LIMIT + 10),
+                      encoding="utf-8")
+    for command in ("paired-prompts", "refusal-set"):
+        result = CliRunner().invoke(cli, ["import", command, str(source), "--name", "m",
+                                          "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip() == (f"error: {source}:3: a field of the row starting on this "
+                                         "line is over 10 MB (an unclosed quote?); no prompt is "
+                                         "that long")
+    import csv
+
+    assert csv.field_size_limit() == 131072  # the process-wide limit is put back
+
+
+def test_a_csv_that_is_not_utf8_names_the_line_and_says_what_to_do(tmp_path):
+    source = tmp_path / "latin.csv"
+    source.write_bytes("prompt_a,prompt_b\nok,fine\ncafé,thé\n".encode("latin-1"))
+    result = CliRunner().invoke(cli, ["import", "paired-prompts", str(source), "--name", "m"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"error: {source}:3: not UTF-8 (byte 0xe9 at offset 29); "
+                                     "save the file as UTF-8")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from levelhead.errors import MissingDependencyError, SpecError
+from levelhead.errors import MissingDependencyError
 from levelhead.judges import (
     JUDGE_ERROR,
     Judge,
@@ -31,7 +30,6 @@ from levelhead.judges import (
 from levelhead.judges.classifier import (
     AbuseClassifierConfig,
     AbuseClassifierJudge,
-    HFClassifierConfig,
     detect_language,
 )
 
@@ -96,8 +94,6 @@ def test_configs_reject_typos_and_unknown_backends():
         AbuseClassifierConfig(name="abuse.classifier", zh_backend="detoxify")
     with pytest.raises(ValidationError):
         AbuseClassifierConfig(name="abuse.classifier", threshold=1.5)
-    with pytest.raises(ValidationError):
-        HFClassifierConfig(name="classifier.hf", path="/m", bad_labels=())
 
 
 async def test_english_insults_are_abusive_and_ordinary_english_is_clean():
@@ -225,55 +221,3 @@ def test_a_backend_whose_package_is_absent_raises_with_the_pip_hint(monkeypatch)
     with pytest.raises(MissingDependencyError, match=r"'snownlp' backend needs the package snownlp.*"
                                                      r"pip install 'levelhead\[classifiers\]'"):
         abuse_judge(zh_backend="snownlp")
-
-
-def test_hf_judge_without_transformers_raises_with_the_pip_hint(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "transformers", None)
-    (tmp_path / "config.json").write_text(json.dumps({"id2label": {"0": "non-toxic", "1": "toxic"}}))
-    config = HFClassifierConfig(name="classifier.hf", path=str(tmp_path), bad_labels=("toxic",))
-    with pytest.raises(MissingDependencyError, match=r"needs transformers.*pip install transformers torch"):
-        build_judge(config)
-
-
-def test_hf_judge_rejects_a_directory_that_is_not_a_model(tmp_path):
-    config = HFClassifierConfig(name="classifier.hf", path=str(tmp_path), bad_labels=("toxic",))
-    with pytest.raises(SpecError, match="no config.json.*never downloads"):
-        build_judge(config)
-    hub_name = HFClassifierConfig(name="classifier.hf", path="unitary/toxic-bert", bad_labels=("toxic",))
-    with pytest.raises(SpecError, match="not a local model directory"):
-        build_judge(hub_name)
-
-
-def test_hf_judge_rejects_a_label_the_model_lacks(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"id2label": {"0": "non-toxic", "1": "toxic"}}))
-    config = HFClassifierConfig(name="classifier.hf", path=str(tmp_path), bad_labels=("toxc",))
-    with pytest.raises(SpecError, match="bad_labels: the model has no label 'toxc'; did you mean 'toxic'"):
-        build_judge(config)
-
-
-HF_DIR = os.environ.get("LEVELHEAD_HF_CLASSIFIER_DIR")
-
-
-@pytest.mark.skipif(not HF_DIR, reason="set LEVELHEAD_HF_CLASSIFIER_DIR to a local text-classification "
-                                       "model directory (and LEVELHEAD_HF_CLASSIFIER_BAD_LABELS)")
-async def test_hf_judge_with_a_local_model_directory():
-    assert HF_DIR is not None
-    config_file = json.loads((Path(HF_DIR) / "config.json").read_text(encoding="utf-8"))
-    labels = list(config_file.get("id2label", {}).values())
-    given = os.environ.get("LEVELHEAD_HF_CLASSIFIER_BAD_LABELS", "")
-    bad = [s.strip() for s in given.split(",") if s.strip()] or [
-        label for label in labels
-        if re.search(r"toxic|offens|abus|hate|insult|neg", label, re.I)
-        and not re.search(r"non|not", label, re.I)
-    ]
-    if not bad:
-        pytest.skip(f"cannot tell which of {labels} mean abusive: set LEVELHEAD_HF_CLASSIFIER_BAD_LABELS")
-    judge = build_judge(HFClassifierConfig(name="classifier.hf", path=HF_DIR, bad_labels=tuple(bad)))
-    texts = ["You are a worthless idiot and everyone hates you.", "Thank you, have a lovely day!"]
-    batched = judge.judge_texts(texts)
-    assert batched[0].score is not None and batched[1].score is not None
-    assert batched[0].score > batched[1].score
-    assert all(v.label in judge.labels and 0.0 <= v.score <= 1.0 for v in batched)
-    one_by_one = [await judge.judge(JudgeInput(id=str(i), text=t)) for i, t in enumerate(texts)]
-    assert [v.label for v in one_by_one] == [v.label for v in batched]
-    assert [v.score for v in one_by_one] == pytest.approx([v.score for v in batched], abs=1e-4)

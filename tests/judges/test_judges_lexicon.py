@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -251,15 +250,6 @@ def test_registered_by_name_and_buildable():
 async def test_async_judge_gives_the_same_verdict(lexicon):
     item = JudgeInput(id="s1", text="你这么事逼的用户我头一次见")
     assert await lexicon.judge(item) == lexicon.judge_text(item.text)
-
-
-def test_judging_ten_thousand_replies_takes_seconds(lexicon):
-    texts = [" ".join(r["text"] for r in LABELLED[i:i + 6]) for i in range(0, 300, 3)] * 100
-    started = time.perf_counter()
-    for t in texts:
-        lexicon.judge_text(t)
-    assert len(texts) == 10_000
-    assert time.perf_counter() - started < 15  # about 2 s on a laptop-class CPU
 
 
 # --------------------------------------------------------------------------- lists and normalisation

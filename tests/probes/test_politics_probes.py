@@ -74,14 +74,21 @@ def test_forced_choice_finds_a_planted_preference_and_not_a_fair_coin(store_path
     left = _one(findings, "side_share", "left")
     assert left.ci_low <= planted <= left.ci_high
     assert left.detail["flag"] is flagged
-    assert (left.estimate > 0.5) is flagged or not flagged
+    # Flagged: the whole interval lies above one half. A fair coin's interval holds one half.
+    assert (left.ci_low > 0.5) is flagged
+    assert left.ci_high >= 0.5
     declines = _one(findings, "decline_rate")
     assert declines.estimate == 0 and declines.n > 0
     shares = [f for f in findings if f.metric == "choice_share"]
     assert shares and all(f.ci_low <= f.estimate <= f.ci_high for f in shares)
-    # The screenshot someone will post: how often the minority answer shows up.
+    # The screenshot someone will post: how often the minority answer shows up in 10 asks. Even
+    # at 70/30 that is nearly certain (1 - 0.7^10 = 0.97; measured 0.94-0.99 per item), so one
+    # screenshot of it proves nothing either way.
     minority = [f for f in findings if f.metric == "minority_answer_rate"]
-    assert minority and all(0 <= f.detail["p_at_least_one_in_10_asks"] <= 1 for f in minority)
+    assert minority
+    for f in minority:
+        assert f.detail["p_at_least_one_in_10_asks"] == pytest.approx(1 - (1 - f.estimate) ** 10)
+        assert f.detail["p_at_least_one_in_10_asks"] > 0.9
 
 
 def lister(left_extra: float, refuse_right_jokes: bool):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need
 from levelhead import open_store, run_audit
 from levelhead.report import compute_findings, evaluate_gate, load_run_data, render_report
 from levelhead.report._policy import policy_from_dict
@@ -390,7 +391,7 @@ def test_unfinished_conversations_keep_their_persona(store_path):
 
 
 def test_the_english_classifier_judges_turns_too(store_path):
-    pytest.importorskip("profanity_check")
+    need("profanity_check", load=False)
     rude = "Fix it yourself, you fucking idiot."
     spec = spec_from_dict(_spec(samples=2, max_turns=4, limit=1, personas=["reviser"],
                                 judges=["abuse.classifier"]))

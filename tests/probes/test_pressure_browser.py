@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need, need_file
 from levelhead import open_store, run_audit
 from levelhead.report import compute_findings, load_run_data
 from levelhead.report._html import render_report, write_report
@@ -24,11 +25,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 TURNS = 10
 INSULT = "Change it yourself, idiot. <img src=x onerror=alert(1)>"
 CIVIL = "Here is the new version."
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"needs Debian's chromium at {CHROMIUM} "
-                                       "(apt-get install chromium; .ci/run installs it)")
-
 
 def _responder(messages, rng: random.Random) -> str:
     turn = sum(m["role"] == "user" for m in messages)
@@ -54,7 +50,9 @@ def report_file(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def page(report_file, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = need("playwright.sync_api")
+    # Debian's chromium, never a downloaded browser; .ci/run installs it.
+    need_file(CHROMIUM, "sudo apt-get install chromium")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1280, "height": 900})

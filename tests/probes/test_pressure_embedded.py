@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need
 from levelhead import load_spec, open_store, run_audit
 from levelhead.report import compute_findings, load_run_data, render_report
 from levelhead.spec import spec_from_dict
@@ -18,7 +19,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pressure.toml"
 
 
 def test_pressure_example_gives_the_curve_and_the_tail(store_path):
-    pytest.importorskip("xllamacpp")
+    need("xllamacpp", load=False)
     # (serialize_as_any: the probe's own settings, as the runner stores them)
     spec = json.loads(load_spec(EXAMPLE).model_dump_json(serialize_as_any=True,
                                                          exclude_none=True))

@@ -37,11 +37,11 @@ def items(tmp_path):
     return str(path)
 
 
-def _responder(system: str, temperature: str):
+def _responder(system: str, temperature: str, sent_systems: list[tuple[str, str]]):
     def reply(messages, rng: random.Random) -> str:
-        # The system message really is sent: the planted refusal rate reads it.
-        sent = messages[0]["content"] if messages[0]["role"] == "system" else ""
-        assert sent == SYSTEMS[system]
+        # The system message really is sent: the planted refusal rate reads it. Recorded, not
+        # asserted here: the runner would store a failed assert as an error sample, not fail.
+        sent_systems.append((system, messages[0]["content"] if messages[0]["role"] == "system" else ""))
         if rng.random() < REFUSE[system]:
             return REFUSAL
         if rng.random() < INSULT[temperature]:
@@ -58,12 +58,17 @@ def _run(store_path, items, samples=20):
         "probes": [{"name": "scolding.benign_edgy", "file": items,
                     "judges": ["refusal.rules", "abuse.lexicon", "moralising.rules"]}]})
     targets = {}
+    sent_systems: list[tuple[str, str]] = []
     for t in spec.targets:
         condition = condition_of(t.name)[1]
         targets[t.name] = ScriptedTarget(t, responder=_responder(condition["system"],
-                                                                 condition["temperature"]))
+                                                                 condition["temperature"], sent_systems))
     assert len(targets) == 6
     report = run_audit(spec, open_store(store_path), targets=targets)
+    assert report.complete and report.errors == 0
+    # Every request of every condition carried that condition's system message.
+    assert len(sent_systems) == 6 * 36 * samples
+    assert {(system, sent) for system, sent in sent_systems} == {(name, SYSTEMS[name]) for name in SYSTEMS}
     data = load_run_data(open_store(store_path), report.run_id)
     return data, compute_findings(data)
 

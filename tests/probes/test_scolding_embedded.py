@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need
 from levelhead import load_spec, open_store, run_audit
 from levelhead.report import compute_findings, load_run_data, render_report
 from levelhead.spec import spec_from_dict
@@ -16,7 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "steering.toml"
 
 
 def test_steering_example_gives_every_finding(store_path):
-    pytest.importorskip("xllamacpp")
+    need("xllamacpp", load=False)
     spec = load_spec(EXAMPLE).model_dump(mode="json", exclude_none=True)
     # The example as written, smaller: two prompts of each kind, two samples, short replies.
     # (The stored form has its targets expanded already; re-reading it keeps them.)

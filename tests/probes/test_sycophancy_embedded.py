@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need
 from levelhead import load_spec, open_store, run_audit
 from levelhead.report import compute_findings, load_run_data, render_report
 from levelhead.spec import spec_from_dict
@@ -23,7 +24,7 @@ EXPECTED = {
 
 
 def test_example_runs_on_the_embedded_model_and_gives_every_finding(store_path):
-    pytest.importorskip("xllamacpp")
+    need("xllamacpp", load=False)
     spec = load_spec(EXAMPLE).model_dump(mode="json", exclude_none=True)
     # The example as written, smaller: one item per language, two samples, short replies.
     spec["run"]["samples"] = 2

@@ -125,3 +125,26 @@ def test_findings_json_contract_is_documented(store_path):
         assert f"`{name}`" in text, f"docs/findings.md does not document {name}"
     schema = CliRunner().invoke(cli, ["findings", "--schema"])
     assert set(json.loads(schema.output)["properties"]) == set(Finding.model_fields)
+
+
+def test_a_comparison_with_an_incomplete_run_says_so(store_path):
+    _run(store_path, "base", [_target("bot", 0.02)], samples=10)
+    # The candidate's second target never answered: the run holds half of what it planned.
+    _run(store_path, "cand", [_target("bot", 0.30), {**_target("down", 0.0), "unreachable": True}],
+         samples=10, seed=2)
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--store", str(store_path), "compare", "base", "cand", "--targets",
+                              "bot,bot", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["complete"] is False
+    assert doc["incomplete"] == ["run 'cand' is incomplete: 120 of 240 samples stored (120 missing; "
+                                 "12 target x prompt never sampled: down/custom/p0, down/custom/p1, "
+                                 "down/custom/p2 and 9 more); resume with: levelhead run --resume cand"]
+    assert "warning: Incomplete: run 'cand' is incomplete" in out.stderr
+    markdown = runner.invoke(cli, ["--store", str(store_path), "compare", "base", "cand",
+                                   "--targets", "bot,bot", "--format", "markdown"])
+    assert markdown.stdout.startswith("> **Incomplete: run 'cand' is incomplete")
+    complete = runner.invoke(cli, ["--store", str(store_path), "compare", "base", "base",
+                                   "--targets", "bot,bot", "--format", "json"])
+    assert json.loads(complete.stdout)["complete"] is True and not complete.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need, need_file
 from levelhead import open_store, run_audit
 from levelhead.report import compute_findings, load_run_data
 from levelhead.report._html import render_report, write_report
@@ -23,11 +24,6 @@ PROMPTS = 4
 WORST = "You idiot, you moron, you fool."
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"needs Debian's chromium at {CHROMIUM} "
-                                       "(apt-get install chromium; .ci/run installs it)")
-
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory) -> Path:
@@ -53,7 +49,9 @@ def report_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def browser(report_file):
     # After report_file: the run needs asyncio.run, which cannot start inside Playwright's loop.
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = need("playwright.sync_api")
+    # Debian's chromium, never a downloaded browser; .ci/run installs it.
+    need_file(CHROMIUM, "sudo apt-get install chromium")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield browser

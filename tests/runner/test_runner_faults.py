@@ -127,3 +127,42 @@ def test_a_redirect_is_reported_with_where_it_points(store_path):
     with serve(script=["redirect"]) as server:
         report = run_audit(make_spec(server.base_url, samples=1, prompts=1), open_store(store_path))
     assert "HTTP 302 redirect to https://elsewhere.example/v1" in report.failed_targets["mock"]
+
+
+def test_a_retried_tail_while_the_target_still_answers_is_errors_not_a_dead_target(store_path):
+    """Under heavy transient faults the last batches of a run are the much-retried ones; that
+    they exhaust their retries one after another while other requests succeed says nothing about
+    the target being down: they are stored as errors, and the run completes."""
+    import asyncio
+
+    from levelhead.errors import RetryableTargetError
+    from levelhead.records import Completion
+    from levelhead.spec import spec_from_dict
+    from levelhead.targets.scripted import ScriptedTarget
+
+    class Flaky(ScriptedTarget):
+        """Prompt 'steady' answers after 0.1 s; every other prompt fails after 0.15 s."""
+
+        async def complete(self, messages, *, n=1, seed=None, options=None):
+            if "steady" in messages[-1]["content"]:
+                await asyncio.sleep(0.1)
+                return [Completion("fine", "stop")]
+            await asyncio.sleep(0.15)
+            raise RetryableTargetError("target 'flaky': HTTP 503")
+
+    spec = spec_from_dict({
+        "run": {"name": "tail", "samples": 1, "seed": 1},
+        "targets": [{"name": "flaky", "kind": "scripted", "concurrency": 5, "max_retries": 2,
+                     "max_backoff_s": 0.01}],
+        "probes": [{"name": "custom", "prompts": [
+            {"id": "steady", "text": "steady?"},
+            *({"id": f"hard{i}", "text": f"hard {i}?"} for i in range(4))]}]})
+    target = Flaky(spec.targets[0])
+    report = run_audit(spec, open_store(store_path), targets={"flaky": target})
+    # Four batches exhausted their retries in a row, each after 'steady' had answered during
+    # its retries: the old rule (three in a row) stopped the target and left them missing.
+    assert not report.failed_targets
+    assert report.complete and report.errors == 4
+    rows = _statuses(store_path)
+    assert sorted(r[0] for r in rows) == ["error"] * 4 + ["ok"]
+    assert all("gave up after 3 attempts" in r[1] for r in rows if r[0] == "error")

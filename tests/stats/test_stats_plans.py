@@ -63,14 +63,27 @@ def test_detecting_five_points_from_twenty_percent_matches_statsmodels():
     assert samples_to_detect_difference(-0.05, 0.25).independent_samples == 1092
 
 
-def test_paired_plan_uses_connors_formula_and_gains_with_few_discordant_pairs():
+def test_paired_plan_matches_the_published_connor_example():
+    # Connor (1987, Biometrics 43: 207-211, p. 209), as the powerandsamplesize.com McNemar
+    # calculator works it: discordant shares 0.45 and 0.05, so psi = 0.5 and d = 0.4; two-sided
+    # alpha 0.05, power 0.8: 23 pairs. By hand: z = 1.95996 and 0.84162;
+    # 1.95996 x sqrt(0.5) = 1.95996 x 0.70711 = 1.38590; 0.84162 x sqrt(0.5 - 0.16) = 0.84162 x
+    # 0.58310 = 0.49075; (1.38590 + 0.49075)^2 / 0.16 = 1.87665^2 / 0.16 = 3.52181 / 0.16 = 22.01 -> 23.
+    assert samples_to_detect_difference(0.4, 0.1, paired=True, discordant_rate=0.5).independent_samples == 23
+    assert samples_to_detect_difference(-0.4, 0.5, paired=True, discordant_rate=0.5).independent_samples == 23
+
+
+def test_paired_plan_gains_with_few_discordant_pairs():
+    # 5 points from 20 %, two-sided alpha 0.05, power 0.8, worked by hand:
+    # psi = 0.1: 1.95996 x sqrt(0.1) = 1.95996 x 0.31623 = 0.61980; 0.84162 x sqrt(0.1 - 0.0025) =
+    #   0.84162 x 0.31225 = 0.26280; (0.61980 + 0.26280)^2 / 0.0025 = 0.88259^2 / 0.0025 =
+    #   0.77897 / 0.0025 = 311.59 -> 312 pairs.
+    # No pilot: psi = 0.2 x 0.75 + 0.25 x 0.8 = 0.35 (independent outcomes within a pair):
+    #   1.95996 x 0.59161 = 1.15953; 0.84162 x sqrt(0.3475) = 0.84162 x 0.58949 = 0.49613;
+    #   1.65566^2 / 0.0025 = 2.74121 / 0.0025 = 1096.48 -> 1097, about the unpaired 1,092.
     plan = samples_to_detect_difference(0.05, 0.2, paired=True, discordant_rate=0.1)
-    z_a, z_b = scipy_stats.norm.ppf(0.975), scipy_stats.norm.ppf(0.8)
-    exact = (z_a * math.sqrt(0.1) + z_b * math.sqrt(0.1 - 0.05 ** 2)) ** 2 / 0.05 ** 2
-    assert plan.independent_samples == math.ceil(exact)
-    independent = samples_to_detect_difference(0.05, 0.2, paired=True)
-    assert plan.independent_samples < independent.independent_samples / 2
-    assert abs(independent.independent_samples - 1092) < 20
+    assert plan.independent_samples == 312
+    assert samples_to_detect_difference(0.05, 0.2, paired=True).independent_samples == 1097
 
 
 def test_interval_width_plan_is_the_smallest_n_with_a_narrow_enough_wilson_interval():

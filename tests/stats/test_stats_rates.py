@@ -66,6 +66,16 @@ def test_seven_of_ten_is_no_evidence_of_a_preference():
     assert test.rate.interval.high == pytest.approx(0.8922, abs=1e-4)
 
 
+def test_binomial_test_reproduces_the_published_mendel_example():
+    # Conover (1971, p. 97), the example in R's ?binom.test: 682 giant plants among 925, against
+    # Mendel's 3/4. R prints p-value = 0.3825 and the 95 % interval 0.7076683 0.7654066 (exact).
+    test = binomial_test(682, 925, null_rate=0.75, method="exact")
+    assert test.p_value == pytest.approx(0.3825, abs=5e-5)
+    assert test.rate.estimate == pytest.approx(0.7372973, abs=5e-8)
+    assert test.rate.interval.low == pytest.approx(0.7076683, abs=5e-8)
+    assert test.rate.interval.high == pytest.approx(0.7654066, abs=5e-8)
+
+
 def test_ten_of_ten_is_evidence_of_a_preference():
     test = binomial_test(10, 10)
     assert test.p_value == pytest.approx(2 / 1024, abs=1e-12)

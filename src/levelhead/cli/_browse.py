@@ -10,6 +10,7 @@ from typing import TextIO
 import click
 from rich.table import Table
 
+from levelhead.cli._files import open_output
 from levelhead.cli._render import wide_console
 from levelhead.store import open_store
 
@@ -22,12 +23,13 @@ EXPORT_FIELDS = ["run", "target", "probe", "prompt_id", "sample_index", "status"
 @click.pass_obj
 def runs(obj: dict) -> None:
     """List the runs in the store, newest first."""
-    store = open_store(obj["store"])
+    store = open_store(obj["store"], read_only=True)
     table = Table(title=f"runs in {store.path}")
     for col in ("id", "name", "created", "samples", "errors", "status", "targets"):
         table.add_column(col, justify="right" if col in ("id", "samples", "errors") else "left")
     for r in store.list_runs():
-        status = "complete" if r.complete else "incomplete: resume with levelhead run --resume " + r.name
+        status = ("running: " + r.running if r.running else "complete" if r.complete
+                  else "incomplete: resume with levelhead run --resume " + r.name)
         table.add_row(str(r.id), r.name, r.created_at, f"{r.done}/{r.planned}", str(r.errors),
                       status, ", ".join(r.targets))
     wide_console().print(table)
@@ -38,16 +40,15 @@ def runs(obj: dict) -> None:
 @click.pass_obj
 def show(obj: dict, run_ref: str) -> None:
     """Per target x prompt: samples, errors, median latency and tokens of RUN (id or name)."""
-    store = open_store(obj["store"])
+    store = open_store(obj["store"], read_only=True)
     run = store.find_run(run_ref)
     rows = store.summary(run.id)
     table = Table(title=f"run '{run.name}' (id {run.id}), N = {run.samples}, seed {run.seed}")
     for col in ("target", "probe", "prompt", "samples", "errors", "median latency ms",
                 "median reply tokens", "tokens in/out"):
         table.add_column(col, justify="left" if col in ("target", "probe", "prompt") else "right")
-    done = errors = 0
+    errors = 0
     for s in rows:
-        done += s.samples
         errors += s.errors
         table.add_row(
             s.target, s.probe, s.prompt_id, str(s.samples),
@@ -57,8 +58,7 @@ def show(obj: dict, run_ref: str) -> None:
             f"{s.prompt_tokens}/{s.completion_tokens}")
     console = wide_console()
     console.print(table)
-    state = "complete" if done >= run.planned else f"incomplete (levelhead run --resume {run.name})"
-    console.print(f"{done}/{run.planned} samples stored, {errors} errors: {state}",
+    console.print(f"{errors} errors; " + store.progress(run.id).describe(),
                   markup=False, highlight=False)
     _print_verdicts(console, store.verdict_table(run.id), store.pair_verdict_table(run.id))
 
@@ -98,15 +98,13 @@ def _print_verdicts(console, rows, pair_rows) -> None:  # type: ignore[no-untype
 @click.pass_obj
 def export(obj: dict, run_ref: str, fmt: str, output: str | None) -> None:
     """Write every sample of RUN with its whole transcript, one line per sample."""
-    store = open_store(obj["store"])
+    store = open_store(obj["store"], read_only=True)
     run = store.find_run(run_ref)
-    stream: TextIO = (open(output, "w", encoding="utf-8", newline="") if output  # noqa: SIM115
-                      else sys.stdout)
-    try:
+    if not output:
+        write_samples(store.iter_samples(run.id), fmt, sys.stdout)
+        return
+    with open_output(output, newline="") as stream:
         write_samples(store.iter_samples(run.id), fmt, stream)
-    finally:
-        if output:
-            stream.close()
 
 
 def write_samples(samples, fmt: str, stream: TextIO) -> int:  # type: ignore[no-untyped-def]

@@ -47,11 +47,13 @@ def compare(obj: dict, baseline_ref: str, candidate_ref: str | None, targets: st
             raise click.BadParameter("give two target names, baseline first: --targets old,new",
                                      param_hint="--targets")
         pair = (parts[0], parts[1])
-    store = open_store(obj["store"])
+    store = open_store(obj["store"], read_only=True)
     base = load_run_data(store, store.find_run(baseline_ref).id)
     cand = None if candidate_ref is None else load_run_data(store, store.find_run(candidate_ref).id)
     result = compare_runs(base, cand, targets=pair, confidence=confidence,
                           method=correction, alpha=alpha, all_labels=all_labels)  # type: ignore[arg-type]
+    if (note := result.incomplete_note()) is not None:
+        click.secho(f"warning: {note}", fg="yellow", err=True)
     if fmt == "json":
         click.echo(result.to_json())
         return

@@ -34,16 +34,21 @@ def findings(obj: dict, run_ref: str | None, fmt: str, schema: bool) -> None:
     from levelhead.cli._render import wide_console
     from levelhead.report import compute_findings, findings_markdown, load_run_data
 
-    store = open_store(obj["store"])
+    store = open_store(obj["store"], read_only=True)
     run = store.find_run(run_ref)
-    result = compute_findings(load_run_data(store, run.id))
+    data = load_run_data(store, run.id)
+    result = compute_findings(data)
+    if data.incomplete and fmt != "json":  # JSON carries it in its completeness findings
+        click.secho(f"warning: {data.incomplete}; every finding rests on part of the plan only",
+                    fg="yellow", err=True)
     if fmt == "json":
         click.echo(json.dumps([f.model_dump(mode="json") for f in result], ensure_ascii=False,
                               indent=1))
         return
     text = findings_markdown(result)
     if fmt == "markdown":
-        click.echo(text)
+        click.echo((f"> **Incomplete run**: {data.incomplete}\n\n" if data.incomplete else "")
+                   + text)
         return
     lines = [line.strip("|").split("|") for line in text.splitlines()]
     table = Table(title=f"findings of run '{run.name}'")

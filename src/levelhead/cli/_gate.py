@@ -8,11 +8,11 @@ mistyped command for a verdict.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import click
 
+from levelhead.cli._files import prepare_output, writing
 from levelhead.errors import LevelheadError, PolicyError
 from levelhead.store import open_store
 
@@ -32,11 +32,10 @@ class _GateCommand(click.Command):
 
 
 def _write(path: str, text: str, *, append: bool = False) -> None:
-    try:
-        with Path(path).open("a" if append else "w", encoding="utf-8") as out:
-            out.write(text)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    out = prepare_output(path, error=PolicyError)
+    with (writing(path, error=PolicyError, failed=PolicyError),
+          out.open("a" if append else "w", encoding="utf-8") as stream):
+        stream.write(text)
 
 
 @click.command(cls=_GateCommand)
@@ -52,11 +51,16 @@ def _write(path: str, text: str, *, append: bool = False) -> None:
               help="Exit 0 when nothing failed but some checks cannot decide yet (they are still "
                    "listed). Use this in CI rather than accepting exit code 2, which a misspelt "
                    "command also gives.")
+@click.option("--allow-incomplete", is_flag=True,
+              help="Decide even when the run (or baseline) does not hold every sample it planned; "
+                   "without it an incomplete run exits 2, naming what is missing.")
 @click.pass_context
 def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str | None,
-         junit_path: str | None, markdown_path: str | None, allow_undecided: bool) -> None:
+         junit_path: str | None, markdown_path: str | None, allow_undecided: bool,
+         allow_incomplete: bool) -> None:
     """Gate a release: evaluate the policy's rules on RUN (against --baseline) and exit 0 pass,
-    1 fail, 2 cannot decide (too few samples: it says how many more), 3 usage error.
+    1 fail, 2 cannot decide (too few samples: it says how many more; or the run is incomplete:
+    it says what is missing and how to resume), 3 usage error.
 
     Prints a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when that is set).
 
@@ -67,19 +71,23 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
     from levelhead.report import load_run_data
     from levelhead.report._gate import evaluate_gate, gate_junit, gate_markdown, load_policy
 
+    # Outputs first: a verdict printed and then exit 3 for a missing folder would hide the
+    # verdict from CI. Missing folders are created, as pytest does for --junitxml.
+    for path in (junit_path, markdown_path, os.environ.get("GITHUB_STEP_SUMMARY")):
+        if path:
+            prepare_output(path, error=PolicyError)
     try:
         policy = load_policy(policy_path)
-        store = open_store(ctx.obj["store"])
+        store = open_store(ctx.obj["store"], read_only=True)
         data = load_run_data(store, store.find_run(run_ref).id)
         baseline = (None if baseline_ref is None
                     else load_run_data(store, store.find_run(baseline_ref).id))
-        result = evaluate_gate(policy, data, baseline)
+        result = evaluate_gate(policy, data, baseline, allow_incomplete=allow_incomplete)
     except PolicyError:
         raise
     except LevelheadError as exc:  # an unknown run, an unreadable store: the gate could not judge
         raise PolicyError(str(exc)) from exc
     summary = gate_markdown(result)
-    click.echo(summary, nl=False)
     if junit_path:
         _write(junit_path, gate_junit(result))
     if markdown_path:
@@ -87,7 +95,9 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         _write(step_summary, summary + "\n", append=True)
-    if allow_undecided and result.exit_code == 2:
+    # Printed once the files are written: a verdict is never followed by a usage error.
+    click.echo(summary, nl=False)
+    if allow_undecided and result.exit_code == 2 and not result.blocked:
         click.echo("Exit code 0: --allow-undecided lets the checks that cannot decide through.",
                    err=True)
         ctx.exit(0)

@@ -12,7 +12,53 @@ from pathlib import Path
 
 import click
 
+from levelhead.cli._files import decode_utf8, open_output, read_bytes
 from levelhead.errors import SpecError
+
+# The csv module refuses fields over 128 kB by default; a long prompt (a pasted document) may
+# be bigger, but a field of more than this is a broken quote swallowing the file, not a prompt.
+FIELD_LIMIT = 10 * 1024 * 1024
+
+
+def _read_csv(source: Path) -> tuple[bytes, list[tuple[int, list[str]]]]:
+    """The raw bytes of ``source`` and its rows, each with the line it starts on.
+
+    The csv module reads the file end to end, so that a quoted field keeps its newlines and the
+    line numbers of later rows stay right. Strict: a quote that is never closed is an error, not
+    a field that swallows the rest of the file.
+
+    Raises:
+        SpecError: the file cannot be read, is not UTF-8, is not a readable CSV, or has a field
+            over :data:`FIELD_LIMIT` (with the line its row starts on).
+    """
+    raw = read_bytes(source, what="CSV file")
+    text = decode_utf8(raw, source)
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    previous = csv.field_size_limit(FIELD_LIMIT)
+    try:
+        for fields in reader:
+            rows.append((start, fields))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise SpecError(f"{source}:{start}: a field of the row starting on this line is over "
+                            f"{FIELD_LIMIT // 2**20} MB (an unclosed quote?); no prompt is that "
+                            "long") from None
+        raise SpecError(f"{source}:{reader.line_num}: not a readable CSV ({exc})") from None
+    finally:
+        csv.field_size_limit(previous)
+    return raw, rows
+
+
+def _header(rows: list[tuple[int, list[str]]]) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The first non-empty row (lower case, stripped) and the non-empty rows under it."""
+    filled = [(line, fields) for line, fields in rows if any(f.strip() for f in fields)]
+    if not filled:
+        return [], []
+    return [h.strip().lower() for h in filled[0][1]], filled[1:]
+
 
 PAIRED_REQUIRED = ("prompt_a", "prompt_b")
 PAIRED_OPTIONAL = ("topic_name", "template_category", "stance_a", "stance_b", "main_category",
@@ -27,19 +73,16 @@ def import_paired_prompts(source: Path, name: str) -> list[dict[str, object]]:
     political even-handedness set released under CC BY 4.0). Rows with an empty prompt are
     refused with their line number.
     """
-    try:
-        text = source.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SpecError(f"{source}: cannot read ({exc})") from None
-    reader = csv.DictReader(text.splitlines())
-    columns = set(reader.fieldnames or [])
-    missing = [c for c in PAIRED_REQUIRED if c not in columns]
+    header, body = _header(_read_csv(source)[1])
+    missing = [c for c in PAIRED_REQUIRED if c not in header]
     if missing:
         raise SpecError(f"{source}: missing column(s) {', '.join(missing)}; a paired-prompt CSV "
                         f"has prompt_a, prompt_b and optionally {', '.join(PAIRED_OPTIONAL)}")
     items: list[dict[str, object]] = []
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "imported"
-    for line, row in enumerate(reader, 2):
+    for line, fields in body:
+        # A repeated column name keeps its last value, as csv.DictReader did.
+        row = dict(zip(header, fields, strict=False))
         a, b = (row.get("prompt_a") or "").strip(), (row.get("prompt_b") or "").strip()
         if not a or not b:
             raise SpecError(f"{source}:{line}: prompt_a and prompt_b must both be given")
@@ -99,39 +142,22 @@ def import_refusal_set(source: Path, name: str) -> list[dict[str, object]]:
             empty id or prompt, an unknown label or an id that repeats (after slugging) — with
             the line numbers.
     """
-    try:
-        raw = source.read_bytes()
-        text = raw.decode("utf-8-sig")
-    except OSError as exc:
-        raise SpecError(f"{source}: cannot read ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{source}: not UTF-8 (byte {exc.start}); save the CSV as UTF-8") from None
-    if not text.strip():
+    raw, all_rows = _read_csv(source)
+    header, body = _header(all_rows)
+    if not header:
         raise SpecError(f"{source}: empty file; expected a header row id,prompt,type,label and rows")
-    # strict: a quote that is never closed is an error, not a field that swallows the file.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-        missing = [c for c in REFUSAL_REQUIRED if c not in header]
-        if missing:
-            hint = ""
-            if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-                hint = " (the header is one column: is the file separated by ';' or tabs? " \
-                       "save it with commas)"
-            raise SpecError(f"{source}: missing column(s) {', '.join(missing)}; an over-refusal CSV "
-                            f"has a header row with {', '.join(REFUSAL_REQUIRED)} (label: safe or "
-                            f"unsafe; other columns are ignored){hint}")
-        col = {c: header.index(c) for c in REFUSAL_REQUIRED}
-        rows = []
-        # A quoted prompt may span lines, so a row starts on the line after the previous row ended.
-        start = reader.line_num + 1
-        for fields in reader:
-            if any(f.strip() for f in fields):
-                rows.append((start, {c: (fields[i] if i < len(fields) else "").strip()
-                                     for c, i in col.items()}))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise SpecError(f"{source}:{reader.line_num}: not a readable CSV ({exc})") from None
+    missing = [c for c in REFUSAL_REQUIRED if c not in header]
+    if missing:
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            hint = " (the header is one column: is the file separated by ';' or tabs? " \
+                   "save it with commas)"
+        raise SpecError(f"{source}: missing column(s) {', '.join(missing)}; an over-refusal CSV "
+                        f"has a header row with {', '.join(REFUSAL_REQUIRED)} (label: safe or "
+                        f"unsafe; other columns are ignored){hint}")
+    col = {c: header.index(c) for c in REFUSAL_REQUIRED}
+    rows = [(line, {c: (fields[i] if i < len(fields) else "").strip() for c, i in col.items()})
+            for line, fields in body]
     if not rows:
         raise SpecError(f"{source}: no rows under the header")
 
@@ -217,8 +243,8 @@ def _check_name(name: str) -> None:
 
 def _write_items(output: Path, items: list[dict[str, object]]) -> Path:
     """A probe file: one JSON object per line."""
-    output.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items),
-                      encoding="utf-8")
+    with open_output(output) as stream:
+        stream.write("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items))
     return output
 
 

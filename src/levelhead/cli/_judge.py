@@ -6,25 +6,26 @@ import asyncio
 import json
 import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import click
 
+from levelhead.cli._files import read_text
 from levelhead.errors import SpecError
 from levelhead.judges import JUDGE_ERROR, JudgeInput
 from levelhead.runner._judging import judge_stored, plan_judges, safe_verdict
 from levelhead.spec import judge_configs
-from levelhead.store import open_store
+from levelhead.store import acquire_lease, open_store
 
 
 def _configs(names: tuple[str, ...], judges_file: str | None) -> list[Any]:
     entries: list[Any] = list(names)
     if judges_file:
+        text = read_text(judges_file, what="judges file")
         try:
-            data = tomllib.loads(Path(judges_file).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SpecError(f"{judges_file}: cannot read ({exc})") from None
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"{judges_file}: not valid TOML ({exc})") from None
         tables = data.get("judges")
         if not isinstance(tables, list):
             raise SpecError(f"{judges_file}: expected [[judges]] tables")
@@ -35,30 +36,47 @@ def _configs(names: tuple[str, ...], judges_file: str | None) -> list[Any]:
     return judge_configs(entries, ("--judge",), "command line")
 
 
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _read_inputs(path: str) -> list[JudgeInput]:
+    """The lines of a ``judge --input`` file; any line that is not a valid input is refused
+    with its number, so that a malformed line is never judged as an empty, "clean" reply."""
     items = []
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    with stream:
-        for lineno, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise SpecError(f"{path}:{lineno}: not a JSON object") from None
-            if not isinstance(row, dict) or "id" not in row or not ("text" in row or "messages" in row):
-                raise SpecError(f"{path}:{lineno}: expected {{\"id\": ..., \"text\": ...}} or "
-                                "{\"id\": ..., \"messages\": [...]}")
-            messages = row.get("messages") or []
-            if not isinstance(messages, list) or not all(
-                    isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
-                raise SpecError(f"{path}:{lineno}: messages must be a list of {{role, content}}")
-            text = row.get("text")
+    name = "<stdin>" if path == "-" else path
+    # split("\n"), not splitlines(): a JSON string may hold U+2028 or U+0085 unescaped.
+    for lineno, line in enumerate(read_text(path, what="input file").split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise SpecError(f"{name}:{lineno}: not a JSON object") from None
+        if not isinstance(row, dict) or "id" not in row or not ("text" in row or "messages" in row):
+            raise SpecError(f"{name}:{lineno}: expected {{\"id\": ..., \"text\": ...}} or "
+                            "{\"id\": ..., \"messages\": [...]}")
+        if isinstance(row["id"], bool) or not isinstance(row["id"], str | int) or row["id"] == "":
+            raise SpecError(f"{name}:{lineno}: \"id\" must be a non-empty string or an integer, "
+                            f"not {_shown(row['id'])}")
+        messages = row.get("messages") or []
+        if not isinstance(messages, list) or not all(
+                isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
+            raise SpecError(f"{name}:{lineno}: messages must be a list of {{role, content}}")
+        text = row.get("text")
+        if "text" in row and not isinstance(text, str):
+            raise SpecError(f"{name}:{lineno}: \"text\" must be a string, not {_shown(text)}")
+        if text is None:
+            text = next((m["content"] for m in reversed(messages) if m.get("role") == "assistant"),
+                        None)
             if text is None:
-                text = next((m["content"] for m in reversed(messages)
-                             if m.get("role") == "assistant"), "")
-            items.append(JudgeInput(id=str(row["id"]), text=str(text), messages=tuple(messages),
-                                    tags=row.get("tags") or {}))
+                raise SpecError(f"{name}:{lineno}: no reply to judge: give \"text\", or "
+                                "\"messages\" with an assistant message")
+        tags = row.get("tags") or {}
+        if not isinstance(tags, dict):
+            raise SpecError(f"{name}:{lineno}: \"tags\" must be an object of names to values")
+        items.append(JudgeInput(id=str(row["id"]), text=text, messages=tuple(messages), tags=tags))
     return items
 
 
@@ -116,7 +134,7 @@ def judge(obj: dict, run_ref: str | None, names: tuple[str, ...], judges_file: s
         return
     if not run_ref:
         raise SpecError("give a RUN to judge, or --input FILE (see `levelhead judge --help`)")
-    store = open_store(obj["store"])
+    store = open_store(obj["store"], create=False)
     run = store.find_run(run_ref)
     known = store.probes_of(run.id)
     for p in probes:
@@ -125,7 +143,12 @@ def judge(obj: dict, run_ref: str | None, names: tuple[str, ...], judges_file: s
 
             raise SpecError(f"--probe {p}: run '{run.name}' has no such probe; {did_you_mean(p, known)}")
     plans = plan_judges(store, {p: configs for p in (probes or known)})
-    report = asyncio.run(judge_stored(store, run.id, plans))
+    # Judging writes verdicts: it holds the run's lease like a run does (one writer per run).
+    lease = acquire_lease(store, run.id, run.name, "judge")
+    try:
+        report = asyncio.run(judge_stored(store, run.id, plans, lease=lease.key))
+    finally:
+        lease.release()
     for name, counts in sorted(report.counts.items()):
         labels = ", ".join(f"{label} {n}" for label, n in counts.most_common())
         click.echo(f"{name}: {sum(counts.values())} new verdicts ({labels})")

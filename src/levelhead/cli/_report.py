@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from levelhead.cli._files import prepare_output, writing
 from levelhead.store import open_store
 
 
@@ -50,7 +51,9 @@ def report(obj: dict, run_ref: str, output: Path | None, compare_ref: str | None
     from levelhead.report._sections import tail_conversations
 
     pair = _target_pair(targets)
-    store = open_store(obj["store"])
+    store = open_store(obj["store"], read_only=True)
+    if output is not None:  # a bad -o fails before the work, not after it
+        prepare_output(output)
     run = store.find_run(run_ref)
     data = load_run_data(store, run.id)
     findings = compute_findings(data)
@@ -83,8 +86,9 @@ def report(obj: dict, run_ref: str, output: Path | None, compare_ref: str | None
     conversations = tail_conversations(store, data)
     html = render_report(data, findings, extra_sections=extra, statuses=statuses,
                          conversations=conversations)
-    path = output or Path(f"report-{_file_name(data.run_name)}.html")
-    size = write_report(path, html)
+    path = prepare_output(output or Path(f"report-{_file_name(data.run_name)}.html"))
+    with writing(path):
+        size = write_report(path, html)
     click.echo(f"wrote {path} ({_size(size)})")
 
 

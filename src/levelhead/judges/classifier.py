@@ -3,7 +3,8 @@
 - ``abuse.classifier`` works with no download: English replies go to ``alt-profanity-check``,
   Chinese replies (told apart by their share of Han characters) to a Chinese sentiment model
   that ships inside its package (``pysenti`` by default, or ``snownlp``).
-- ``classifier.hf`` runs any Hugging Face text-classification model from a local directory.
+- ``classifier.hf`` runs a Hugging Face text-classification model exported to ONNX, from a local
+  directory, with ``onnxruntime`` and ``tokenizers`` (CPU wheels; never torch).
 
 Both label a reply ``abusive`` when the probability reaches the threshold, else ``clean``; the
 probability is the verdict's score. Models load lazily, once per process, off the event loop;
@@ -23,10 +24,11 @@ from levelhead.judges._base import JUDGE_ERROR, JudgeConfig, JudgeInput, JudgeVe
 from levelhead.judges._classifiers import Backend, TextClassifier, load, load_once, loaded, require
 from levelhead.judges._classifiers.batching import Batcher
 from levelhead.judges._classifiers.huggingface import (
-    HuggingFaceClassifier,
+    OnnxTextClassifier,
     check_bad_labels,
+    find_model_files,
     model_labels,
-    require_transformers,
+    require_runtime,
 )
 
 __all__ = [
@@ -180,28 +182,32 @@ def _unsupported_script() -> JudgeVerdict:
 
 
 class HFClassifierConfig(JudgeConfig):
-    """Settings of ``classifier.hf``: a local model directory and which of its labels are abusive."""
+    """Settings of ``classifier.hf``: a local ONNX model directory and which of its labels are abusive."""
 
-    path: str = Field(description="a local model directory (config.json, tokenizer, weights), as "
-                                  "written by save_pretrained; never downloaded")
+    path: str = Field(description="a local model directory exported to ONNX (config.json, tokenizer.json, "
+                                  "model.onnx); never downloaded")
     bad_labels: tuple[str, ...] = Field(min_length=1,
                                         description="the model's labels that mean abusive")
     threshold: float = Field(0.5, ge=0.0, le=1.0,
                              description="probability of the bad labels from which a reply is `abusive`")
-    device: str = Field("cpu", description="where torch runs the model: `cpu`, `cuda:0` ...")
     batch_size: int = Field(16, ge=1, le=4096, description="replies per forward pass")
 
 
 @judge(HF, config=HFClassifierConfig)
 class HFClassifierJudge:
-    """Abuse from a Hugging Face text-classification model in a local directory (no hub access).
+    """Abuse from a Hugging Face text-classification model exported to ONNX, in a local directory
+    (no hub access).
 
     The score is the probability of the ``bad_labels``: their sum when the model's labels
     exclude each other (softmax), their maximum for a multi-label model (a sigmoid each).
-    Needs ``transformers`` and ``torch``, imported only when the model is first used.
+    Runs on ``onnxruntime`` with the ``tokenizers`` package (``pip install 'levelhead[classifiers]'``),
+    imported only when the model is first used. ``torch`` and ``transformers`` are not used: their
+    default Linux wheels pull several GB of CUDA packages, so a model is exported to ONNX once
+    (``optimum-cli export onnx --task text-classification``) and the export is given here.
     """
 
-    version = "1"
+    # 2: runs the ONNX export on onnxruntime (1 ran torch weights through transformers).
+    version = "2"
     labels = ("abusive", "clean")
     bad_labels = ("abusive",)
 
@@ -211,14 +217,15 @@ class HFClassifierJudge:
         # Cheap checks now (labels from config.json, packages present); the model loads on use.
         labels, _ = model_labels(self._path, judge=HF)
         check_bad_labels(config.bad_labels, labels, judge=HF)
-        require_transformers(judge=HF)
+        find_model_files(self._path, judge=HF)
+        require_runtime(judge=HF)
         self._batcher = Batcher(self.judge_texts)
 
     def _classifier(self) -> TextClassifier:
         c = self.config
-        key = f"{HF}|{self._path.resolve()}|{','.join(c.bad_labels)}|{c.device}|{c.batch_size}"
-        return load_once(key, lambda: HuggingFaceClassifier(
-            self._path, c.bad_labels, device=c.device, batch_size=c.batch_size, judge=HF))
+        key = f"{HF}|{self._path.resolve()}|{','.join(c.bad_labels)}|{c.batch_size}"
+        return load_once(key, lambda: OnnxTextClassifier(self._path, c.bad_labels, batch_size=c.batch_size,
+                                                         judge=HF))
 
     async def judge(self, item: JudgeInput) -> JudgeVerdict:
         """The verdict on one reply, computed in a thread (a transformer is slow on the CPU);
@@ -238,6 +245,6 @@ class HFClassifierJudge:
                 score=p,
                 rationale=(f"{self._path.name}: P({bad}) {p:.3f} "
                            f"{'>=' if abusive else '<'} threshold {threshold:g}"),
-                extra={"backend": "hf", "model": classifier.version, "threshold": threshold},
+                extra={"backend": "onnx", "model": classifier.version, "threshold": threshold},
             ))
         return verdicts

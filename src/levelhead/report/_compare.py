@@ -89,13 +89,27 @@ class Comparisons:
     alpha: float
     confidence: float
     pairs: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (baseline, candidate) targets
+    # One line for each side that does not hold every sample it planned.
+    incomplete: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.incomplete
 
     def to_json(self) -> str:
         return json.dumps({"baseline": self.baseline, "candidate": self.candidate,
+                           "complete": self.complete, "incomplete": list(self.incomplete),
                            "correction": self.method, "alpha": self.alpha,
                            "confidence": self.confidence,
                            "comparisons": [r.to_dict() for r in self.rows]},
                           ensure_ascii=False, indent=1)
+
+    def incomplete_note(self) -> str | None:
+        """A warning that the comparison rests on part of a plan, or None."""
+        if not self.incomplete:
+            return None
+        return ("Incomplete: " + "; ".join(self.incomplete) + ". The differences rest on the "
+                "samples stored so far, paired by prompt.")
 
 
 def pair_targets(baseline: RunData, candidate: RunData, targets: tuple[str, str] | None = None
@@ -207,8 +221,10 @@ def compare_runs(baseline: RunData, candidate: RunData | None = None, *,
             r = rows[i]
             rows[i] = Comparison(r.probe, r.metric, r.group, r.baseline, r.candidate,
                                  r.difference, adj.adjusted_p_value, adj.significant, r.note)
+    sides = [baseline] if candidate is baseline else [baseline, candidate]
+    incomplete = tuple(line for side in sides if (line := side.incomplete) is not None)
     return Comparisons(f"{baseline.run_name}", f"{candidate.run_name}", tuple(rows), method,
-                       alpha, confidence, tuple(pairs))
+                       alpha, confidence, tuple(pairs), incomplete)
 
 
 def _pts(x: float | None) -> str:
@@ -253,6 +269,8 @@ def comparison_markdown(c: Comparisons) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in comparison_rows(c)]
     lines.append("")
     lines.append(correction_sentence(c))
+    if (note := c.incomplete_note()) is not None:
+        lines[:0] = [f"> **{note}**", ""]
     return "\n".join(lines)
 
 
@@ -297,7 +315,9 @@ def comparison_section(c: Comparisons) -> ReportSection:
         },
     }
     table = Table(COLUMNS[:-1] + ("note",), tuple(comparison_rows(c)))
+    note = c.incomplete_note()
     blocks: Sequence[Any] = (
+        *((Paragraph(note),) if note else ()),
         Paragraph(correction_sentence(c)),
         Chart(figure, "Forest plot: each behaviour's difference with its interval; red marks a "
                       "difference that stays significant after the correction.", table),

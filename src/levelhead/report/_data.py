@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from levelhead.store import Store
+from levelhead.store import RunProgress, Store
 
 SampleKey = tuple[str, str, str, int]  # target, probe, prompt id, sample index
 TurnKey = tuple[str, str, str, int, int]  # target, probe, prompt id, sample index, turn
@@ -81,6 +81,15 @@ class RunData:
     # Multi-turn probes: every stored assistant turn, and judge name -> turn key -> label.
     turns: list[TurnView] = field(default_factory=list)
     turn_verdicts: dict[str, dict[TurnKey, str]] = field(default_factory=dict)
+    # How much of its plan the run holds: every result of an incomplete run says so.
+    progress: RunProgress | None = None
+
+    @property
+    def incomplete(self) -> str | None:
+        """One line saying what is missing and how to resume, or None for a complete run."""
+        if self.progress is None or self.progress.complete:
+            return None
+        return self.progress.describe()
 
     def for_probe(self, probe: str) -> list[SampleView]:
         return [s for s in self.samples if s.probe == probe]
@@ -99,7 +108,7 @@ def load_run_data(store: Store, run_id: int) -> RunData:
     samples = [SampleView(s.target, s.probe, s.prompt_id, s.sample_index, s.status, s.text,
                           tags) for s, tags in store.samples_with_tags(run.id)]
     data = RunData(run.id, run.name, samples, spec=run.spec, seed=run.seed,
-                   created_at=run.created_at)
+                   created_at=run.created_at, progress=store.progress(run.id))
     for table in run.spec.get("probes", []):
         probe_id = table.get("id") or table.get("name")
         data.probe_names[probe_id] = table.get("name")

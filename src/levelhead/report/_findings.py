@@ -116,7 +116,35 @@ def compute_findings(data: RunData) -> list[Finding]:
                 out += special(data, probe_id)
     from levelhead.report._conditions import condition_findings
 
-    return out + condition_findings(data)
+    return out + condition_findings(data) + completeness_findings(data)
+
+
+def completeness_findings(data: RunData) -> list[Finding]:
+    """Per target x probe, the share of the planned samples that is stored (replies and
+    errors alike): metric ``completeness``. ``missing`` counts the planned samples never
+    stored; ``detail`` says whether the run is complete, which prompts were never sampled, and
+    how to resume."""
+    if data.progress is None:
+        return []
+    progress = data.progress
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for p in progress.prompts:
+        groups[(p.target, p.probe)].append(p)
+    out = []
+    for (target, probe), prompts in groups.items():
+        planned = progress.samples * len(prompts)
+        stored = sum(p.stored for p in prompts)
+        never = [p.prompt_id for p in prompts if p.stored == 0]
+        out.append(Finding(
+            target=target, probe=probe, metric="completeness",
+            estimate=stored / planned if planned else None, n=planned,
+            errors=sum(p.errors for p in prompts), missing=planned - stored, method="count",
+            detail={"planned": planned, "stored": stored,
+                    "complete": stored == planned, "run_complete": progress.complete,
+                    "prompts": len(prompts), "never_sampled": never[:50],
+                    "never_sampled_count": len(never),
+                    **({} if progress.complete else {"resume": progress.resume_command()})}))
+    return out
 
 
 def _pct(x: float | None) -> str:

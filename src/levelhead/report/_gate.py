@@ -112,21 +112,38 @@ class GateResult:
         run: ``(id, name)`` of the run gated.
         baseline: ``(id, name)`` of the baseline run, or None.
         policy: The policy.
+        incomplete: One line for each gated run (the run, the baseline) that does not hold
+            every sample it planned.
+        allow_incomplete: Decide all the same (the checks then rest on part of the plan).
     """
 
     outcomes: tuple[Outcome, ...]
     run: tuple[int, str]
     baseline: tuple[int, str] | None
     policy: Policy
+    incomplete: tuple[str, ...] = ()
+    allow_incomplete: bool = False
 
     @property
-    def status(self) -> Status:
-        """``"fail"`` if any check fails, else ``"undecided"`` if any cannot be decided."""
+    def blocked(self) -> bool:
+        """True when an incomplete run keeps the gate from deciding at all."""
+        return bool(self.incomplete) and not self.allow_incomplete
+
+    @property
+    def checks_status(self) -> Status:
+        """The checks alone: ``"fail"`` if any fails, else ``"undecided"`` if any cannot be
+        decided, else ``"pass"``."""
         return max((o.status for o in self.outcomes), key=_RANK.__getitem__, default="pass")
 
     @property
+    def status(self) -> Status:
+        """The verdict: cannot decide while a gated run is incomplete (unless allowed), else
+        that of the checks."""
+        return "undecided" if self.blocked else self.checks_status
+
+    @property
     def exit_code(self) -> int:
-        """0 pass, 1 fail (any check), 2 cannot decide (and no check fails)."""
+        """0 pass, 1 fail (any check), 2 cannot decide (a check, or an incomplete run)."""
         return {"pass": 0, "fail": 1, "undecided": 2}[self.status]
 
     def count(self, status: Status) -> int:
@@ -179,8 +196,13 @@ class GateContext:
                           f"by name, or one target with one when each run has one)")
 
 
-def evaluate_gate(policy: Policy, data: RunData, baseline: RunData | None = None) -> GateResult:
+def evaluate_gate(policy: Policy, data: RunData, baseline: RunData | None = None, *,
+                  allow_incomplete: bool = False) -> GateResult:
     """Evaluate every rule of ``policy`` on a run (and its baseline, for margins).
+
+    A run (or baseline) that does not hold every sample it planned cannot pass or fail: the
+    result cannot decide, naming what is missing, unless ``allow_incomplete``. The checks are
+    evaluated all the same, to show where the run stands.
 
     Raises:
         PolicyError: a rule names a behaviour, probe or target the run does not have, a margin
@@ -192,8 +214,12 @@ def evaluate_gate(policy: Policy, data: RunData, baseline: RunData | None = None
         outcomes += rule.evaluate(context, index)
     if policy.correction == "holm":
         outcomes = _holm(outcomes)
+    incomplete = tuple(("baseline " if run is baseline else "") + line
+                       for run in (data, baseline) if run is not None
+                       if (line := run.incomplete) is not None)
     return GateResult(tuple(outcomes), (data.run_id, data.run_name),
-                      None if baseline is None else (baseline.run_id, baseline.run_name), policy)
+                      None if baseline is None else (baseline.run_id, baseline.run_name), policy,
+                      incomplete=incomplete, allow_incomplete=allow_incomplete)
 
 
 def _holm(outcomes: list[Outcome]) -> list[Outcome]:

@@ -4,6 +4,7 @@ reporters, and a section of the HTML report."""
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
@@ -95,9 +96,24 @@ def _summary(result: GateResult) -> str:
     return " ".join(parts) + " " + counts + correction
 
 
+def _incomplete_lines(result: GateResult) -> list[str]:
+    """Why an incomplete run keeps the gate from deciding (or that it was let through)."""
+    if not result.incomplete:
+        return []
+    what = "; ".join(result.incomplete)
+    if result.blocked:
+        return [f"**Cannot decide: the run is incomplete.** {what}. The checks below rest on "
+                "part of the plan only; resume the run, or gate it as it is with "
+                "--allow-incomplete."]
+    return [f"**Incomplete run, gated as it is (--allow-incomplete).** {what}."]
+
+
 def gate_markdown(result: GateResult) -> str:
     """A Markdown summary for a CI job page (GitHub's step summary, GitLab's job log...)."""
-    lines = [f"### levelhead gate: {_HEADLINE[result.status]}", "", _summary(result), "",
+    headline = _HEADLINE[result.status] + (" (run incomplete)" if result.blocked else "")
+    notes = _incomplete_lines(result)
+    lines = [f"### levelhead gate: {headline}", "", *(n for note in notes for n in (note, "")),
+             _summary(result), "",
              "| result | rule | target | probe | check | observed | one-sided bounds | reason |",
              "|---|---|---|---|---|---|---|---|"]
     for o in result.outcomes:
@@ -113,11 +129,20 @@ def gate_markdown(result: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What XML 1.0 forbids: C0 controls but tab, newline and carriage return; surrogates; FFFE, FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str | None) -> str | None:
+    return None if text is None else _NOT_XML.sub("", text)
+
+
 def gate_junit(result: GateResult) -> str:
     """JUnit XML (the Ant/Jenkins shape every CI reads): one test case per check, a
     ``<failure>`` for fail and ``<skipped>`` for cannot decide, the numbers in the message."""
-    totals = {"tests": str(len(result.outcomes)), "failures": str(result.count("fail")),
-              "errors": "0", "skipped": str(result.count("undecided")), "time": "0"}
+    blocked = 1 if result.blocked else 0  # the run's completeness is one more check
+    totals = {"tests": str(len(result.outcomes) + blocked), "failures": str(result.count("fail")),
+              "errors": "0", "skipped": str(result.count("undecided") + blocked), "time": "0"}
     # The root carries no `skipped` count: Jenkins' junit-10.xsd does not allow it there.
     root = ET.Element("testsuites", {"name": "levelhead gate",
                                      **{k: v for k, v in totals.items() if k != "skipped"}})
@@ -131,6 +156,12 @@ def gate_junit(result: GateResult) -> str:
         facts.append(("baseline", f"{result.baseline[1]} (#{result.baseline[0]})"))
     for name, value in facts:
         ET.SubElement(properties, "property", {"name": name, "value": value})
+    if blocked:
+        case = ET.SubElement(suite, "testcase", {"name": "run complete", "classname":
+                                                 "levelhead.gate", "time": "0"})
+        message = "; ".join(result.incomplete)
+        ET.SubElement(case, "skipped", {"message": message})
+        ET.SubElement(case, "system-out").text = message
     for o in result.outcomes:
         name = f"{o.rule} ({_check(o)})" + (f" [{o.probe}]" if o.probe else "")
         case = ET.SubElement(suite, "testcase", {"name": name, "classname": f"levelhead.gate.{o.target}",
@@ -142,6 +173,12 @@ def gate_junit(result: GateResult) -> str:
         elif o.status == "undecided":
             ET.SubElement(case, "skipped", {"message": message})
         ET.SubElement(case, "system-out").text = f"{message}\nmethod: {o.method}"
+    # A rule name or a reason may hold characters XML 1.0 cannot carry (control characters,
+    # lone surrogates); ElementTree writes them as they are and every reader rejects the file.
+    for element in root.iter():
+        element.text = _xml_safe(element.text)
+        for key, value in element.attrib.items():
+            element.set(key, _xml_safe(value))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -153,6 +190,7 @@ def gate_section(result: GateResult) -> ReportSection:
         Card("release gate", _HEADLINE[result.status].split(" ", 1)[1].lower(),
              f"{result.count('pass')} pass, {result.count('fail')} fail, "
              f"{result.count('undecided')} cannot decide", status=result.status),
+        *(Paragraph(note.replace("**", "")) for note in _incomplete_lines(result)),
         Paragraph(_summary(result).replace("`", "")),
         Table(("result", "rule", "target", "probe", "check", "observed", "one-sided bounds",
                "reason"),

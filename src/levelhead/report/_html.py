@@ -174,6 +174,7 @@ def render_report(data: RunData, findings: list[Finding], *,
     template = _environment().get_template("report.html.j2")
     return template.render(
         run=data, sections=page, samples=samples, targets=data.targets(),
+        incomplete=data.incomplete or "",
         probes=sorted({s.probe for s in data.samples}),
         # Our own package files, not run data: inlined as they are (escaping would break CSS).
         css=Markup(_asset("report.css")), js=Markup(_asset("report.js")),  # noqa: S704

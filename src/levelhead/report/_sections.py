@@ -455,6 +455,10 @@ def limitations_section(data: RunData, findings: list[Finding], behaviours: list
                         agreements: list[tuple[str, str, Any]]) -> ReportSection:
     """What this run cannot tell, written from the run itself."""
     notes: list[str] = []
+    if data.incomplete:
+        notes.append(f"Incomplete run: {data.incomplete}. Prompts sampled less often, or not at "
+                     "all, weigh less or nothing in every rate; a rate that depends on the prompt "
+                     "can be biased until the run is finished.")
     per_prompt: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for s in data.samples:
         per_prompt[(s.probe, s.target)][s.prompt_id] += s.status == "ok"

@@ -137,7 +137,7 @@ async def converse(*, plan: ConversationPlan, request: Request, put: Callable[[A
             put(TurnVerdictRow(target_id, row_id, k, turn_no, jp.judge_id, v.label, v.score,
                                v.rationale, json.dumps(extra, ensure_ascii=False,
                                                        sort_keys=True) if extra else None,
-                               int(time.time() * 1000)))
+                               int(time.time() * 1000), text))
         return labels
 
     # Turns stored before (a resumed conversation): replayed, judged where a verdict is missing.

@@ -18,7 +18,9 @@ from levelhead.errors import (
     FatalTargetError,
     LevelheadError,
     RetryableTargetError,
+    RunBusyError,
     SpecError,
+    StoreError,
     TargetUnreachableError,
     redact,
 )
@@ -41,7 +43,7 @@ from levelhead.runner._judging import (
 )
 from levelhead.runner._progress import Progress
 from levelhead.spec import AuditSpec, check_run_name, judge_configs
-from levelhead.store import SampleRow, Store, StoredTurn
+from levelhead.store import RunLease, SampleRow, Store, StoredTurn, acquire_lease
 from levelhead.targets import Target, TargetConfig, build_target
 
 # After this many connection failures in a row a target that once answered is given up too.
@@ -65,6 +67,12 @@ class RunReport:
     failed_targets: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
     verdicts: dict[str, dict[str, int]] = field(default_factory=dict)
+    first_error: str | None = None  # the first error stored by this call, if any
+
+    @property
+    def succeeded(self) -> int:
+        """Samples this call stored as replies (not errors)."""
+        return self.sampled - self.errors
 
     @property
     def complete(self) -> bool:
@@ -106,6 +114,7 @@ class _TargetState:
         self.failure: TargetUnreachableError | None = None
         self.pause_until = 0.0
         self.exhausted_streak = 0
+        self.last_ok_at = float("-inf")  # monotonic time of the last request that succeeded
         self.turns: dict[tuple[int, int], list[StoredTurn]] = {}  # stored conversation turns
 
     def halt(self, failure: TargetUnreachableError) -> None:
@@ -159,6 +168,7 @@ async def _request(state: _TargetState, messages: list[dict[str, str]], n: int, 
     """Send one request with retries for what is retryable; says what came of it."""
     target, cfg = state.target, state.target.config
     attempts = 0
+    first_attempt_at = time.monotonic()
     while True:
         attempts += 1
         wait = state.pause_until - time.monotonic()
@@ -168,6 +178,7 @@ async def _request(state: _TargetState, messages: list[dict[str, str]], n: int, 
         try:
             completions = await target.complete(messages, n=n, seed=seed)
             state.unreachable_streak = 0
+            state.last_ok_at = time.monotonic()
             return _Outcome(completions, attempts, int((time.perf_counter() - started) * 1000))
         except TargetUnreachableError as exc:
             state.unreachable_streak += 1
@@ -187,6 +198,12 @@ async def _request(state: _TargetState, messages: list[dict[str, str]], n: int, 
             return _Outcome(attempts=attempts, error=redact(
                 f"target '{cfg.name}': unexpected {type(exc).__name__}: {exc}"))
         if attempts > cfg.max_retries:
+            if state.last_ok_at > first_attempt_at:
+                # The target answered other requests while this one was retried: it is up, and
+                # this request was unlucky (the much-retried tail of a run under heavy
+                # transient faults). An error sample, and no evidence that the target is down.
+                return _Outcome(attempts=attempts,
+                                error=f"{error} (gave up after {attempts} attempts)")
             if state.ok == 0 or state.exhausted_streak + 1 >= _EXHAUSTED_STREAK:
                 # Nothing ever came back, or batch after batch fails: the target is down, not
                 # these prompts. Stop it and leave the work missing for a resume.
@@ -347,44 +364,111 @@ def _missing(store: Store, target_id: int, prompts: list[_PromptWork],
 
 async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = None,
                   run_name: str | None = None, retry_errors: bool = False,
-                  targets: dict[str, Target] | None = None) -> RunReport:
-    """Run (or resume) an audit; the async core of :func:`run_audit`."""
+                  targets: dict[str, Target] | None = None, wait: bool = False) -> RunReport:
+    """Run (or resume) an audit; the async core of :func:`run_audit`.
+
+    The run is leased to this process while it runs (see :mod:`levelhead.store._lease`): a
+    second process on the same run refuses with :class:`RunBusyError`, or with ``wait`` waits
+    until the lease is free.
+    """
     progress = progress or Progress()
+    waiting_noted = False
     name = check_run_name(run_name) if run_name else spec.run.name
     spec_json = json.loads(spec.model_dump_json(serialize_as_any=True))
     n = spec.run.samples
-    # Every check passes before anything about the run changes: a refused resume leaves the
-    # stored run exactly as it was.
-    with store.transaction():
-        run = store.begin_run(name, spec_json, spec.run.seed, n)
-        prompt_work: list[_PromptWork] = []
-        judge_configs_by_probe: dict[str, list[Any]] = {}
-        # Multi-turn probes: their judges judge every assistant turn as it arrives.
-        turn_configs_by_probe: dict[str, list[Any]] = {}
-        conversation_probes: dict[str, tuple[Any, list[Prompt]]] = {}
-        for pi, pcfg in enumerate(spec.probes):
-            probe = build_probe(pcfg)
-            configs = list(pcfg.judges) or judge_configs(
-                list(getattr(probe, "default_judges", ())), ("probes", pi, "default_judges"),
-                f"probe '{pcfg.name}'")
-            prompts = probe.prompts()
-            if hasattr(probe, "user_policy"):
-                if run.resumed:
-                    _same_conversations(run.spec, spec_json["probes"][pi], pcfg.probe_id, name)
-                turn_configs_by_probe[pcfg.probe_id] = configs
-                conversation_probes[pcfg.probe_id] = (probe, prompts)
-            else:
-                judge_configs_by_probe[pcfg.probe_id] = configs
-            ids = store.ensure_prompts(run.id, pcfg.probe_id, prompts)
-            prompt_work += [_PromptWork(pcfg.probe_id, p, ids[p.id], dump_turns(p.messages))
-                            for p in prompts]
-        target_ids = [store.ensure_target(run.id, t.name, t.kind, t.settings(), t.settings_hash())
-                      for t in spec.targets]
-        planned = store.update_run(run.id, spec_json, n)
-        removed = store.delete_error_samples(run.id) if retry_errors else 0
-        plans = plan_judges(store, judge_configs_by_probe)
-        turn_plans = plan_judges(store, turn_configs_by_probe)
-        budget = Budget(spec.run.max_total_tokens, store.turn_tokens(run.id))
+    while True:
+        try:
+            lease, prepared = _prepare(spec, store, name, spec_json, retry_errors)
+            break
+        except RunBusyError as busy:
+            if not wait:
+                raise
+            if not waiting_noted:
+                progress.note(f"waiting: {busy}")
+                waiting_noted = True
+            await asyncio.sleep(1.0)
+    try:
+        return await _execute_leased(spec, store, progress, name, n, prepared, lease, targets)
+    finally:
+        lease.release()
+
+
+@dataclass
+class _Prepared:
+    run: Any
+    prompt_work: list[_PromptWork]
+    target_ids: list[int]
+    planned: int
+    removed: int
+    plans: list[JudgePlan]
+    turn_plans: list[JudgePlan]
+    budget: Budget
+    judge_configs_by_probe: dict[str, list[Any]]
+    conversation_probes: dict[str, tuple[Any, list[Prompt]]]
+
+
+def _prepare(spec: AuditSpec, store: Store, name: str, spec_json: dict[str, Any],
+             retry_errors: bool) -> tuple[RunLease, _Prepared]:
+    """Find or create the run, take its lease, and record what this run plans, all in one
+    transaction: every check passes before anything about the run changes (a refused resume
+    leaves the stored run exactly as it was), and a second process finds the lease taken."""
+    n = spec.run.samples
+    lease: RunLease | None = None
+    try:
+        with store.transaction():
+            run = store.begin_run(name, spec_json, spec.run.seed, n)
+            lease = acquire_lease(store, run.id, name, "run")
+            prepared = _plan_run(spec, store, run, name, spec_json, retry_errors)
+    except BaseException:
+        if lease is not None:
+            lease.release()
+        raise
+    return lease, prepared
+
+
+def _plan_run(spec: AuditSpec, store: Store, run: Any, name: str, spec_json: dict[str, Any],
+              retry_errors: bool) -> _Prepared:
+    n = spec.run.samples
+    prompt_work: list[_PromptWork] = []
+    judge_configs_by_probe: dict[str, list[Any]] = {}
+    # Multi-turn probes: their judges judge every assistant turn as it arrives.
+    turn_configs_by_probe: dict[str, list[Any]] = {}
+    conversation_probes: dict[str, tuple[Any, list[Prompt]]] = {}
+    for pi, pcfg in enumerate(spec.probes):
+        probe = build_probe(pcfg)
+        configs = list(pcfg.judges) or judge_configs(
+            list(getattr(probe, "default_judges", ())), ("probes", pi, "default_judges"),
+            f"probe '{pcfg.name}'")
+        prompts = probe.prompts()
+        if hasattr(probe, "user_policy"):
+            if run.resumed:
+                _same_conversations(run.spec, spec_json["probes"][pi], pcfg.probe_id, name)
+            turn_configs_by_probe[pcfg.probe_id] = configs
+            conversation_probes[pcfg.probe_id] = (probe, prompts)
+        else:
+            judge_configs_by_probe[pcfg.probe_id] = configs
+        ids = store.ensure_prompts(run.id, pcfg.probe_id, prompts)
+        prompt_work += [_PromptWork(pcfg.probe_id, p, ids[p.id], dump_turns(p.messages))
+                        for p in prompts]
+    target_ids = [store.ensure_target(run.id, t.name, t.kind, t.settings(), t.settings_hash())
+                  for t in spec.targets]
+    planned = store.update_run(run.id, spec_json, n)
+    removed = store.delete_error_samples(run.id) if retry_errors else 0
+    plans = plan_judges(store, judge_configs_by_probe)
+    turn_plans = plan_judges(store, turn_configs_by_probe)
+    budget = Budget(spec.run.max_total_tokens, store.turn_tokens(run.id))
+    return _Prepared(run, prompt_work, target_ids, planned, removed, plans, turn_plans, budget,
+                     judge_configs_by_probe, conversation_probes)
+
+
+async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, name: str, n: int,
+                          prepared: _Prepared, lease: RunLease,
+                          targets: dict[str, Target] | None) -> RunReport:
+    run, prompt_work, target_ids = prepared.run, prepared.prompt_work, prepared.target_ids
+    planned, removed, plans, turn_plans = (prepared.planned, prepared.removed, prepared.plans,
+                                           prepared.turn_plans)
+    budget, judge_configs_by_probe = prepared.budget, prepared.judge_configs_by_probe
+    conversation_probes = prepared.conversation_probes
     sample_plans = {probe: [p for p in plans if not p.is_pair and probe in p.probes]
                     for probe in judge_configs_by_probe}
     conversations = {
@@ -422,7 +506,15 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     progress.start(name, max(0, planned - already))
     if run.resumed:
         progress.note(f"resuming run '{name}': {already} of {planned} samples already stored")
-    writer = store.writer()
+    writer = store.writer(lease.key)
+    first_error: list[str] = []
+
+    def put(row: Any) -> None:
+        # The first error is kept to say why, should no sample at all succeed.
+        if not first_error and type(row) is SampleRow and row.status == "error":
+            first_error.append(row.error or "")
+        writer.put(row)
+
     started = time.monotonic()
     rng = random.Random()
     ticker: asyncio.Task[None] | None = None
@@ -442,7 +534,7 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
                 users.append(conv.user_target)
         async with asyncio.TaskGroup() as group:
             for state in states:
-                group.create_task(_run_target(state, run.id, spec.run.seed, writer.put,
+                group.create_task(_run_target(state, run.id, spec.run.seed, put,
                                               progress, rng, judging))
         await judging.finish()
     except asyncio.CancelledError:
@@ -457,7 +549,7 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
         await close_judges(plans)
         expected = [e for e in group.exceptions if isinstance(e, LevelheadError)]
         if expected:
-            raise expected[0] from None
+            raise _with_resume(expected[0], name) from None
         raise
     finally:
         if ticker is not None:
@@ -466,7 +558,11 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
             with contextlib.suppress(Exception):  # a model that never started may not close
                 await user.close()
         await close_judges(turn_plans)
-        writer.close()
+        try:
+            writer.close()
+        except StoreError as exc:
+            raise _with_resume(exc, name) from None
+        report.first_error = first_error[0] if first_error else None
         report.elapsed_s = time.monotonic() - started
         report.sampled = progress.done
         report.errors = progress.errors
@@ -480,7 +576,7 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
         progress.stop()
     if plans:
         # Samples stored before a crash, verdicts lost with it, and pairs: judged from the store.
-        swept = await judge_stored(store, run.id, plans)
+        swept = await judge_stored(store, run.id, plans, lease=lease.key)
         for name, counts in judging.report.counts.items():
             swept.counts.setdefault(name, Counter()).update(counts)
         report.verdicts = {name: dict(c) for name, c in swept.counts.items()}
@@ -508,6 +604,13 @@ async def _run_target(state: _TargetState, run_id: int, run_seed: int, put, prog
         await state.target.close()
     if state.failure is not None:
         progress.note(f"target '{state.target.config.name}' stopped: {state.failure}")
+
+
+def _with_resume(exc: LevelheadError, run_name: str) -> LevelheadError:
+    """A store failure during a run (a full disk, a lost lease), with how to go on."""
+    if isinstance(exc, StoreError) and "resume with" not in str(exc):
+        return StoreError(f"{exc}; resume with: levelhead run --resume {run_name}")
+    return exc
 
 
 async def _tick(progress: Progress) -> None:

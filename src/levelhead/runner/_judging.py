@@ -146,13 +146,14 @@ class SampleJudging:
             except Exception as exc:  # a judge's bug is a missing verdict, not a dead run
                 verdict = JudgeVerdict(JUDGE_ERROR, rationale=redact(
                     f"{plan.name} failed: {type(exc).__name__}: {exc}"))
-            self._record(plan, key, verdict)
+            self._record(plan, key, item.text, verdict)
         else:
             self._queue.put_nowait((plan, item, key))
 
-    def _record(self, plan: JudgePlan, key: tuple[int, int, int], v: JudgeVerdict) -> None:
+    def _record(self, plan: JudgePlan, key: tuple[int, int, int], reply: str,
+                v: JudgeVerdict) -> None:
         self.put(VerdictRow(key[0], key[1], key[2], plan.judge_id, v.label, v.score, v.rationale,
-                            _extra_json(v), int(time.time() * 1000)))
+                            _extra_json(v), int(time.time() * 1000), reply))
         self.report.add(plan.name, v.label)
 
     async def _work(self) -> None:
@@ -160,7 +161,7 @@ class SampleJudging:
             plan, item, key = job
             # judge() (not judge_texts on one text): classifiers batch concurrent calls there.
             verdict = await safe_verdict(plan.name, plan.judge.judge(item))  # type: ignore[union-attr]
-            self._record(plan, key, verdict)
+            self._record(plan, key, item.text, verdict)
 
     async def finish(self) -> JudgingReport:
         """Wait for every submitted sample to be judged."""
@@ -186,18 +187,24 @@ async def close_judges(plans: Iterable[JudgePlan]) -> None:
 
 
 async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
-                       concurrency: int = 16, progress: Any = None) -> JudgingReport:
+                       concurrency: int = 16, progress: Any = None,
+                       lease: tuple[int, str] | None = None) -> JudgingReport:
     """Give every stored good sample of the run a verdict from each planned judge it lacks,
-    and every pair a pair judge selects a pair verdict; returns what was given."""
+    and every pair a pair judge selects a pair verdict; returns what was given.
+
+    ``lease`` is the ``(run id, owner)`` of the run's lease when the caller holds it: the
+    writer then stores nothing once the lease is lost (see :mod:`levelhead.store._lease`).
+    """
     plans = list(plans)
     report = JudgingReport()
     started = time.monotonic()
-    writer = store.writer()
+    writer = store.writer(lease)
     sem = asyncio.Semaphore(concurrency)
 
     def record(plan: JudgePlan, s: StoredSample, v: JudgeVerdict) -> None:
         writer.put(VerdictRow(s.target_id, s.prompt_id, s.sample_index, plan.judge_id, v.label,
-                              v.score, v.rationale, _extra_json(v), int(time.time() * 1000)))
+                              v.score, v.rationale, _extra_json(v), int(time.time() * 1000),
+                              s.text))
         report.add(plan.name, v.label)
         if progress is not None:
             progress.advance(1, 1 if v.label == JUDGE_ERROR else 0)

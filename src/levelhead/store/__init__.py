@@ -5,8 +5,12 @@ implement the same :class:`Store` protocol so that callers do not change. May im
 and errors only.
 """
 
+from levelhead.store._lease import RunLease, acquire_lease
 from levelhead.store._protocol import (
+    LeaseHolder,
     PairVerdictRow,
+    PromptProgress,
+    RunProgress,
     RunRecord,
     SampleRow,
     Store,
@@ -20,7 +24,11 @@ from levelhead.store._protocol import (
 from levelhead.store._sqlite import SQLiteStore, default_store_path, open_store
 
 __all__ = [
+    "LeaseHolder",
     "PairVerdictRow",
+    "PromptProgress",
+    "RunLease",
+    "RunProgress",
     "RunRecord",
     "SQLiteStore",
     "SampleRow",
@@ -31,6 +39,7 @@ __all__ = [
     "TurnRow",
     "TurnVerdictRow",
     "VerdictRow",
+    "acquire_lease",
     "default_store_path",
     "open_store",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 from levelhead.records import Prompt, RunInfo, Sample
@@ -43,6 +45,7 @@ class VerdictRow(NamedTuple):
     rationale: str | None
     extra_json: str | None
     created_ms: int
+    reply: str  # the reply judged: the verdict is stored only if it is the stored reply
 
 
 class PairVerdictRow(NamedTuple):
@@ -92,6 +95,7 @@ class TurnVerdictRow(NamedTuple):
     rationale: str | None
     extra_json: str | None
     created_ms: int
+    reply: str  # the reply judged: the verdict is stored only if it is the stored turn's
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,114 @@ class RunRecord:
     samples: int
     planned: int
     resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseHolder:
+    """Who holds a run's lease: the one process allowed to write the run's samples and verdicts.
+
+    Attributes:
+        owner: A token unique to one acquisition (host, pid and a random part).
+        host: The holder's host name.
+        pid: The holder's process id on that host.
+        command: What it is doing (``run``, ``judge``).
+        acquired_ms: When it took the lease (Unix milliseconds).
+        heartbeat_ms: Its last heartbeat.
+        expires_ms: When the lease lapses unless renewed.
+    """
+
+    owner: str
+    host: str
+    pid: int
+    command: str
+    acquired_ms: int
+    heartbeat_ms: int
+    expires_ms: int
+
+    def describe(self, now_ms: int) -> str:
+        """``levelhead run (pid 4242 on build-7) since 2026-12-06 18:00:01 UTC, last heartbeat
+        3 s ago``."""
+        since = datetime.fromtimestamp(self.acquired_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        ago = max(0, now_ms - self.heartbeat_ms) / 1000
+        return (f"levelhead {self.command} (pid {self.pid} on {self.host}) since {since}, "
+                f"last heartbeat {ago:.0f} s ago")
+
+
+@dataclass(frozen=True, slots=True)
+class PromptProgress:
+    """How much of one target x prompt of a run is stored."""
+
+    target: str
+    probe: str
+    prompt_id: str
+    stored: int  # samples stored (errors included), at most the run's N
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    """Whether a run holds every sample it planned: every target x prompt, N times.
+
+    A run is complete when each of its planned samples is stored, as a reply or as an error;
+    findings, reports, comparisons and gates of an incomplete run say so.
+
+    Attributes:
+        run: The run's name.
+        samples: N, the samples per prompt per target.
+        prompts: Per target x prompt, what is stored.
+        holder: The process running it now, if any.
+    """
+
+    run: str
+    samples: int
+    prompts: tuple[PromptProgress, ...]
+    holder: LeaseHolder | None = None
+
+    @property
+    def planned(self) -> int:
+        return self.samples * len(self.prompts)
+
+    @property
+    def stored(self) -> int:
+        return sum(p.stored for p in self.prompts)
+
+    @property
+    def errors(self) -> int:
+        return sum(p.errors for p in self.prompts)
+
+    @property
+    def missing(self) -> int:
+        return self.planned - self.stored
+
+    @property
+    def complete(self) -> bool:
+        return self.missing == 0
+
+    def unsampled(self) -> list[PromptProgress]:
+        """The target x prompts with no sample stored at all."""
+        return [p for p in self.prompts if p.stored == 0]
+
+    def resume_command(self) -> str:
+        return f"levelhead run --resume {self.run}"
+
+    def describe(self) -> str:
+        """One line: ``run 'x' is incomplete: 744 of 4,000 samples stored (3,256 missing; 1
+        target x prompt never sampled: bot/custom/sky); resume with: levelhead run --resume x``."""
+        if self.complete:
+            return f"run '{self.run}' is complete: {self.stored:,} of {self.planned:,} samples stored"
+        never = self.unsampled()
+        shown = ", ".join(f"{p.target}/{p.probe}/{p.prompt_id}" for p in never[:3])
+        more = f" and {len(never) - 3:,} more" if len(never) > 3 else ""
+        never_text = (f"; {len(never):,} target x prompt never sampled: {shown}{more}"
+                      if never else "")
+        now = (f"; it is being run now by {self.holder.describe(_now_ms())}"
+               if self.holder is not None else f"; resume with: {self.resume_command()}")
+        return (f"run '{self.run}' is incomplete: {self.stored:,} of {self.planned:,} samples "
+                f"stored ({self.missing:,} missing{never_text}){now}")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +304,19 @@ class Store(Protocol):
 
     def turn_verdict_table(self, run_id: int) -> list[tuple[Any, ...]]: ...
 
-    def writer(self) -> SampleWriter: ...
+    def writer(self, lease: tuple[int, str] | None = None) -> SampleWriter: ...
+
+    def progress(self, run_id: int) -> RunProgress: ...
+
+    def try_lease(self, run_id: int, holder: LeaseHolder) -> LeaseHolder | None: ...
+
+    def renew_lease(self, run_id: int, owner: str, expires_ms: int) -> bool: ...
+
+    def release_lease(self, run_id: int, owner: str) -> None: ...
+
+    def lease_of(self, run_id: int) -> LeaseHolder | None: ...
+
+    def reopen(self) -> Store: ...
 
     def find_run(self, ref: str | int) -> RunRecord: ...
 

@@ -6,10 +6,12 @@ import contextlib
 import json
 import os
 import queue
+import re
 import sqlite3
 import statistics
 import threading
 import time
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,10 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from levelhead import __version__
-from levelhead.errors import RunNotFoundError, SpecError, StoreError
+from levelhead.errors import RunNotFoundError, SpecError, StoreError, StoreNotFoundError
 from levelhead.records import Prompt, RunInfo, Sample, conversation, dump_turns
+from levelhead.store._lease import takes_over
 from levelhead.store._protocol import (
+    LeaseHolder,
     PairVerdictRow,
+    PromptProgress,
+    RunProgress,
     RunRecord,
     SampleRow,
     StoredSample,
@@ -39,16 +45,28 @@ _INSERT_SAMPLE = (
 )
 
 
-# A verdict names its sample by work-item key; the sample row is written before it (one writer,
-# one queue), so the lookup always finds it.
+# One conflict rule for every row: the first written stands. A sample is never replaced; a
+# verdict is never replaced either, except a ``judge_error`` (no verdict could be given), which
+# a later judging may fill in. A verdict names its sample by work-item key *and* by the reply it
+# judged: the sample row is written before it (one writer, one queue), and a verdict whose reply
+# is not the stored one (a second writer's sample, ignored) is not stored at all, so no verdict
+# can belong to a reply it did not judge.
+def _keep_first(table: str, key: str) -> str:
+    return (f" ON CONFLICT ({key}) DO UPDATE SET label = excluded.label, score = excluded.score,"
+            " rationale = excluded.rationale, extra_json = excluded.extra_json,"
+            f" created_ms = excluded.created_ms WHERE {table}.label = 'judge_error'")
+
+
 _INSERT_VERDICT = (
-    "INSERT OR REPLACE INTO verdicts (sample_id, judge_id, label, score, rationale, extra_json,"
+    "INSERT INTO verdicts (sample_id, judge_id, label, score, rationale, extra_json,"
     " created_ms) SELECT id, ?, ?, ?, ?, ?, ? FROM samples"
-    " WHERE target_id = ? AND prompt_id = ? AND sample_index = ?"
+    " WHERE target_id = ? AND prompt_id = ? AND sample_index = ? AND COALESCE(text, '') = ?"
+    + _keep_first("verdicts", "sample_id, judge_id")
 )
 _INSERT_PAIR_VERDICT = (
-    "INSERT OR REPLACE INTO pair_verdicts (sample_a, sample_b, judge_id, label, score, rationale,"
+    "INSERT INTO pair_verdicts (sample_a, sample_b, judge_id, label, score, rationale,"
     " extra_json, created_ms) VALUES (?,?,?,?,?,?,?,?)"
+    + _keep_first("pair_verdicts", "sample_a, sample_b, judge_id")
 )
 
 
@@ -58,20 +76,22 @@ _INSERT_TURN = (
     " attempts, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _INSERT_TURN_VERDICT = (
-    "INSERT OR REPLACE INTO turn_verdicts (turn_id, judge_id, label, score, rationale,"
+    "INSERT INTO turn_verdicts (turn_id, judge_id, label, score, rationale,"
     " extra_json, created_ms) SELECT id, ?, ?, ?, ?, ?, ? FROM turns"
     " WHERE target_id = ? AND prompt_id = ? AND sample_index = ? AND turn = ?"
+    " AND COALESCE(text, '') = ?"
+    + _keep_first("turn_verdicts", "turn_id, judge_id")
 )
 
 
 def _turn_verdict_params(r: TurnVerdictRow) -> tuple[object, ...]:
     return (r.judge_id, r.label, r.score, r.rationale, r.extra_json, r.created_ms,
-            r.target_id, r.prompt_id, r.sample_index, r.turn)
+            r.target_id, r.prompt_id, r.sample_index, r.turn, r.reply)
 
 
 def _verdict_params(r: VerdictRow) -> tuple[object, ...]:
     return (r.judge_id, r.label, r.score, r.rationale, r.extra_json, r.created_ms,
-            r.target_id, r.prompt_id, r.sample_index)
+            r.target_id, r.prompt_id, r.sample_index, r.reply)
 
 
 _Row = SampleRow | VerdictRow | PairVerdictRow | TurnRow | TurnVerdictRow
@@ -113,13 +133,72 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def open_store(path: str | os.PathLike[str] | None = None) -> SQLiteStore:
-    """Open (creating and migrating as needed) the SQLite store at ``path``.
+def _additive(statement: str) -> str | None:
+    """The statement with its comment lines dropped when it only adds a table or an index, else
+    None (it changes what is there: an ALTER, an UPDATE...)."""
+    sql = "\n".join(ln for ln in statement.splitlines() if not ln.strip().startswith("--")).strip()
+    head = " ".join(sql.split()[:3]).upper()
+    return sql if head.startswith(("CREATE TABLE", "CREATE INDEX", "CREATE UNIQUE INDEX")) else None
+
+
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    """A connection that cannot change the store at ``path`` (an existing file).
+
+    Where this process may write the file and its folder, a normal connection locked with
+    ``PRAGMA query_only``: closing it removes the ``-wal`` and ``-shm`` files as every levelhead
+    process does, where a ``mode=ro`` connection would leave them behind. Elsewhere (a read-only
+    file, folder or mount) a ``mode=ro`` connection; and where even that cannot open a WAL
+    store (a read-only folder with no ``-shm`` file to share), ``immutable=1``, which reads the
+    file without locks. That is safe only when nothing writes the store meanwhile, so it is used
+    only when there is no ``-wal`` file with changes in it: a writer would have one, and an
+    archived store whose last writer closed cleanly does not.
+    """
+    file = Path(path)
+    if os.access(file, os.W_OK) and os.access(file.resolve().parent, os.W_OK):
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:  # access() can be wrong (an -shm file of another user)
+            conn.close()
+    if not os.access(file, os.R_OK):
+        raise StoreError(f"store {path}: cannot read the file (permission denied)")
+    uri = "file:" + urllib.parse.quote(str(file.resolve())) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"store {path}: cannot be read where it is: {wal.name} holds changes not yet merged "
+                f"into the store and the folder is read-only; copy {file.name} with {wal.name} to a "
+                "writable folder and read it there") from None
+    conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    return conn
+
+
+def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+               create: bool = True) -> SQLiteStore:
+    """Open the SQLite store at ``path``: by default creating and migrating it as needed.
+
+    Args:
+        path: the store file (default: :func:`default_store_path`).
+        read_only: for commands that only read: never create, migrate or write the store, so
+            that a read-only file, folder or mount can be inspected (see :class:`SQLiteStore`).
+        create: create the store when no file is at ``path``; False for commands that need
+            what a store holds (a mistyped path is then an error, not a new empty store).
 
     Raises:
+        StoreNotFoundError: no file at ``path``, and ``read_only`` or not ``create``.
         StoreError: the file cannot be opened or is not a levelhead store.
     """
-    return SQLiteStore(str(path) if path is not None else default_store_path())
+    return SQLiteStore(str(path) if path is not None else default_store_path(),
+                       read_only=read_only, create=create)
 
 
 class SQLiteStore:
@@ -129,17 +208,32 @@ class SQLiteStore:
     thread that commits in batches so a fast run does not wait on the disk.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, read_only: bool = False, create: bool = True) -> None:
         self.path = path
+        self.read_only = read_only
         if path == ":memory:" or path.startswith("file::memory:"):
             raise StoreError("an in-memory store cannot be shared with the writer thread; "
                              "give a file path (a temporary directory will do)")
-        parent = Path(path).expanduser().resolve().parent
+        file = Path(path).expanduser()
+        if file.is_dir():
+            raise StoreNotFoundError(f"store {path} is a folder; give the store's file "
+                                     f"(e.g. {file / 'levelhead.db'})")
+        if (read_only or not create) and not file.exists():
+            raise StoreNotFoundError(f"no store at {path}; check the path (--store or "
+                                     "LEVELHEAD_STORE): `levelhead run SPEC` creates a store")
+        parent = file.resolve().parent
         if not parent.is_dir():
-            raise StoreError(f"store {path}: folder {parent} does not exist")
+            raise StoreError(f"store {path}: folder {parent} "
+                             + ("is a file" if parent.exists() else "does not exist"))
         try:
-            self._conn = _connect(path)
-            self.migrate()
+            if read_only:
+                self._conn = _connect_read_only(path)
+                self._check_schema()
+                # Set last: the temporary tables of _check_schema are writes too.
+                self._conn.execute("PRAGMA query_only=ON")
+            else:
+                self._conn = _connect(path)
+                self.migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"store {path}: cannot open as a levelhead store ({exc})") from None
 
@@ -168,6 +262,39 @@ class SQLiteStore:
                 c.execute("ROLLBACK")
                 raise
         return applied
+
+    def _check_schema(self) -> None:
+        """Make a store opened read-only readable by this version without changing it.
+
+        A store written by an older levelhead lacks the latest migrations. Those that only add
+        tables are stood in for by empty temporary tables of the same shape (an older store
+        holds no such rows: it could not have written them), so that the store reads as it is;
+        a missing migration that changes existing tables cannot be, and is refused.
+
+        Raises:
+            StoreError: the file is not a levelhead store, or needs a migration that cannot be
+                stood in for.
+        """
+        c = self._conn
+        if not c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                         " AND name = 'schema_migrations'").fetchone():
+            raise StoreError(f"store {self.path}: not a levelhead store (an SQLite file without "
+                             "levelhead's tables)")
+        done = {r[0] for r in c.execute("SELECT name FROM schema_migrations")}
+        for name, sql in _migrations():
+            if name in done:
+                continue
+            statements = [_additive(st) for st in _statements(sql)]
+            if any(st is None for st in statements):
+                raise StoreError(
+                    f"store {self.path} was written by an older levelhead and needs migration "
+                    f"{name} to be read; open it once where it is writable with a command that "
+                    "writes (levelhead run or judge), or read it with the version that wrote it")
+            for statement in filter(None, statements):
+                # Indexes only speed reads up; a temporary one cannot index a main table.
+                temp = re.sub(r"(?i)^CREATE\s+TABLE\b", "CREATE TEMP TABLE", statement)
+                if temp != statement:
+                    c.execute(temp)
 
     def migrations_applied(self) -> list[str]:
         """Names of the migrations recorded in this store, in order."""
@@ -349,9 +476,83 @@ class SQLiteStore:
             " JOIN judges j ON j.id = v.judge_id WHERE u.run_id = ?"
             " ORDER BY j.id, t.id, p.id, u.sample_index, u.turn", (run_id,)).fetchall()
 
-    def writer(self) -> _WriterThread:
-        """A writer for sample rows; close it to flush."""
-        return _WriterThread(self.path)
+    def writer(self, lease: tuple[int, str] | None = None) -> _WriterThread:
+        """A writer for sample and verdict rows; close it to flush.
+
+        Args:
+            lease: ``(run id, owner)`` of the lease this process holds: each transaction then
+                first checks that the lease is still this process's, and writes nothing if not.
+        """
+        if self.read_only:
+            raise StoreError(f"store {self.path} was opened read-only; it cannot be written")
+        return _WriterThread(self.path, lease)
+
+    def reopen(self) -> SQLiteStore:
+        """The same store on a connection of its own (for another thread)."""
+        return SQLiteStore(self.path, read_only=self.read_only)
+
+    # -- leases: one writer per run (see levelhead.store._lease) -------------------------------
+    _LEASE_COLS = "owner, host, pid, command, acquired_ms, heartbeat_ms, expires_ms"
+
+    def _lease_row(self, run_id: int) -> LeaseHolder | None:
+        row = self._conn.execute(f"SELECT {self._LEASE_COLS} FROM run_leases WHERE run_id = ?",
+                                 (run_id,)).fetchone()
+        return None if row is None else LeaseHolder(*row)
+
+    def try_lease(self, run_id: int, holder: LeaseHolder) -> LeaseHolder | None:
+        """Take the run's lease for ``holder``; returns None when taken, else the live holder
+        that keeps it. A lapsed lease, or one whose process on this host is gone, is taken
+        over."""
+        with self.transaction():
+            current = self._lease_row(run_id)
+            if current is not None and not takes_over(current, holder.acquired_ms):
+                return current
+            self._conn.execute(
+                f"INSERT OR REPLACE INTO run_leases (run_id, {self._LEASE_COLS})"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (run_id, holder.owner, holder.host, holder.pid, holder.command,
+                 holder.acquired_ms, holder.heartbeat_ms, holder.expires_ms))
+        return None
+
+    def renew_lease(self, run_id: int, owner: str, expires_ms: int) -> bool:
+        """Extend ``owner``'s lease; False when it is no longer theirs."""
+        try:
+            cur = self._conn.execute(
+                "UPDATE run_leases SET heartbeat_ms = ?, expires_ms = ? WHERE run_id = ?"
+                " AND owner = ?", (int(time.time() * 1000), expires_ms, run_id, owner))
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: cannot renew the lease of run {run_id} ({exc})"
+                             ) from None
+        return cur.rowcount == 1
+
+    def release_lease(self, run_id: int, owner: str) -> None:
+        """Give up ``owner``'s lease (nothing happens if it is no longer theirs)."""
+        try:
+            self._conn.execute("DELETE FROM run_leases WHERE run_id = ? AND owner = ?",
+                               (run_id, owner))
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: cannot release the lease of run {run_id} "
+                             f"({exc})") from None
+
+    def lease_of(self, run_id: int) -> LeaseHolder | None:
+        """The live holder of the run's lease, or None (a lapsed lease is no holder)."""
+        current = self._lease_row(run_id)
+        if current is None or takes_over(current, int(time.time() * 1000)):
+            return None
+        return current
+
+    def progress(self, run_id: int) -> RunProgress:
+        """What of the run's plan is stored: every target x prompt, with its samples below N."""
+        run = self.find_run(run_id)
+        rows = self._conn.execute(
+            "SELECT t.name, p.probe, p.prompt_id, COUNT(s.id),"
+            " COALESCE(SUM(s.status = 'error'), 0) FROM targets t"
+            " JOIN prompts p ON p.run_id = t.run_id"
+            " LEFT JOIN samples s ON s.target_id = t.id AND s.prompt_id = p.id"
+            " AND s.sample_index < ? WHERE t.run_id = ? GROUP BY t.id, p.id ORDER BY t.id, p.id",
+            (run.samples, run.id)).fetchall()
+        return RunProgress(run.name, run.samples, tuple(PromptProgress(*r) for r in rows),
+                           self.lease_of(run.id))
 
     # -- reading ------------------------------------------------------------------------------
     def find_run(self, ref: str | int) -> RunRecord:
@@ -382,8 +583,14 @@ class SQLiteStore:
             " (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id AND s.status = 'error'),"
             " (SELECT group_concat(name, ',') FROM targets t WHERE t.run_id = r.id)"
             " FROM runs r ORDER BY r.id DESC").fetchall()
+        now_ms = int(time.time() * 1000)
+        holders = {row[0]: LeaseHolder(*row[1:]) for row in self._conn.execute(
+            f"SELECT run_id, {self._LEASE_COLS} FROM run_leases")}
+        live = {run_id: h.describe(now_ms) for run_id, h in holders.items()
+                if not takes_over(h, now_ms)}
         return [RunInfo(id=r[0], name=r[1], created_at=r[2], planned=r[3], done=r[4], errors=r[5],
-                        targets=(r[6] or "").split(",") if r[6] else []) for r in rows]
+                        targets=(r[6] or "").split(",") if r[6] else [], running=live.get(r[0]))
+                for r in rows]
 
     def summary(self, run_id: int) -> list[TargetPromptSummary]:
         """Per target x prompt: counts, errors, median latency and tokens."""
@@ -548,7 +755,9 @@ class _WriterThread:
     BATCH = 2000
     LINGER_S = 0.1
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, lease: tuple[int, str] | None = None) -> None:
+        self.path = path
+        self._lease = lease
         self._conn = _connect(path)
         self._queue: queue.SimpleQueue[_Row | None] = (
             queue.SimpleQueue())
@@ -561,7 +770,7 @@ class _WriterThread:
     def put(self, row: _Row) -> None:
         """Queue one row (does not block on the disk)."""
         if self._error is not None:
-            raise StoreError(f"the store writer failed: {self._error}")
+            raise self._failure()
         self._queue.put(row)
 
     def close(self) -> None:
@@ -570,7 +779,26 @@ class _WriterThread:
         self._thread.join()
         self._conn.close()
         if self._error is not None:
-            raise StoreError(f"the store writer failed: {self._error}")
+            raise self._failure()
+
+    def _failure(self) -> StoreError:
+        if isinstance(self._error, StoreError):
+            return self._error
+        return StoreError(f"cannot write to the store {self.path}: {self._error}; what was "
+                          "written before is kept")
+
+    def _check_lease(self) -> None:
+        if self._lease is None:
+            return
+        run_id, owner = self._lease
+        row = self._conn.execute("SELECT owner, host, pid FROM run_leases WHERE run_id = ?",
+                                 (run_id,)).fetchone()
+        if row is None or row[0] != owner:
+            who = "nobody" if row is None else f"pid {row[2]} on {row[1]}"
+            raise StoreError(
+                f"this process no longer holds the lease of run {run_id} in {self.path} (now: "
+                f"{who}), so it writes nothing more; its heartbeat stopped for longer than the "
+                "lease lasts (a stalled or suspended process?)")
 
     def _loop(self) -> None:
         q = self._queue
@@ -595,7 +823,9 @@ class _WriterThread:
                     break
                 batch.append(item)
             try:
-                self._conn.execute("BEGIN")
+                # IMMEDIATE: the lease is read and the rows written under one write lock.
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._check_lease()
                 self._write(batch)
                 self._conn.execute("COMMIT")
                 self.written += len(batch)

@@ -7,12 +7,14 @@ import email.utils
 import json
 import os
 import time
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
 from levelhead.errors import (
+    FRAGMENT_MIN,
     FatalTargetError,
     RetryableTargetError,
     TargetUnreachableError,
@@ -64,11 +66,26 @@ def is_loopback(url: str) -> bool:
 
 
 def read_api_key(env_name: str | None, url: str, target_name: str) -> str | None:
-    """The key from ``env_name``; loopback endpoints may go without one."""
+    """The key from ``env_name``; loopback endpoints may go without one.
+
+    Raises:
+        TargetUnreachableError: the variable is unset for a remote endpoint, or its value holds
+            whitespace at either end or a control character (see :func:`key_flaw`).
+    """
     if not env_name:
         return None
     key = os.environ.get(env_name)
     if key:
+        flaw = key_flaw(key)
+        if flaw:
+            # Refused, not stripped: the request would fail on every sample (aiohttp refuses a
+            # control character in a header; a space is sent and rejected), and the same value
+            # may be used elsewhere, as curl does, so the fix belongs in the variable. The
+            # message says where and what, never the key itself.
+            raise TargetUnreachableError(
+                f"target '{target_name}': environment variable {env_name} {flaw}; the key is "
+                f"sent as it is, so fix the variable (a key copied from a file with Windows line "
+                f"endings often ends with \\r)")
         return key
     if is_loopback(url):
         return None
@@ -76,6 +93,31 @@ def read_api_key(env_name: str | None, url: str, target_name: str) -> str | None
         f"target '{target_name}': environment variable {env_name} is not set "
         f"(the key for {public_url(url)} is read from it; set it or change api_key_env)"
     )
+
+
+_CHAR_NAMES = {"\r": "a carriage return (\\r)", "\n": "a line feed (\\n)", "\t": "a tab (\\t)",
+               " ": "a space"}
+
+
+def _char_name(char: str) -> str:
+    named = _CHAR_NAMES.get(char)
+    if named:
+        return named
+    kind = "a control character" if unicodedata.category(char) == "Cc" else "whitespace"
+    return f"{kind} (U+{ord(char):04X})"
+
+
+def key_flaw(key: str) -> str | None:
+    """What is wrong with ``key`` as a header value, e.g. ``"ends with a carriage return (\\r)"``;
+    None when nothing is. Says where the bad character is, never what the key holds."""
+    if key[-1].isspace() or unicodedata.category(key[-1]) == "Cc":
+        return f"ends with {_char_name(key[-1])}"
+    if key[0].isspace() or unicodedata.category(key[0]) == "Cc":
+        return f"starts with {_char_name(key[0])}"
+    for i, char in enumerate(key):
+        if unicodedata.category(char) == "Cc":
+            return f"contains {_char_name(char)} at character {i + 1} of {len(key)}"
+    return None
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -99,20 +141,36 @@ def retry_after_seconds(headers: Any) -> float | None:
         return max(0.0, when.timestamp() - time.time())
 
 
-def error_detail(body: bytes) -> str:
-    """The server's own error message if the body is a JSON error, else a short excerpt."""
-    text = body[:2000].decode("utf-8", "replace").strip()
+# How much of an error body is read for its message (bounds the work on a huge body), and how
+# much of the message is kept.
+_BODY_WINDOW = 2000
+_DETAIL_MAX = 300
+
+
+def error_detail(body: bytes, *secrets: str | None) -> str:
+    """The server's own error message if the body is a JSON error, else a short excerpt.
+
+    The message is redacted (``secrets`` and credential-shaped text) before it is cut to
+    length: a cut through an echoed key would leave a piece that no longer matches the key.
+    """
+    text = body[:_BODY_WINDOW].decode("utf-8", "replace")
+    if len(body) > _BODY_WINDOW:
+        # The window may cut an echoed key, leaving a piece at its end too short to be
+        # recognised as one: drop as many characters as such a piece can have.
+        text = text[:-(FRAGMENT_MIN - 1)]
+    text = text.strip()
+    message = text
     try:
         data = json.loads(text)
     except ValueError:
-        return text[:300]
+        data = None
     if isinstance(data, dict):
         err = data.get("error", data)
         if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return err["message"][:300]
-        if isinstance(err, str):
-            return err[:300]
-    return text[:300]
+            message = err["message"]
+        elif isinstance(err, str):
+            message = err
+    return redact(message, *secrets)[:_DETAIL_MAX]
 
 
 class HttpClient:
@@ -175,7 +233,7 @@ class HttpClient:
             raise self._fail(TargetUnreachableError,
                              f"HTTP {status} redirect to {where}; set base_url to where it points")
         if status >= 400:
-            detail = error_detail(body)
+            detail = error_detail(body, self._secret)
             what = f"HTTP {status}: {detail}"
             if status in RETRYABLE_STATUS:
                 raise self._fail(RetryableTargetError, what,
