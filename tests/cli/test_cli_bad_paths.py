@@ -230,3 +230,18 @@ def test_gate_creates_missing_report_folders_and_exits_with_its_verdict(files, t
     assert result.exit_code == verdict, result.output
     etree.XMLSchema(etree.parse(str(XSD))).assertValid(etree.parse(str(junit)))
     assert markdown.read_text(encoding="utf-8") == result.output
+
+
+# ---------------------------------------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_in_a_reading_command_exits_130_not_1(files, monkeypatch):
+    """click alone would print "Aborted!" and exit 1, which the gate's callers read as "fail"."""
+    from levelhead.cli import _browse
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_browse, "wide_console", interrupted)
+    result = _invoke(files, ["runs"])
+    assert result.exit_code == 130 and result.output.strip() == "interrupted"

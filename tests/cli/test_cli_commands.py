@@ -132,3 +132,37 @@ def test_a_run_where_no_sample_succeeded_exits_1_and_says_why(tmp_path):
     assert "HTTP 400" in message
     assert "levelhead run --resume cli --retry-errors" in message
     assert "Traceback" not in result.output
+
+
+def test_a_full_disk_stops_the_run_naming_the_store_and_the_resume(tmp_path):
+    """A real full disk: a 1 MB tmpfs (the tests run as root, as CI does)."""
+    import contextlib
+    import sqlite3
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    assert mounted.returncode == 0, (f"this test mounts a 1 MB tmpfs and needs root: "
+                                     f"{mounted.stderr.strip()}")
+    try:
+        store = str(disk / "s.db")
+        spec = tmp_path / "cli.toml"
+        with serve(reply="The sky is blue. " * 250) as server:  # ~4 kB a reply: 2 MB in all
+            spec.write_text(SPEC.format(url=server.base_url).replace("samples = 4",
+                                                                     "samples = 250"),
+                            encoding="utf-8")
+            result = CliRunner().invoke(cli, ["--store", store, "run", str(spec), "-q"])
+        assert result.exit_code == 1
+        message = " ".join(result.output.split())
+        assert message.startswith(f"error: cannot write to the store {store}: database or disk "
+                                  "is full; what was written before is kept;")
+        assert message.endswith("resume with: levelhead run --resume cli")
+        assert "Traceback" not in result.output
+        with contextlib.closing(sqlite3.connect(store)) as c:  # what was written is intact
+            assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert c.execute("SELECT COUNT(*) FROM samples").fetchone()[0] < 500
+    finally:
+        # Lazily: the mount goes as soon as nothing holds it, even if an assertion failed.
+        subprocess.run(["umount", "-l", str(disk)], check=True)

@@ -33,7 +33,7 @@ from levelhead.spec import spec_from_dict
 from levelhead.targets.scripted import ScriptedTarget
 
 onnx = need("onnx")
-tokenizers = need("tokenizers")
+need("tokenizers")
 need("onnxruntime")
 
 INSULTS = ("idiot", "moron", "stupid", "worthless")

@@ -3,8 +3,7 @@ mount can be inspected, nothing is created at a mistyped path, and an older stor
 is, without being migrated.
 
 Tests run as root in CI, where file modes stop no write; so the commands that must work on a
-truly read-only store run in a subprocess as an unprivileged user (as this user when it is
-not root).
+truly read-only store run in a child process as ``nobody`` (as this user when it is not root).
 """
 
 from __future__ import annotations
@@ -14,15 +13,16 @@ import os
 import shutil
 import sqlite3
 import stat
-import subprocess
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from levelhead import open_store, run_audit
+from levelhead.cli import cli
 from levelhead.errors import StoreError, StoreNotFoundError
 from levelhead.spec import spec_from_dict
 
@@ -123,30 +123,69 @@ def test_an_older_store_that_needs_a_changing_migration_is_refused_in_one_line(t
 # ---------------------------------------------------------------------------- truly read-only
 
 
+@dataclass
+class Outcome:
+    """What a command run as the reader did."""
+
+    code: int
+    stdout: str
+    stderr: str
+    exception: str | None  # an exception that escaped: a traceback for the user
+
+
+def _levelhead_as_reader(*argv: str) -> Outcome:
+    """``levelhead ARGV`` in a child process that cannot write what this user made: as root
+    (where file modes stop nothing) the child drops to ``nobody``.
+
+    A fork, not a new interpreter: the interpreter may live where ``nobody`` cannot reach (a
+    pyenv under /root); the fixture runs the same commands once first, so that every module
+    they import is loaded before the fork.
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+            result = CliRunner().invoke(cli, list(argv))
+            escaped = result.exception
+            payload = {"code": result.exit_code, "stdout": result.stdout, "stderr": result.stderr,
+                       "exception": None if escaped is None or isinstance(escaped, SystemExit)
+                       else repr(escaped)}
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the test
+            payload = {"code": -1, "stdout": "", "stderr": "", "exception": repr(exc)}
+        try:
+            with os.fdopen(write, "w", encoding="utf-8") as out:
+                out.write(json.dumps(payload))
+        finally:
+            os._exit(0)  # never run pytest's own teardown in the child
+    os.close(write)
+    with os.fdopen(read, encoding="utf-8") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return Outcome(**json.loads(data))
+
+
+COMMANDS = (("runs",), ("show", "r"), ("findings", "r", "--format", "json"), ("export", "r"))
+
+
 @pytest.fixture
-def as_reader() -> Iterator[tuple[Path, Callable[..., subprocess.CompletedProcess[str]]]]:
-    """A world-readable folder, and a runner of ``levelhead`` as a user who cannot write what
-    this user (root, in CI) made: ``nobody`` when this is root, else this user."""
+def reader_folder() -> Iterator[Path]:
+    """A folder the reader can reach (pytest's own are private to this user), with every module
+    the reading commands import loaded."""
     folder = Path(tempfile.mkdtemp(prefix="levelhead-ro-"))
     folder.chmod(0o755)
-    root = os.geteuid() == 0
-    user = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if root else {}
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(folder), "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"}
-
-    def levelhead(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "levelhead", *argv], capture_output=True,
-                              text=True, timeout=120, env=env, cwd=folder, **user)  # type: ignore[call-overload]
-
+    warm = folder / "warm"
+    warm.mkdir()
+    _make_run(warm / "s.db")
+    for argv in COMMANDS:
+        assert CliRunner().invoke(cli, ["--store", str(warm / "s.db"), *argv]).exit_code == 0
+    shutil.rmtree(warm)
     try:
-        probe = subprocess.run([sys.executable, "-c", "import levelhead"], capture_output=True,
-                               text=True, timeout=60, env=env, cwd=folder, **user)  # type: ignore[call-overload]
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot run levelhead as an unprivileged user here ({exc})")
-    if probe.returncode != 0:
-        pytest.skip(f"the unprivileged user cannot import levelhead here: {probe.stderr[-200:]}")
-    try:
-        yield folder, levelhead
+        yield folder
     finally:
         for path in [folder, *folder.rglob("*")]:
             if path.is_dir():
@@ -154,9 +193,8 @@ def as_reader() -> Iterator[tuple[Path, Callable[..., subprocess.CompletedProces
         shutil.rmtree(folder)
 
 
-def test_an_archived_store_in_a_read_only_folder_can_be_inspected(as_reader):
-    base, levelhead = as_reader
-    archive = base / "archive"
+def test_an_archived_store_in_a_read_only_folder_can_be_inspected(reader_folder):
+    archive = reader_folder / "archive"
     archive.mkdir()
     db = archive / "audit.db"
     _make_run(db)
@@ -164,40 +202,36 @@ def test_an_archived_store_in_a_read_only_folder_can_be_inspected(as_reader):
     archive.chmod(0o555)
     before = _snapshot(archive)
 
-    listed = levelhead("--store", str(db), "runs")
-    assert listed.returncode == 0, listed.stderr
+    listed, shown, found, exported = (_levelhead_as_reader("--store", str(db), *argv)
+                                      for argv in COMMANDS)
+    for outcome in (listed, shown, found, exported):
+        assert outcome.code == 0 and outcome.exception is None, outcome
     assert "6/6" in listed.stdout and "complete" in listed.stdout
-    shown = levelhead("--store", str(db), "show", "r")
-    assert shown.returncode == 0, shown.stderr
-    found = levelhead("--store", str(db), "findings", "r", "--format", "json")
-    assert found.returncode == 0, found.stderr
+    assert "run 'r' is complete: 6 of 6 samples stored" in shown.stdout
     assert any(f["metric"] == "rate:refusal.rules" for f in json.loads(found.stdout))
-    exported = levelhead("--store", str(db), "export", "r")
-    assert exported.returncode == 0, exported.stderr
     assert len(exported.stdout.splitlines()) == 6
     assert _snapshot(archive) == before  # not a byte, not a -wal or -shm file
 
 
-def test_a_read_only_file_in_a_writable_folder_can_be_inspected(as_reader):
-    base, levelhead = as_reader
-    shared = base / "shared"
+def test_a_read_only_file_in_a_writable_folder_can_be_inspected(reader_folder):
+    shared = reader_folder / "shared"
     shared.mkdir()
     db = shared / "audit.db"
     _make_run(db)
     db.chmod(0o444)
     shared.chmod(0o777)
     content = db.read_bytes()
-    result = levelhead("--store", str(db), "findings", "r", "--format", "json")
-    assert result.returncode == 0, result.stderr
+    result = _levelhead_as_reader("--store", str(db), "findings", "r", "--format", "json")
+    assert result.code == 0 and result.exception is None, result
+    assert any(f["metric"] == "rate:refusal.rules" for f in json.loads(result.stdout))
     assert db.read_bytes() == content
 
 
-def test_unmerged_changes_in_a_read_only_folder_are_one_line(as_reader):
+def test_unmerged_changes_in_a_read_only_folder_are_one_line(reader_folder):
     """A store copied while a writer had it open: its -wal holds committed changes, and with no
     -shm to share SQLite cannot read them from a read-only folder. Reading the main file alone
     (immutable) would silently miss them, so the command says what to do instead."""
-    base, levelhead = as_reader
-    source, archive = base / "live", base / "archive"
+    source, archive = reader_folder / "live", reader_folder / "archive"
     source.mkdir()
     archive.mkdir()
     db = source / "audit.db"
@@ -212,9 +246,8 @@ def test_unmerged_changes_in_a_read_only_folder_are_one_line(as_reader):
     for path in archive.iterdir():
         path.chmod(0o444)
     archive.chmod(0o555)
-    result = levelhead("--store", str(archive / "audit.db"), "runs")
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
+    result = _levelhead_as_reader("--store", str(archive / "audit.db"), "runs")
+    assert result.code == 1 and result.exception is None, result
     assert result.stderr.strip().splitlines() == [
         f"error: store {archive / 'audit.db'}: cannot be read where it is: audit.db-wal holds "
         "changes not yet merged into the store and the folder is read-only; copy audit.db with "

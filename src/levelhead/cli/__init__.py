@@ -62,6 +62,11 @@ class _Group(click.Group):
                 raise
             click.secho(f"error: {exc}", fg="red", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # 128 + SIGINT, as shells report it; click's own "Aborted!" would exit 1, which the
+            # gate reads as "fail". `run` and `ask` say how to resume before they get here.
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -164,18 +164,22 @@ def _connect_read_only(path: str) -> sqlite3.Connection:
     if not os.access(file, os.R_OK):
         raise StoreError(f"store {path}: cannot read the file (permission denied)")
     uri = "file:" + urllib.parse.quote(str(file.resolve())) + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None,
-                               check_same_thread=False)
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         return conn
-    except sqlite3.OperationalError:
-        wal = Path(f"{path}-wal")
-        if wal.exists() and wal.stat().st_size > 0:
-            raise StoreError(
-                f"store {path}: cannot be read where it is: {wal.name} holds changes not yet merged "
-                f"into the store and the folder is read-only; copy {file.name} with {wal.name} to a "
-                "writable folder and read it there") from None
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        # SQLITE_READONLY_DIRECTORY / _CANTINIT, or CANTOPEN: no -shm file can be made. Anything
+        # else (a lock held too long) is not a reason to read without locks.
+        if not getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+            raise
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(
+            f"store {path}: cannot be read where it is: {wal.name} holds changes not yet merged "
+            f"into the store and the folder is read-only; copy {file.name} with {wal.name} to a "
+            "writable folder and read it there")
     conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None,
                            check_same_thread=False)
     conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
@@ -206,6 +210,11 @@ class SQLiteStore:
 
     Reads use the caller's connection; sample writes go through :meth:`writer`, a single
     thread that commits in batches so a fast run does not wait on the disk.
+
+    Opened ``read_only`` (the reading commands), the store is neither created, migrated nor
+    written, and its journal mode is left as it is: the connection cannot write (see
+    :func:`_connect_read_only`), and a store written by an older levelhead is read as it is
+    (see :meth:`_check_schema`).
     """
 
     def __init__(self, path: str, *, read_only: bool = False, create: bool = True) -> None:
