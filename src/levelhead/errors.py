@@ -9,8 +9,9 @@ line and exits with :attr:`LevelheadError.exit_code`, keeping tracebacks for ``-
     ├── StoreError                 the store cannot be opened, migrated, queried or written
     │   ├── StoreNotFoundError     no store at that path, for a command that only reads (exit 2)
     │   ├── RunNotFoundError       no run with that id or name (exit 2)
-    │   └── RunBusyError           another live process holds the run's lease (one writer per
-    │                              run): it says who and since when
+    │   ├── RunBusyError           another live process holds the run's lease (one writer per
+    │   │                          run): it says who and since when
+    │   └── LeaseLostError         this process lost the run's lease to another: it stops
     ├── TargetError                a target call failed
     │   ├── RetryableTargetError   worth another attempt: 429, 5xx, timeout, reset, cut-off body
     │   ├── FatalTargetError       retrying will not help: 400, bad reply shape for this request
@@ -29,6 +30,7 @@ import re
 
 __all__ = [
     "FatalTargetError",
+    "LeaseLostError",
     "LevelheadError",
     "MissingDependencyError",
     "PolicyError",
@@ -81,7 +83,19 @@ class RunNotFoundError(StoreError):
 
 
 class RunBusyError(StoreError):
-    """Another live process holds the run's lease: one process writes a run at a time."""
+    """Another live process holds the run's lease: one process writes a run at a time.
+
+    ``holder`` is who holds it (a :class:`levelhead.store.LeaseHolder`), when known.
+    """
+
+    def __init__(self, message: str, holder: object = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class LeaseLostError(StoreError):
+    """This process lost the run's lease (it stalled past its expiry and another process took
+    the run over): it writes nothing more."""
 
 
 class TargetError(LevelheadError):

@@ -14,9 +14,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "FINDINGS_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "Completion",
     "Finding",
+    "FindingKind",
     "TokenLogprob",
     "Prompt",
     "RunInfo",
@@ -27,6 +29,11 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+# Version 2 added ``kind`` and ``unit``: a finding says what it is, so that no reader guesses
+# from its metric's name whether it is a rate.
+FINDINGS_SCHEMA_VERSION = 2
+
+FindingKind = Literal["rate", "difference", "mean", "turn"]
 
 Role = Literal["system", "user", "assistant"]
 
@@ -128,14 +135,22 @@ class Finding(BaseModel):
     ``group`` names the slice (an option of a forced choice, a label, a prompt...) or is None;
     ``errors`` and ``missing`` count the samples left out of ``n`` because the target failed or
     no verdict could be given — never folded in as good replies.
+
+    ``kind`` says what the estimate is: a ``rate`` (a share of samples, prompts or
+    conversations, or a probability), a ``difference`` (of two rates or two means), a ``mean``,
+    or a ``turn`` (a turn number). ``unit`` says in what: ``share`` (0 to 1, shown as a percentage,
+    a difference in percentage points), ``score``, ``words``, ``characters``, ``list_items`` or
+    ``turn``. Renderers, the gate and comparisons read these, never the metric's name.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = FINDINGS_SCHEMA_VERSION
     target: str
     probe: str
     metric: str
+    kind: FindingKind
+    unit: str
     group: str | None = None
     estimate: float | None
     ci_low: float | None = None
@@ -146,6 +161,11 @@ class Finding(BaseModel):
     missing: int = 0
     method: str = ""
     detail: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def is_share(self) -> bool:
+        """True when the estimate is on the 0-to-1 scale of a share (shown as a percentage)."""
+        return self.unit == "share"
 
 
 class RunInfo(BaseModel):

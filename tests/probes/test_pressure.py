@@ -311,7 +311,9 @@ def test_gate_margin_on_the_late_hazard_against_a_baseline(store_path, tmp_path)
 def test_a_flaky_user_model_is_retried_and_a_dead_one_stops_the_run(store_path, tmp_path):
     flaky = _spec(samples=2, max_turns=4, limit=1,
                   user={"kind": "scripted", "replies": ["Again, please."], "fail_rate": 0.3,
-                        "max_backoff_s": 0.01})
+                        # 11 attempts: a user request fails for good with p = 0.3^11, not the
+                        # 0.3^6 (about 1 run in 60 of this test) of the default 5 retries.
+                        "max_retries": 10, "max_backoff_s": 0.01})
     parsed = spec_from_dict(flaky)
     report = run_audit(parsed, open_store(store_path),
                        targets={"bot": ScriptedTarget(parsed.targets[0])})

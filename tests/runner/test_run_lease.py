@@ -18,6 +18,7 @@ from conftest import make_spec, serve
 from levelhead import open_store, run_audit
 from levelhead.errors import RunBusyError, StoreError
 from levelhead.store import LeaseHolder, SampleRow, VerdictRow, acquire_lease
+from levelhead.store._lease import node_id
 
 # Replies alternate between a marked one and a clean one, request by request: a sample taken
 # twice (by two processes) gets two different replies, and a verdict that belongs to the other
@@ -166,9 +167,17 @@ def test_a_lease_whose_process_is_gone_on_this_host_is_taken_over_at_once(store_
         store = open_store(store_path)
         first = run_audit(spec, store)
         now = int(time.time() * 1000)
-        store.try_lease(first.run_id, LeaseHolder(
-            owner="x", host=socket.gethostname(), pid=dead.pid, command="run",
-            acquired_ms=now, heartbeat_ms=now, expires_ms=now + 3_600_000))
+        holder = dict(owner="x", host=socket.gethostname(), pid=dead.pid, command="run",
+                      acquired_ms=now, heartbeat_ms=now, expires_ms=now + 3_600_000)
+        # Another node with the same host name (a container, a VM called "localhost"): its
+        # pids are not ours to look up, so its live lease stands until it lapses.
+        store.try_lease(first.run_id, LeaseHolder(**holder, node="other-boot:pid:[1]"))
+        assert store.lease_of(first.run_id) is not None
+        with pytest.raises(RunBusyError):
+            run_audit(spec, store)
+        # This node, and the process is gone: taken over at once.
+        store.release_lease(first.run_id, "x")
+        store.try_lease(first.run_id, LeaseHolder(**{**holder, "owner": "y"}, node=node_id()))
         assert store.lease_of(first.run_id) is None  # not a live holder
         assert run_audit(spec, store).complete
 
@@ -227,3 +236,55 @@ def test_judging_a_run_that_is_being_run_refuses(store_path):
                                       "abuse.lexicon"])
     assert result.exit_code == 1
     assert "run 't' is held by levelhead run (pid 4242 on build-7.example)" in result.output
+
+
+def test_a_run_that_loses_its_lease_midway_stops_and_writes_nothing_more(store_path):
+    import threading
+
+    from levelhead.errors import LeaseLostError
+    from levelhead.spec import spec_from_dict
+
+    spec = spec_from_dict({
+        "run": {"name": "stolen", "samples": 400, "seed": 1},
+        "targets": [{"name": "bot", "kind": "scripted", "latency_ms": 20, "concurrency": 4}],
+        "probes": [{"name": "custom", "prompts": [{"id": "q", "text": "hi"}]}]})
+
+    def steal() -> None:
+        deadline = time.monotonic() + 30
+        while _stored(store_path) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with sqlite3.connect(store_path) as c:  # another process took the run over
+            c.execute("UPDATE run_leases SET owner = 'thief', host = 'elsewhere', pid = 1")
+
+    thief = threading.Thread(target=steal)
+    thief.start()
+    with pytest.raises(LeaseLostError) as lost:
+        run_audit(spec, open_store(store_path))
+    thief.join()
+    assert "now: pid 1 on elsewhere" in str(lost.value) and "resume with" not in str(lost.value)
+    stored = _stored(store_path)
+    assert 20 <= stored < 400
+    time.sleep(0.3)
+    assert _stored(store_path) == stored  # nothing more arrives
+
+
+def test_a_spec_that_leaves_out_a_partly_sampled_prompt_is_refused(store_path):
+    from levelhead.errors import SpecError
+    from levelhead.spec import spec_from_dict
+
+    def spec(samples: int, *ids: str):
+        return spec_from_dict({
+            "run": {"name": "plan", "samples": samples},
+            "targets": [{"name": "bot", "kind": "scripted"}],
+            "probes": [{"name": "custom", "prompts": [{"id": i, "text": i} for i in ids]}]})
+
+    store = open_store(store_path)
+    assert run_audit(spec(2, "a", "b"), store).complete
+    # b is whole at N = 2: leaving it out keeps the run complete.
+    assert run_audit(spec(2, "a"), store).complete
+    # At N = 3, b would hold 2 of 3 for good: refused, and the run is left as it was.
+    with pytest.raises(SpecError, match=r"holds only part of bot/custom/b \(2 of 3\), which this "
+                                        r"spec leaves out"):
+        run_audit(spec(3, "a"), store)
+    assert store.progress(store.find_run("plan").id).complete
+    assert store.lease_of(store.find_run("plan").id) is None

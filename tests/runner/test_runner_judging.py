@@ -99,10 +99,10 @@ def test_mirrored_pairs_get_pair_verdicts(store_path):
     report = run_audit(_spec(samples=4, judges=[pair_judge]), open_store(store_path))
     rows = _open(store_path).pair_verdict_table(report.run_id)
     assert len(rows) == 4  # one per sample index
-    assert {(r[2], r[4]) for r in rows} == {("praise-a", "praise-b")}
+    assert {(r.prompt_a, r.prompt_b) for r in rows} == {("praise-a", "praise-b")}
     for row in rows:
-        extra = json.loads(row[11])
-        assert row[9] == ("favours_a" if extra["shown_first"] == "a" else "favours_b")
+        extra = json.loads(row.extra_json)
+        assert row.label == ("favours_a" if extra["shown_first"] == "a" else "favours_b")
 
 
 def test_judge_texts_from_a_file(tmp_path):

@@ -1,7 +1,10 @@
 """The ``levelhead`` command: thin click commands that parse, call the library, and render.
 
 Expected failures (:class:`~levelhead.errors.LevelheadError`) print one line and exit with the
-error's code; ``--debug`` shows the traceback instead. May import every other package.
+error's code; ``--debug`` shows the traceback instead. The global options (``--store``,
+``--debug``) may also be given after the command, as in ``llm`` or ``datasette``
+(``levelhead export RUN --store runs.db``); there they win over the same option before it.
+May import every other package.
 """
 
 from __future__ import annotations
@@ -35,6 +38,41 @@ _COMMANDS = {
 }
 
 
+def _store_after(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:  # given after the command: it wins over `levelhead --store` and the env
+        ctx.ensure_object(dict)["store"] = value
+
+
+def _debug_after(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(dict)["debug"] = True
+
+
+def _with_global_options(command: click.Command) -> click.Command:
+    """Let ``command`` (and a group's subcommands) take ``--store`` and ``--debug`` after its name.
+
+    They write the same ``ctx.obj`` keys as the group's options, which are parsed first, so the
+    one after the command wins. No envvar or default here: without the option the group's value
+    (``--store`` before the command, ``LEVELHEAD_STORE``, ``levelhead.db``) stands. Applied once
+    per command object, when it is loaded, so that ``--help`` lists each option once.
+    """
+    if not any(param.name == "global_store" for param in command.params):
+        command.params.extend([
+            click.Option(["--store", "global_store"], metavar="PATH", expose_value=False,
+                         callback=_store_after,
+                         help="SQLite store file (or set LEVELHEAD_STORE; default: "
+                              "levelhead.db). Same as --store before the command; this one wins."),
+            click.Option(["--debug", "global_debug"], is_flag=True, expose_value=False,
+                         callback=_debug_after,
+                         help="Show tracebacks of expected errors (same as --debug before the "
+                              "command)."),
+        ])
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_global_options(sub)
+    return command
+
+
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
@@ -44,7 +82,7 @@ class _Group(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+        return _with_global_options(getattr(importlib.import_module(module), attr))
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
         name = args[0] if args else ""
@@ -72,8 +110,11 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="levelhead")
 @click.option("--store", "store_path", envvar="LEVELHEAD_STORE", default="levelhead.db",
-              show_default=True, help="SQLite store file (or set LEVELHEAD_STORE).")
-@click.option("--debug", is_flag=True, help="Show tracebacks of expected errors.")
+              metavar="PATH", show_default=True,
+              help="SQLite store file (or set LEVELHEAD_STORE); also accepted after the "
+                   "command, where it wins.")
+@click.option("--debug", is_flag=True,
+              help="Show tracebacks of expected errors (also accepted after the command).")
 @click.pass_context
 def cli(ctx: click.Context, store_path: str, debug: bool) -> None:
     """Sample chat models many times, judge the replies, report honest statistics.

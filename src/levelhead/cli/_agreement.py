@@ -29,12 +29,12 @@ def agreement(obj: dict, run_ref: str) -> None:
     run = store.find_run(run_ref)
     by_judge: dict[str, dict[tuple[str, str, str, int], str]] = defaultdict(dict)
     identities: dict[tuple[str, str, str], str] = {}
-    for target, probe, prompt, k, judge, version, args, label, _score in store.verdict_table(run.id):
-        key = (judge, version, args)
+    for v in store.verdict_table(run.id):
+        key = (v.judge, v.judge_version, v.judge_args)
         if key not in identities:
-            same = sum(1 for i in identities if i[:2] == (judge, version))
-            identities[key] = f"{judge} v{version}" + (f" #{same + 1}" if same else "")
-        by_judge[identities[key]][(target, probe, prompt, k)] = label
+            same = sum(1 for i in identities if i[:2] == (v.judge, v.judge_version))
+            identities[key] = f"{v.judge} v{v.judge_version}" + (f" #{same + 1}" if same else "")
+        by_judge[identities[key]][(v.target, v.probe, v.prompt_id, v.sample_index)] = v.label
     console = wide_console()
     names = sorted(by_judge)
     table = Table(title=f"judge agreement on run '{run.name}' (kappa: 1 perfect, 0 chance)")

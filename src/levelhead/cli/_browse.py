@@ -8,11 +8,12 @@ import sys
 from typing import TextIO
 
 import click
+from rich.console import Console
 from rich.table import Table
 
 from levelhead.cli._files import open_output
 from levelhead.cli._render import wide_console
-from levelhead.store import open_store
+from levelhead.store import PairVerdictRecord, VerdictRecord, open_store
 
 EXPORT_FIELDS = ["run", "target", "probe", "prompt_id", "sample_index", "status", "text",
                  "messages", "latency_ms", "finish_reason", "error", "seed", "prompt_tokens",
@@ -63,20 +64,22 @@ def show(obj: dict, run_ref: str) -> None:
     _print_verdicts(console, store.verdict_table(run.id), store.pair_verdict_table(run.id))
 
 
-def _print_verdicts(console, rows, pair_rows) -> None:  # type: ignore[no-untyped-def]
+def _print_verdicts(console: Console, rows: list[VerdictRecord],
+                    pair_rows: list[PairVerdictRecord]) -> None:
     """Label counts per judge x target x probe (a verdict table, not yet a finding)."""
     from collections import Counter, defaultdict
 
     groups: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
     identities: dict[tuple[str, str, str], int] = {}
-    for target, probe, _prompt, _k, judge, version, args, label, _score in rows:
+    for v in rows:
         # Two judges with one name and version but other settings are two identities.
-        n = identities.setdefault((judge, version, args), sum(
-            1 for key in identities if key[:2] == (judge, version)) + 1)
-        name = f"{judge} v{version}" + (f" #{n}" if n > 1 else "")
-        groups[(name, target, probe)][label] += 1
-    for t_a, probe, _pa, t_b, _pb, _k, judge, version, _args, label, _score, _extra in pair_rows:
-        groups[(f"{judge} v{version}", t_a if t_a == t_b else f"{t_a} vs {t_b}", probe)][label] += 1
+        n = identities.setdefault((v.judge, v.judge_version, v.judge_args), sum(
+            1 for key in identities if key[:2] == (v.judge, v.judge_version)) + 1)
+        name = f"{v.judge} v{v.judge_version}" + (f" #{n}" if n > 1 else "")
+        groups[(name, v.target, v.probe)][v.label] += 1
+    for pv in pair_rows:
+        side = pv.target_a if pv.target_a == pv.target_b else f"{pv.target_a} vs {pv.target_b}"
+        groups[(f"{pv.judge} v{pv.judge_version}", side, pv.probe)][pv.label] += 1
     if not groups:
         return
     table = Table(title="verdicts (label counts; judge_error = no verdict could be given)")

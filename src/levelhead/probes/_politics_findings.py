@@ -62,7 +62,7 @@ def forced_choice_findings(data: Any, probe_id: str) -> list[Finding]:
                                                ("declined", fc.decline_share, fc.decline_interval,
                                                 fc.declines)):
                 out.append(Finding(
-                    target=target, probe=probe_id, metric="choice_share",
+                    target=target, probe=probe_id, metric="choice_share", kind="rate", unit="share",
                     group=f"{item}: {names.get(option, option)}", estimate=share,
                     ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence,
                     n=fc.n, errors=errors, missing=other, method=interval.method,
@@ -191,6 +191,7 @@ def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
                                        errors=errors[target])
                 out.append(Finding(
                     target=target, probe=probe_id, metric=f"asymmetry:{name}", group=group,
+                    kind="difference", unit=name,
                     estimate=r.mean_difference, ci_low=r.interval.low, ci_high=r.interval.high,
                     confidence=r.interval.confidence, n=r.pairs, errors=r.errors, missing=r.missing,
                     method=r.interval.method,
@@ -203,6 +204,7 @@ def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
                                       [ref_b[p][0] for p in common], [ref_b[p][1] for p in common])
                 out.append(Finding(
                     target=target, probe=probe_id, metric="refusal_asymmetry", group=group,
+                    kind="difference", unit="share",
                     estimate=d.estimate, ci_low=d.interval.low, ci_high=d.interval.high,
                     confidence=d.interval.confidence, n=d.prompts, errors=errors[target],
                     method=d.interval.method,

@@ -134,9 +134,8 @@ def mirrored_sections(data: Any, findings: list[Finding], probe_id: str) -> list
     for f in findings:
         if f.probe != probe_id:
             continue
-        if f.metric.startswith("asymmetry:") or f.metric == "refusal_asymmetry":
-            rate_like = f.metric == "refusal_asymmetry"
-            show = percent if rate_like else (lambda x: "–" if x is None else f"{x:.3g}")
+        if f.kind == "difference":
+            show = percent if f.is_share else (lambda x: "–" if x is None else f"{x:.3g}")
             rows.append((f.target, f.metric, f.group, show(f.estimate),
                          f"{show(f.ci_low)} – {show(f.ci_high)}", f.n, f.detail.get("p_value"),
                          bool(f.detail.get("flag"))))

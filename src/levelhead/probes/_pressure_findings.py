@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from levelhead.probes._sycophancy_findings import _behaviour, _Counts, _empty, _rate
-from levelhead.records import Finding
+from levelhead.records import Finding, FindingKind
+
+# The survival findings of a judge: what each is, for the empty ones too.
+_SURVIVAL_KINDS: tuple[tuple[str, FindingKind, str], ...] = (
+    ("civil_to_end", "rate", "share"), ("early_hazard", "rate", "share"),
+    ("late_hazard", "rate", "share"), ("hazard_growth", "difference", "share"),
+    ("hazard_onset", "turn", "turn"))
 
 __all__ = ["Conversation", "conversations", "pressure_behaviours", "pressure_findings",
            "turn_judges"]
@@ -204,15 +210,15 @@ def pressure_findings(data: Any, probe_id: str) -> list[Finding]:
                 out.append(f)
                 turns, bad_at, errors, missing = _survival_input(convs)
                 if not turns:
-                    for metric in ("civil_to_end", "early_hazard", "late_hazard",
-                                   "hazard_growth", "hazard_onset"):
+                    for metric, kind, unit in _SURVIVAL_KINDS:
                         out.append(_empty(target, probe_id, f"{metric}:{judge}", group,
-                                          "no judged turn", **base))
+                                          "no judged turn", kind=kind, unit=unit, **base))
                     continue
                 curve = still_civil_curve(turns, bad_at, errors=errors, missing=missing)
                 end = curve.rows[-1]
                 out.append(Finding(
                     target=target, probe=probe_id, metric=f"civil_to_end:{judge}", group=group,
+                    kind="rate", unit="share",
                     estimate=end.still_civil, ci_low=end.interval.low, ci_high=end.interval.high,
                     confidence=curve.confidence, n=curve.conversations, errors=errors,
                     missing=missing, method=f"kaplan-meier ({end.interval.method})",
@@ -236,25 +242,27 @@ def _early_late(target: str, probe_id: str, judge: str, group: str | None, turns
     common = {"target": target, "probe": probe_id, "group": group, "errors": errors,
               "missing": missing}
     if max(turns) < late_from:
-        return [Finding(**common, metric=f"{m}:{judge}", estimate=None, n=0,
+        return [Finding(**common, metric=f"{m}:{judge}", kind=kind, unit=unit, estimate=None, n=0,
                         detail={**base, "note": f"no conversation reached turn {late_from}"})
-                for m in ("early_hazard", "late_hazard", "hazard_growth")]
+                for m, kind, unit in _SURVIVAL_KINDS[1:4]]
     r = early_late_hazard(turns, bad_at, late_from, errors=errors, missing=missing)
     split = {"late_from": late_from}
     out = []
     for name, side, span in (("early_hazard", r.early, f"1-{late_from - 1}"),
                              ("late_hazard", r.late, f"{late_from}+")):
-        out.append(Finding(**common, metric=f"{name}:{judge}", estimate=side.estimate,
+        out.append(Finding(**common, metric=f"{name}:{judge}", kind="rate", unit="share",
+                           estimate=side.estimate,
                            ci_low=side.interval.low, ci_high=side.interval.high,
                            confidence=side.interval.confidence, n=side.n,
                            method=f"pooled hazard, {side.interval.method}",
                            detail={**base, **split, "events": side.k, "turns": span}))
-    out.append(Finding(**common, metric=f"hazard_growth:{judge}", estimate=r.difference,
+    out.append(Finding(**common, metric=f"hazard_growth:{judge}", kind="difference", unit="share",
+                       estimate=r.difference,
                        ci_low=r.difference_interval.low, ci_high=r.difference_interval.high,
                        confidence=r.difference_interval.confidence, n=r.early.n + r.late.n,
                        method=f"{r.difference_interval.method}; {r.test}",
                        detail={**base, **split, "p_value": r.p_value, "ratio": r.ratio,
-                               "flag": bool(r.grows), "unit": "difference"}))
+                               "flag": bool(r.grows)}))
     return out
 
 
@@ -263,8 +271,9 @@ def _onset(target: str, probe_id: str, judge: str, group: str | None, turns: lis
            hazard_onset: Any) -> Finding:
     r = hazard_onset(turns, bad_at, errors=errors, missing=missing)
     common = {"target": target, "probe": probe_id, "metric": f"hazard_onset:{judge}",
-              "group": group, "n": r.conversations, "errors": errors, "missing": missing}
-    detail = {**base, "unit": "turn", "p_value": r.p_value, "flag": bool(r.rises),
+              "kind": "turn", "unit": "turn", "group": group, "n": r.conversations,
+              "errors": errors, "missing": missing}
+    detail = {**base, "p_value": r.p_value, "flag": bool(r.rises),
               "hazard_before": r.before.estimate if r.before else None,
               "hazard_after": r.after.estimate if r.after else None,
               "hazard_constant": r.constant.estimate, "constant_upper": r.constant_upper}

@@ -66,7 +66,7 @@ def _shift_table(findings: list[Finding], probe_id: str, metrics: tuple[str, ...
     def show(f: Finding, x: float | None) -> str:
         if x is None:
             return "–"
-        return f"{x:+.3f}" if f.metric.startswith(("positivity", "echo")) else percent(x)
+        return percent(x) if f.is_share else f"{x:+.3f}"
 
     return Table(("target", "finding", "group", "estimate", "95 % interval", "items", "flag"),
                  tuple((f.target, f.metric, f.group or "", show(f, f.estimate),

@@ -142,6 +142,7 @@ def condition_findings(data: RunData) -> list[Finding]:
                 effects.append((len(out), d.p_value))
                 out.append(Finding(
                     target=name, probe=probe, metric=f"{kind}:{short}", group=group,
+                    kind="difference", unit="share",
                     estimate=d.estimate, ci_low=d.interval.low, ci_high=d.interval.high,
                     confidence=d.interval.confidence, n=d.prompts, errors=d.errors,
                     missing=d.missing, method=d.interval.method,
@@ -176,6 +177,7 @@ def condition_findings(data: RunData) -> list[Finding]:
                 out.append(Finding(
                     target=f"{base}@" + "/".join(f"{d}:{v}" for d, v in rest) if rest else base,
                     probe=probe, metric=f"system_spread:{short}", group=group,
+                    kind="difference", unit="share",
                     estimate=sp.spread, ci_low=sp.spread_interval.low,
                     ci_high=sp.spread_interval.high, confidence=sp.spread_interval.confidence,
                     n=sp.prompts, method=sp.spread_interval.method,
@@ -228,6 +230,7 @@ def _worst_of_n(name: str, probe: str, short: str, group: str | None, b: Behavio
         method, conf = f"mean over prompts of 1 - C(n-k,m)/C(n,m); {mean.interval.method}", \
             mean.interval.confidence
     return Finding(target=name, probe=probe, metric=f"worst_of_n:{short}", group=group,
+                   kind="rate", unit="share",
                    estimate=estimate, ci_low=low, ci_high=high, confidence=conf,
                    n=len(b.prompt_ids), errors=b.errors, missing=b.missing, method=method,
                    detail=detail)

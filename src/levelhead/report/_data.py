@@ -105,8 +105,9 @@ class RunData:
 def load_run_data(store: Store, run_id: int) -> RunData:
     """Read a run's samples and verdicts from the store."""
     run = store.find_run(run_id)
-    samples = [SampleView(s.target, s.probe, s.prompt_id, s.sample_index, s.status, s.text,
-                          tags) for s, tags in store.samples_with_tags(run.id)]
+    samples = [SampleView(t.sample.target, t.sample.probe, t.sample.prompt_id,
+                          t.sample.sample_index, t.sample.status, t.sample.text, t.tags)
+               for t in store.samples_with_tags(run.id)]
     data = RunData(run.id, run.name, samples, spec=run.spec, seed=run.seed,
                    created_at=run.created_at, progress=store.progress(run.id))
     for table in run.spec.get("probes", []):
@@ -119,34 +120,36 @@ def load_run_data(store: Store, run_id: int) -> RunData:
     names = _IdentityNames()
     verdicts: dict[str, dict[SampleKey, str]] = defaultdict(dict)
     scores: dict[str, dict[SampleKey, float | None]] = defaultdict(dict)
-    for target, probe, prompt, k, judge, version, args, label, score in store.verdict_table(run.id):
-        name = names.of(judge, version, args)
-        data.judge_versions[name] = (judge, version)
-        verdicts[name][(target, probe, prompt, k)] = label
-        scores[name][(target, probe, prompt, k)] = score
-        data.judge_args[name] = json.loads(args)
+    for v in store.verdict_table(run.id):
+        name = names.of(v.judge, v.judge_version, v.judge_args)
+        key = (v.target, v.probe, v.prompt_id, v.sample_index)
+        verdicts[name][key] = v.label
+        scores[name][key] = v.score
+        if name not in data.judge_args:  # one identity, one version and settings
+            data.judge_versions[name] = (v.judge, v.judge_version)
+            data.judge_args[name] = json.loads(v.judge_args)
     data.verdicts, data.scores = dict(verdicts), dict(scores)
     pairs: dict[str, list[tuple[SampleKey, SampleKey, str, dict[str, Any]]]] = defaultdict(list)
-    for (t_a, probe, p_a, t_b, p_b, k, judge, version, args, label, _score,
-         extra) in store.pair_verdict_table(run.id):
-        name = names.of(judge, version, args)
-        data.judge_versions[name] = (judge, version)
-        data.judge_args[name] = json.loads(args)
-        pairs[name].append(((t_a, probe, p_a, k), (t_b, probe, p_b, k), label,
-                            json.loads(extra) if extra else {}))
+    for pv in store.pair_verdict_table(run.id):
+        name = names.of(pv.judge, pv.judge_version, pv.judge_args)
+        if name not in data.judge_args:
+            data.judge_versions[name] = (pv.judge, pv.judge_version)
+            data.judge_args[name] = json.loads(pv.judge_args)
+        pairs[name].append(((pv.target_a, pv.probe, pv.prompt_a, pv.sample_index),
+                            (pv.target_b, pv.probe, pv.prompt_b, pv.sample_index), pv.label,
+                            json.loads(pv.extra_json) if pv.extra_json else {}))
     data.pair_verdicts = dict(pairs)
-    tag_cache: dict[str, dict[str, str]] = {}
-    data.turns = [TurnView(target, probe, prompt, k, turn, user, status, text, error, ptok, ctok,
-                           tag_cache.setdefault(tags, json.loads(tags)))
-                  for (target, probe, prompt, k, turn, user, status, text, error, ptok, ctok,
-                       _latency, tags) in store.turn_table(run.id)]
+    data.turns = [TurnView(t.target, t.probe, t.prompt_id, t.sample_index, t.turn, t.user_text,
+                           t.status, t.text, t.error, t.prompt_tokens, t.completion_tokens,
+                           t.tags)
+                  for t in store.turn_table(run.id)]
     turn_verdicts: dict[str, dict[TurnKey, str]] = defaultdict(dict)
-    for (target, probe, prompt, k, turn, judge, version, args, label,
-         _score) in store.turn_verdict_table(run.id):
-        name = names.of(judge, version, args)
-        data.judge_versions[name] = (judge, version)
-        data.judge_args[name] = json.loads(args)
-        turn_verdicts[name][(target, probe, prompt, k, turn)] = label
+    for tv in store.turn_verdict_table(run.id):
+        name = names.of(tv.judge, tv.judge_version, tv.judge_args)
+        if name not in data.judge_args:
+            data.judge_versions[name] = (tv.judge, tv.judge_version)
+            data.judge_args[name] = json.loads(tv.judge_args)
+        turn_verdicts[name][(tv.target, tv.probe, tv.prompt_id, tv.sample_index, tv.turn)] = tv.label
     data.turn_verdicts = dict(turn_verdicts)
     return data
 

@@ -27,7 +27,7 @@ def rate_by_prompt(k_per_prompt: list[int], n_per_prompt: list[int], *, errors: 
 def finding_from_rate(target: str, probe: str, metric: str, group: str | None, result: Any,
                       **detail: Any) -> Finding:
     """A Finding from a stats result with ``estimate`` and ``interval`` (Rate, ClusteredRate)."""
-    return Finding(target=target, probe=probe, metric=metric, group=group,
+    return Finding(target=target, probe=probe, metric=metric, kind="rate", unit="share", group=group,
                    estimate=float(result.estimate), ci_low=float(result.interval.low),
                    ci_high=float(result.interval.high), confidence=result.interval.confidence,
                    n=int(result.n), errors=int(result.errors), missing=int(result.missing),
@@ -80,7 +80,8 @@ def _generic(data: RunData, target: str, probe: str, samples: list[SampleView]) 
         labels = sorted((seen | declared) - {JUDGE_ERROR})
         if not labels:  # every verdict was a judge_error: say so, as a finding with n = 0
             judged_errors = sum(1 for s in samples if s.status != "ok")
-            out.append(Finding(target=target, probe=probe, metric=f"rate:{judge}", group=None,
+            out.append(Finding(target=target, probe=probe, metric=f"rate:{judge}", kind="rate",
+                               unit="share", group=None,
                                estimate=None, n=0, errors=judged_errors,
                                missing=len(samples) - judged_errors,
                                detail={"note": "no verdict could be given (judge_error)"}))
@@ -136,7 +137,7 @@ def completeness_findings(data: RunData) -> list[Finding]:
         stored = sum(p.stored for p in prompts)
         never = [p.prompt_id for p in prompts if p.stored == 0]
         out.append(Finding(
-            target=target, probe=probe, metric="completeness",
+            target=target, probe=probe, metric="completeness", kind="rate", unit="share",
             estimate=stored / planned if planned else None, n=planned,
             errors=sum(p.errors for p in prompts), missing=planned - stored, method="count",
             detail={"planned": planned, "stored": stored,
@@ -156,9 +157,7 @@ def findings_markdown(findings: list[Finding]) -> str:
     rows = ["| target | probe | metric | group | estimate | 95 % interval | n | errors | missing |",
             "|---|---|---|---|---|---|---|---|---|"]
     for f in findings:
-        # A finding with a ``unit`` in its detail is a mean or a score, not a share.
-        rate_like = (f.ci_low is not None and -1 <= (f.estimate or 0) <= 1
-                     and not f.metric.startswith(("asymmetry:", "mean_")) and not f.detail.get("unit"))
+        rate_like = f.is_share  # a share or a difference of shares: percent
         est = _pct(f.estimate) if rate_like else ("-" if f.estimate is None else f"{f.estimate:.3g}")
         ci = (f"{_pct(f.ci_low)} – {_pct(f.ci_high)}" if rate_like else
               "-" if f.ci_low is None else f"{f.ci_low:.3g} – {f.ci_high:.3g}")

@@ -539,7 +539,7 @@ def _finding_check(f: Finding, check: str, bound: float, base: dict[str, Any]) -
     from scipy import stats
 
     # A finding is a share unless it carries a unit (a mean, a score) or is an asymmetry.
-    is_rate = not f.detail.get("unit") and not f.metric.startswith(("asymmetry:", "mean_"))
+    is_rate = f.is_share
     fmt = _pct if is_rate else (lambda x: f"{x:.3g}")
     if f.estimate is None or f.ci_low is None or f.ci_high is None:
         return Outcome(**base, check=check, status="undecided", threshold=bound, n=f.n,

@@ -77,7 +77,10 @@ def outcome_line(o: Outcome) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    # A rule name or reason may hold control characters (a terminal escape in a policy file):
+    # they go, so that a job page and a terminal show the text as text.
+    text = "".join(" " if ch in "\n\r\t" else ch for ch in text if ch.isprintable() or ch in "\n\r\t")
+    return text.replace("|", "\\|")
 
 
 def _summary(result: GateResult) -> str:

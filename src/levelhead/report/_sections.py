@@ -155,7 +155,7 @@ def summary_section(data: RunData, findings: list[Finding], statuses: Statuses) 
 def _estimate_text(f: Finding) -> str:
     if f.estimate is None:
         return "–"
-    if -1 <= f.estimate <= 1 and not f.metric.startswith(("asymmetry:", "mean_")):
+    if f.is_share:
         return percent(f.estimate)
     return f"{f.estimate:.3g}"
 

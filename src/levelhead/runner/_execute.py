@@ -16,6 +16,7 @@ from typing import Any
 
 from levelhead.errors import (
     FatalTargetError,
+    LeaseLostError,
     LevelheadError,
     RetryableTargetError,
     RunBusyError,
@@ -43,7 +44,7 @@ from levelhead.runner._judging import (
 )
 from levelhead.runner._progress import Progress
 from levelhead.spec import AuditSpec, check_run_name, judge_configs
-from levelhead.store import RunLease, SampleRow, Store, StoredTurn, acquire_lease
+from levelhead.store import RunLease, SampleRow, Store, StoredTurn, claim_lease
 from levelhead.targets import Target, TargetConfig, build_target
 
 # After this many connection failures in a row a target that once answered is given up too.
@@ -384,7 +385,8 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
             if not wait:
                 raise
             if not waiting_noted:
-                progress.note(f"waiting: {busy}")
+                holder = busy.holder.describe(int(time.time() * 1000)) if busy.holder else "?"
+                progress.note(f"waiting for run '{name}': it is held by {holder}")
                 waiting_noted = True
             await asyncio.sleep(1.0)
     try:
@@ -413,17 +415,12 @@ def _prepare(spec: AuditSpec, store: Store, name: str, spec_json: dict[str, Any]
     transaction: every check passes before anything about the run changes (a refused resume
     leaves the stored run exactly as it was), and a second process finds the lease taken."""
     n = spec.run.samples
-    lease: RunLease | None = None
-    try:
-        with store.transaction():
-            run = store.begin_run(name, spec_json, spec.run.seed, n)
-            lease = acquire_lease(store, run.id, name, "run")
-            prepared = _plan_run(spec, store, run, name, spec_json, retry_errors)
-    except BaseException:
-        if lease is not None:
-            lease.release()
-        raise
-    return lease, prepared
+    with store.transaction():
+        run = store.begin_run(name, spec_json, spec.run.seed, n)
+        lease = claim_lease(store, run.id, name, "run")
+        prepared = _plan_run(spec, store, run, name, spec_json, retry_errors)
+    # Committed: the lease row is visible to others now, renewed and beating from here on.
+    return lease.start(), prepared
 
 
 def _plan_run(spec: AuditSpec, store: Store, run: Any, name: str, spec_json: dict[str, Any],
@@ -453,6 +450,8 @@ def _plan_run(spec: AuditSpec, store: Store, run: Any, name: str, spec_json: dic
     target_ids = [store.ensure_target(run.id, t.name, t.kind, t.settings(), t.settings_hash())
                   for t in spec.targets]
     planned = store.update_run(run.id, spec_json, n)
+    if run.resumed:
+        _keep_the_plan(store, run, name, spec, prompt_work, n)
     removed = store.delete_error_samples(run.id) if retry_errors else 0
     plans = plan_judges(store, judge_configs_by_probe)
     turn_plans = plan_judges(store, turn_configs_by_probe)
@@ -521,7 +520,7 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
     judging = SampleJudging(plans, writer.put)
     users: list[_UserModel] = []
     try:
-        ticker = asyncio.create_task(_tick(progress))
+        ticker = asyncio.create_task(_tick(progress, lease, states))
         for conv in conversations.values():
             user_cfg = getattr(conv.probe, "user_target_config", None)
             if user_cfg is not None:  # a model plays the simulated user
@@ -606,16 +605,42 @@ async def _run_target(state: _TargetState, run_id: int, run_seed: int, put, prog
         progress.note(f"target '{state.target.config.name}' stopped: {state.failure}")
 
 
+def _keep_the_plan(store: Store, run: Any, name: str, spec: AuditSpec,
+                   prompt_work: list[_PromptWork], n: int) -> None:
+    """Refuse a spec that leaves out a target or prompt the run holds only part of: a resume
+    samples what the spec names, so that part would stay missing for good, and the run could
+    never be complete (nor gated)."""
+    named = {(t.name, p.probe, p.prompt.id) for t in spec.targets for p in prompt_work}
+    partial = [p for p in store.progress(run.id).prompts
+               if (p.target, p.probe, p.prompt_id) not in named and p.stored < n]
+    if partial:
+        shown = ", ".join(f"{p.target}/{p.probe}/{p.prompt_id} ({p.stored} of {n})"
+                          for p in partial[:3])
+        more = f" and {len(partial) - 3} more" if len(partial) > 3 else ""
+        raise SpecError(
+            f"run '{name}' holds only part of {shown}{more}, which this spec leaves out: a "
+            "resume would never finish them, and the run could never be complete. Put them "
+            "back in the spec, or give this run another name (--run-name)")
+
+
 def _with_resume(exc: LevelheadError, run_name: str) -> LevelheadError:
-    """A store failure during a run (a full disk, a lost lease), with how to go on."""
-    if isinstance(exc, StoreError) and "resume with" not in str(exc):
+    """A store failure during a run (a full disk), with how to go on; a lost lease is not
+    resumed here (another process runs the run now)."""
+    if (isinstance(exc, StoreError) and not isinstance(exc, LeaseLostError)
+            and "resume with" not in str(exc)):
         return StoreError(f"{exc}; resume with: levelhead run --resume {run_name}")
     return exc
 
 
-async def _tick(progress: Progress) -> None:
+async def _tick(progress: Progress, lease: RunLease, states: list[_TargetState]) -> None:
     while True:
         progress.refresh()
+        if lease.lost is not None:
+            # Another process runs the run now: stop asking (the writer stores nothing more).
+            for state in states:
+                state.halt(TargetUnreachableError(
+                    f"this process lost the lease of run {lease.run_id}: {lease.lost}; see who "
+                    "runs it with: levelhead runs"))
         await asyncio.sleep(0.25)
 
 

@@ -5,26 +5,33 @@ implement the same :class:`Store` protocol so that callers do not change. May im
 and errors only.
 """
 
-from levelhead.store._lease import RunLease, acquire_lease
+from levelhead.store._lease import RunLease, acquire_lease, claim_lease
 from levelhead.store._protocol import (
     LeaseHolder,
+    PairVerdictRecord,
     PairVerdictRow,
     PromptProgress,
     RunProgress,
     RunRecord,
     SampleRow,
+    SampleWriter,
     Store,
     StoredSample,
     StoredTurn,
+    TaggedSample,
     TargetPromptSummary,
+    TurnRecord,
     TurnRow,
+    TurnVerdictRecord,
     TurnVerdictRow,
+    VerdictRecord,
     VerdictRow,
 )
 from levelhead.store._sqlite import SQLiteStore, default_store_path, open_store
 
 __all__ = [
     "LeaseHolder",
+    "PairVerdictRecord",
     "PairVerdictRow",
     "PromptProgress",
     "RunLease",
@@ -32,14 +39,20 @@ __all__ = [
     "RunRecord",
     "SQLiteStore",
     "SampleRow",
+    "SampleWriter",
     "Store",
     "StoredSample",
     "StoredTurn",
+    "TaggedSample",
     "TargetPromptSummary",
+    "TurnRecord",
     "TurnRow",
+    "TurnVerdictRecord",
     "TurnVerdictRow",
+    "VerdictRecord",
     "VerdictRow",
     "acquire_lease",
+    "claim_lease",
     "default_store_path",
     "open_store",
 ]

@@ -20,11 +20,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from levelhead.errors import RunBusyError, StoreError
+from levelhead.errors import LeaseLostError, RunBusyError, StoreError
 from levelhead.store._protocol import LeaseHolder, Store
 
-__all__ = ["DEFAULT_TTL_S", "RunLease", "acquire_lease", "lease_ttl_s"]
+__all__ = ["DEFAULT_TTL_S", "RunLease", "acquire_lease", "claim_lease", "lease_ttl_s", "node_id"]
 
 # Long enough that a busy machine never misses a renewal (every ttl/6), short enough that a
 # resume after a crash on another host waits half a minute at most.
@@ -49,9 +50,20 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def node_id() -> str:
+    """This machine's boot id and this process's pid namespace: processes that share both see
+    the same pids. Host names do not tell that (containers and VMs share them)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        return f"{boot}:{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return ""  # unknown: a lease is then only ever taken over when it lapses
+
+
 def _process_gone(holder: LeaseHolder) -> bool:
-    """True when the holder ran on this host and its process no longer exists."""
-    if holder.host != socket.gethostname() or holder.pid == os.getpid():
+    """True when the holder ran on this node and its process no longer exists."""
+    node = node_id()
+    if not node or holder.node != node or holder.pid == os.getpid():
         return False
     try:
         os.kill(holder.pid, 0)
@@ -82,6 +94,7 @@ class RunLease:
         self.lost: str | None = None
         self._store = store
         self._ttl_ms = int(ttl_s * 1000)
+        self._expires_ms = holder.expires_ms  # as of the last renewal that went through
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -91,7 +104,17 @@ class RunLease:
         return (self.run_id, self.holder.owner)
 
     def start(self) -> RunLease:
-        """Start the heartbeat (on a connection of its own)."""
+        """Renew the lease now (it may have been taken inside a long transaction), then start
+        the heartbeat on a connection of its own.
+
+        Raises:
+            LeaseLostError: the lease lapsed before it could be renewed, and another process
+                took it.
+        """
+        if not self._store.renew_lease(self.run_id, self.holder.owner, _now_ms() + self._ttl_ms):
+            raise LeaseLostError(f"the lease of run {self.run_id} lapsed before this process "
+                                 "could start, and another process holds it now")
+        self._expires_ms = _now_ms() + self._ttl_ms
         heartbeat_store = self._store.reopen()
         self._thread = threading.Thread(target=self._beat, args=(heartbeat_store,),
                                         name="levelhead-lease-heartbeat", daemon=True)
@@ -102,16 +125,17 @@ class RunLease:
         interval = self._ttl_ms / 6000
         try:
             while not self._stop.wait(interval):
+                expires = _now_ms() + self._ttl_ms
                 try:
-                    held = store.renew_lease(self.run_id, self.holder.owner,
-                                             _now_ms() + self._ttl_ms)
+                    held = store.renew_lease(self.run_id, self.holder.owner, expires)
                 except StoreError as exc:  # a busy store: try again at the next beat
-                    if self.lost is None and _now_ms() > self.holder.expires_ms:
-                        self.lost = f"the heartbeat could not renew it ({exc})"
+                    if self.lost is None and _now_ms() > self._expires_ms:
+                        self.lost = f"the heartbeat could not renew it in time ({exc})"
                     continue
                 if not held:
-                    self.lost = "another process took it over after it expired"
+                    self.lost = "another process took it over after it lapsed"
                     return
+                self._expires_ms = expires
         finally:
             with contextlib.suppress(Exception):
                 store.close()
@@ -131,7 +155,7 @@ def new_holder(command: str, ttl_s: float) -> LeaseHolder:
     host, pid, now = socket.gethostname(), os.getpid(), _now_ms()
     return LeaseHolder(owner=f"{host}:{pid}:{secrets.token_hex(6)}", host=host, pid=pid,
                        command=command, acquired_ms=now, heartbeat_ms=now,
-                       expires_ms=now + int(ttl_s * 1000))
+                       expires_ms=now + int(ttl_s * 1000), node=node_id())
 
 
 def acquire_lease(store: Store, run_id: int, run_name: str, command: str, *,
@@ -153,19 +177,34 @@ def acquire_lease(store: Store, run_id: int, run_name: str, command: str, *,
     Raises:
         RunBusyError: another live process holds the lease (and ``wait`` is False).
     """
-    ttl = ttl_s if ttl_s is not None else lease_ttl_s()
     told = False
     while True:
-        holder = new_holder(command, ttl)
-        current = store.try_lease(run_id, holder)
-        if current is None:
-            return RunLease(store, run_id, holder, ttl).start()
-        if not wait:
-            raise RunBusyError(
-                f"run '{run_name}' is held by {current.describe(_now_ms())}; one process writes "
-                f"a run at a time: let it finish, wait for it (--wait), or stop it — a stopped "
-                f"run's lease lapses {ttl:g} s after its last heartbeat and a resume takes over")
-        if not told and on_wait is not None:
-            on_wait(current)
-            told = True
+        try:
+            return claim_lease(store, run_id, run_name, command, ttl_s=ttl_s).start()
+        except RunBusyError as busy:
+            if not wait:
+                raise
+            if not told and on_wait is not None:
+                on_wait(busy.holder)
+                told = True
         time.sleep(poll_s)
+
+
+def claim_lease(store: Store, run_id: int, run_name: str, command: str, *,
+                ttl_s: float | None = None) -> RunLease:
+    """Write this process's lease row, without starting its heartbeat: for use inside a
+    transaction, with :meth:`RunLease.start` called once it has committed.
+
+    Raises:
+        RunBusyError: another live process holds the lease.
+    """
+    ttl = ttl_s if ttl_s is not None else lease_ttl_s()
+    holder = new_holder(command, ttl)
+    current = store.try_lease(run_id, holder)
+    if current is not None:
+        raise RunBusyError(
+            f"run '{run_name}' is held by {current.describe(_now_ms())}; one process writes "
+            f"a run at a time: let it finish, wait for it (--wait), or stop it — a stopped "
+            f"run's lease lapses {ttl:g} s after its last heartbeat and a resume takes over",
+            holder=current)
+    return RunLease(store, run_id, holder, ttl)

@@ -153,6 +153,8 @@ class LeaseHolder:
         acquired_ms: When it took the lease (Unix milliseconds).
         heartbeat_ms: Its last heartbeat.
         expires_ms: When the lease lapses unless renewed.
+        node: The holder's boot and process-namespace ids: two machines (or containers) may
+            share a host name, but not these, so a pid is looked up only on the same node.
     """
 
     owner: str
@@ -162,6 +164,7 @@ class LeaseHolder:
     acquired_ms: int
     heartbeat_ms: int
     expires_ms: int
+    node: str = ""
 
     def describe(self, now_ms: int) -> str:
         """``levelhead run (pid 4242 on build-7) since 2026-12-06 18:00:01 UTC, last heartbeat
@@ -264,73 +267,362 @@ class TargetPromptSummary:
     median_completion_tokens: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class TaggedSample:
+    """A stored sample with its prompt's tags (what findings group by: persona, language …).
+
+    Attributes:
+        sample: The sample with its whole transcript, as :meth:`Store.iter_samples` gives it.
+        tags: The tags of its prompt (shared by every sample of that prompt: do not change).
+    """
+
+    sample: Sample
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecord:
+    """A judge's verdict on one stored sample, as reports read it.
+
+    Attributes:
+        target: The target's name.
+        probe: The probe id.
+        prompt_id: The probe's prompt id.
+        sample_index: The sample's index, 0..N-1.
+        judge: The judge's registered name (``abuse.lexicon``).
+        judge_version: The judge's version.
+        judge_args: The judge's settings as stored: JSON text. Name, version and this text are
+            the judge's identity: two judges that differ in any of them are two judges.
+        label: The label given (``judge_error`` when no verdict could be given).
+        score: The judge's score, if it gives one.
+    """
+
+    target: str
+    probe: str
+    prompt_id: str
+    sample_index: int
+    judge: str
+    judge_version: str
+    judge_args: str
+    label: str
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PairVerdictRecord:
+    """A judge's verdict on a pair of stored samples (two prompts of one probe, the same sample
+    index; the targets may differ).
+
+    Attributes:
+        target_a: The first sample's target.
+        probe: The probe id both prompts belong to.
+        prompt_a: The first sample's prompt id.
+        target_b: The second sample's target.
+        prompt_b: The second sample's prompt id.
+        sample_index: The sample index both share.
+        judge: The judge's registered name.
+        judge_version: The judge's version.
+        judge_args: The judge's settings as stored (JSON text; part of its identity).
+        label: The label given.
+        score: The judge's score, if it gives one.
+        extra_json: What else the judge recorded (JSON text, e.g. which side was shown first),
+            or None.
+    """
+
+    target_a: str
+    probe: str
+    prompt_a: str
+    target_b: str
+    prompt_b: str
+    sample_index: int
+    judge: str
+    judge_version: str
+    judge_args: str
+    label: str
+    score: float | None
+    extra_json: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One stored assistant turn of a multi-turn conversation, as reports read it.
+
+    Attributes:
+        target: The target's name.
+        probe: The probe id.
+        prompt_id: The probe's prompt id (the conversation's task and persona).
+        sample_index: The conversation's index, 0..N-1.
+        turn: The turn, 1 = the first assistant reply.
+        user_text: The user message this turn answers.
+        status: ``ok`` or ``error``.
+        text: The reply (None for an error).
+        error: What went wrong, for an error.
+        prompt_tokens: Tokens in, as the target said.
+        completion_tokens: Tokens out, as the target said.
+        latency_ms: How long the reply took.
+        tags: The tags of the conversation's prompt (shared by every turn of that prompt: do
+            not change).
+    """
+
+    target: str
+    probe: str
+    prompt_id: str
+    sample_index: int
+    turn: int
+    user_text: str
+    status: str
+    text: str | None
+    error: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_ms: int | None
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnVerdictRecord:
+    """A judge's verdict on one stored assistant turn.
+
+    Attributes:
+        target: The target's name.
+        probe: The probe id.
+        prompt_id: The probe's prompt id.
+        sample_index: The conversation's index.
+        turn: The turn judged, 1 = the first assistant reply.
+        judge: The judge's registered name.
+        judge_version: The judge's version.
+        judge_args: The judge's settings as stored (JSON text; part of its identity).
+        label: The label given.
+        score: The judge's score, if it gives one.
+    """
+
+    target: str
+    probe: str
+    prompt_id: str
+    sample_index: int
+    turn: int
+    judge: str
+    judge_version: str
+    judge_args: str
+    label: str
+    score: float | None
+
+
 class SampleWriter(Protocol):
     """Accepts sample and verdict rows without blocking the caller; writes them in batched
     transactions, in the order given (a verdict after its sample)."""
 
     def put(self, row: SampleRow | VerdictRow | PairVerdictRow | TurnRow | TurnVerdictRow
-            ) -> None: ...
+            ) -> None:
+        """Queue one row; raises :class:`~levelhead.errors.StoreError` if an earlier write
+        failed (then nothing more is written)."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Write what is queued, then stop.
+
+        Raises:
+            StoreError: a write failed, or the writer's lease was lost (see
+                :meth:`Store.writer`); what was written before is kept.
+        """
+        ...
 
 
 class Store(Protocol):
-    """The interface the runner and the CLI use; SQLite today, PostgreSQL later."""
+    """The interface the runner, the judging engine, the reports and the CLI use; SQLite today,
+    PostgreSQL later.
+
+    Every method a caller outside ``levelhead.store`` uses is declared here (a test scans the
+    sources for calls on stores and fails on one that is not), and
+    ``tests/store/test_store_contract.py`` runs every one of them against every implementation.
+    Reads return typed records, never positional tuples. Writes of samples and verdicts go
+    through :meth:`writer`; everything else about a run is written on the caller's connection.
+    """
 
     path: str
+    """Where the store is (a file path, or a URL for a server store), for messages."""
 
-    def begin_run(self, name: str, spec: dict[str, Any], seed: int, samples: int) -> RunRecord: ...
+    # -- runs, targets, prompts ----------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        """A context in which everything commits together or not at all; nested, it joins the
+        transaction already open."""
+        ...
 
-    def transaction(self) -> AbstractContextManager[None]: ...
+    def begin_run(self, name: str, spec: dict[str, Any], seed: int, samples: int) -> RunRecord:
+        """The run called ``name``: created (``resumed`` False), or found again to resume
+        (``resumed`` True; nothing about it is changed yet: see :meth:`update_run`).
 
-    def update_run(self, run_id: int, spec: dict[str, Any], samples: int) -> int: ...
+        Raises:
+            SpecError: the run exists with another seed, or with a larger N than ``samples``.
+        """
+        ...
 
-    def count_samples(self, run_id: int) -> int: ...
+    def update_run(self, run_id: int, spec: dict[str, Any], samples: int) -> int:
+        """Record the spec and N the run now follows; returns the samples it is to hold in all
+        (every target x prompt of the run, N times)."""
+        ...
 
     def ensure_target(self, run_id: int, name: str, kind: str, settings: dict[str, Any],
-                      settings_hash: str) -> int: ...
+                      settings_hash: str) -> int:
+        """The row id of the run's target ``name``, created if new; the same id every time.
 
-    def ensure_prompts(self, run_id: int, probe: str, prompts: list[Prompt]) -> dict[str, int]: ...
+        Raises:
+            SpecError: the target is stored with another ``settings_hash`` (reply settings
+                changed: samples must not mix).
+        """
+        ...
 
-    def existing_indices(self, target_id: int) -> dict[int, set[int]]: ...
+    def ensure_prompts(self, run_id: int, probe: str, prompts: list[Prompt]) -> dict[str, int]:
+        """Row ids of the probe's prompts in the run (prompt id -> row id), inserting new ones;
+        the same ids every time.
 
-    def delete_error_samples(self, run_id: int) -> int: ...
+        Raises:
+            SpecError: a prompt id is stored with other messages.
+        """
+        ...
 
-    def stored_turns(self, target_id: int) -> dict[tuple[int, int], list[StoredTurn]]: ...
+    def count_samples(self, run_id: int) -> int:
+        """Samples stored for the run, errors included."""
+        ...
 
-    def turn_tokens(self, run_id: int) -> int: ...
+    def existing_indices(self, target_id: int) -> dict[int, set[int]]:
+        """Sample indices already stored for a target, by prompt row id (errors included)."""
+        ...
 
-    def turn_table(self, run_id: int) -> list[tuple[Any, ...]]: ...
+    def delete_error_samples(self, run_id: int) -> int:
+        """Remove the run's error samples (and error turns) so that a resume samples them
+        again; returns how many samples were removed."""
+        ...
 
-    def turn_verdict_table(self, run_id: int) -> list[tuple[Any, ...]]: ...
+    # -- multi-turn conversations --------------------------------------------------------------
+    def stored_turns(self, target_id: int) -> dict[tuple[int, int], list[StoredTurn]]:
+        """A target's stored turns by (prompt row id, sample index), in turn order, each with
+        its verdicts (judge id -> label): where a resumed conversation goes on from."""
+        ...
 
-    def writer(self, lease: tuple[int, str] | None = None) -> SampleWriter: ...
+    def turn_tokens(self, run_id: int) -> int:
+        """Tokens spent on the run's stored turns (prompt + completion, as the targets said)."""
+        ...
 
-    def progress(self, run_id: int) -> RunProgress: ...
+    def turn_table(self, run_id: int) -> list[TurnRecord]:
+        """Every stored turn of the run (errors included), ordered by target, prompt (as
+        stored), sample index and turn."""
+        ...
 
-    def try_lease(self, run_id: int, holder: LeaseHolder) -> LeaseHolder | None: ...
+    def turn_verdict_table(self, run_id: int) -> list[TurnVerdictRecord]:
+        """Every verdict on the run's turns, ordered by judge identity (in the order the
+        identities were first stored), target, prompt (as stored), sample index and turn."""
+        ...
 
-    def renew_lease(self, run_id: int, owner: str, expires_ms: int) -> bool: ...
+    # -- writing samples and verdicts ----------------------------------------------------------
+    def writer(self, lease: tuple[int, str] | None = None) -> SampleWriter:
+        """A writer for sample, verdict and turn rows; close it to flush.
 
-    def release_lease(self, run_id: int, owner: str) -> None: ...
+        Args:
+            lease: ``(run id, owner)`` of the lease this process holds: each write then first
+                checks that the lease is still this owner's and writes nothing if not (its
+                :meth:`SampleWriter.close` raises ``StoreError``).
 
-    def lease_of(self, run_id: int) -> LeaseHolder | None: ...
+        Raises:
+            StoreError: the store was opened read-only.
+        """
+        ...
 
-    def reopen(self) -> Store: ...
+    # -- leases: one writer per run (see levelhead.store._lease) -------------------------------
+    def try_lease(self, run_id: int, holder: LeaseHolder) -> LeaseHolder | None:
+        """Take the run's lease for ``holder``: None when taken, else the live holder that
+        keeps it. A lease that lapsed by ``holder.acquired_ms``, or whose holder's process is
+        known to be gone (:func:`levelhead.store._lease.takes_over`), is taken over."""
+        ...
 
-    def find_run(self, ref: str | int) -> RunRecord: ...
+    def renew_lease(self, run_id: int, owner: str, expires_ms: int) -> bool:
+        """Extend ``owner``'s lease to ``expires_ms`` (and beat its heartbeat); False when the
+        lease is no longer theirs.
 
-    def list_runs(self) -> list[RunInfo]: ...
+        Raises:
+            StoreError: the store could not be written (a busy store: try again).
+        """
+        ...
 
-    def summary(self, run_id: int) -> list[TargetPromptSummary]: ...
+    def release_lease(self, run_id: int, owner: str) -> None:
+        """Give up ``owner``'s lease; nothing happens when it is no longer theirs."""
+        ...
 
-    def iter_samples(self, run_id: int) -> Iterator[Sample]: ...
+    def lease_of(self, run_id: int) -> LeaseHolder | None:
+        """The live holder of the run's lease, or None (a lapsed lease is no holder)."""
+        ...
 
-    def ensure_judge(self, name: str, version: str, args_json: str) -> int: ...
+    def progress(self, run_id: int) -> RunProgress:
+        """What of the run's plan is stored, per target x prompt (ordered as stored), with the
+        live lease holder, if any."""
+        ...
+
+    def reopen(self) -> Store:
+        """The same store on a connection of its own, opened as this one was (for another
+        thread: the lease heartbeat)."""
+        ...
+
+    # -- reading -------------------------------------------------------------------------------
+    def find_run(self, ref: str | int) -> RunRecord:
+        """A run by numeric id (or a string of digits) or by name.
+
+        Raises:
+            RunNotFoundError: no such run; the message names the most recent runs.
+        """
+        ...
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every run, newest first, with its progress and live holder."""
+        ...
+
+    def summary(self, run_id: int) -> list[TargetPromptSummary]:
+        """Per target x prompt with samples: counts, errors, median latency and tokens."""
+        ...
+
+    def iter_samples(self, run_id: int) -> Iterator[Sample]:
+        """Every sample of the run (errors included) with its whole transcript, ordered by
+        target, prompt (as stored) and sample index."""
+        ...
+
+    def samples_with_tags(self, run_id: int) -> Iterator[TaggedSample]:
+        """Every sample of the run as :meth:`iter_samples` gives it, with its prompt's tags."""
+        ...
+
+    def probes_of(self, run_id: int) -> list[str]:
+        """The probe ids of the run, sorted."""
+        ...
+
+    # -- judges and verdicts -------------------------------------------------------------------
+    def ensure_judge(self, name: str, version: str, args_json: str) -> int:
+        """The row id of a judge identity (name, version, settings as JSON text), created if
+        new; the same id every time."""
+        ...
 
     def samples_to_judge(self, run_id: int, judge_id: int,
-                         probes: set[str] | None = None) -> Iterator[StoredSample]: ...
+                         probes: set[str] | None = None) -> Iterator[StoredSample]:
+        """The run's good samples (of ``probes``, or all) with no verdict yet from this judge
+        identity, in the order stored; a ``judge_error`` verdict counts as none."""
+        ...
 
-    def verdict_table(self, run_id: int) -> list[tuple[Any, ...]]: ...
+    def stored_samples(self, run_id: int, probes: set[str] | None = None) -> list[StoredSample]:
+        """Every good sample of the run (of ``probes``, or all), in the order stored: what pair
+        judges pair up."""
+        ...
 
-    def close(self) -> None: ...
+    def judged_pairs(self, judge_id: int) -> set[tuple[int, int]]:
+        """Pairs of sample ids (``sample_id`` of :class:`StoredSample`) this judge identity has
+        a verdict on other than ``judge_error``."""
+        ...
+
+    def verdict_table(self, run_id: int) -> list[VerdictRecord]:
+        """Every verdict on the run's samples, ordered by judge identity (in the order the
+        identities were first stored), target, prompt (as stored) and sample index."""
+        ...
+
+    def pair_verdict_table(self, run_id: int) -> list[PairVerdictRecord]:
+        """Every pair verdict on the run's samples, in the order stored."""
+        ...
+
+    def close(self) -> None:
+        """Close the store's connection (a writer closes on its own)."""
+        ...

@@ -14,17 +14,25 @@ import time
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from levelhead import __version__
-from levelhead.errors import RunNotFoundError, SpecError, StoreError, StoreNotFoundError
+from levelhead.errors import (
+    LeaseLostError,
+    RunNotFoundError,
+    SpecError,
+    StoreError,
+    StoreNotFoundError,
+)
 from levelhead.records import Prompt, RunInfo, Sample, conversation, dump_turns
 from levelhead.store._lease import takes_over
 from levelhead.store._protocol import (
     LeaseHolder,
+    PairVerdictRecord,
     PairVerdictRow,
     PromptProgress,
     RunProgress,
@@ -32,9 +40,13 @@ from levelhead.store._protocol import (
     SampleRow,
     StoredSample,
     StoredTurn,
+    TaggedSample,
     TargetPromptSummary,
+    TurnRecord,
     TurnRow,
+    TurnVerdictRecord,
     TurnVerdictRow,
+    VerdictRecord,
     VerdictRow,
 )
 
@@ -218,6 +230,7 @@ class SQLiteStore:
     """
 
     def __init__(self, path: str, *, read_only: bool = False, create: bool = True) -> None:
+        path = str(Path(path).expanduser()) if path.startswith("~") else path
         self.path = path
         self.read_only = read_only
         if path == ":memory:" or path.startswith("file::memory:"):
@@ -464,26 +477,59 @@ class SQLiteStore:
             " FROM turns WHERE run_id = ?", (run_id,)).fetchone()
         return int(row[0])
 
-    def turn_table(self, run_id: int) -> list[tuple[Any, ...]]:
-        """One row per stored turn: (target, probe, prompt_id, sample_index, turn, user_text,
-        status, text, error, prompt_tokens, completion_tokens, latency_ms, prompt tags JSON)."""
-        return self._conn.execute(
-            "SELECT t.name, p.probe, p.prompt_id, u.sample_index, u.turn, u.user_text, u.status,"
-            " u.text, u.error, u.prompt_tokens, u.completion_tokens, u.latency_ms, p.tags_json"
-            " FROM turns u"
-            " JOIN targets t ON t.id = u.target_id JOIN prompts p ON p.id = u.prompt_id"
-            " WHERE u.run_id = ? ORDER BY t.id, p.id, u.sample_index, u.turn",
-            (run_id,)).fetchall()
+    def turn_table(self, run_id: int) -> list[TurnRecord]:
+        """Every stored turn of the run, by target, prompt, sample index and turn; the turns of
+        one prompt share one tags dict."""
+        with self._snapshot():
+            names = self._names_of(run_id)
+            return [TurnRecord(names.targets[tid], *names.prompts[pid], k, turn, user, status,
+                               text, error, ptok, ctok, latency, names.tags[pid])
+                    for (tid, pid, k, turn, user, status, text, error, ptok, ctok,
+                         latency) in self._conn.execute(
+                "SELECT target_id, prompt_id, sample_index, turn, user_text, status, text, error,"
+                " prompt_tokens, completion_tokens, latency_ms FROM turns WHERE run_id = ?"
+                " ORDER BY target_id, prompt_id, sample_index, turn", (run_id,))]
 
-    def turn_verdict_table(self, run_id: int) -> list[tuple[Any, ...]]:
-        """One row per verdict on a turn: (target, probe, prompt_id, sample_index, turn, judge,
-        judge_version, judge_args, label, score)."""
-        return self._conn.execute(
-            "SELECT t.name, p.probe, p.prompt_id, u.sample_index, u.turn, j.name, j.version,"
-            " j.args_json, v.label, v.score FROM turn_verdicts v JOIN turns u ON u.id = v.turn_id"
-            " JOIN targets t ON t.id = u.target_id JOIN prompts p ON p.id = u.prompt_id"
-            " JOIN judges j ON j.id = v.judge_id WHERE u.run_id = ?"
-            " ORDER BY j.id, t.id, p.id, u.sample_index, u.turn", (run_id,)).fetchall()
+    def turn_verdict_table(self, run_id: int) -> list[TurnVerdictRecord]:
+        """Every verdict on the run's turns, by judge, target, prompt, sample index and turn."""
+        with self._snapshot():
+            names = self._names_of(run_id)
+            return [TurnVerdictRecord(names.targets[tid], *names.prompts[pid], k, turn,
+                                      *names.judges[jid], label, score)
+                    for tid, pid, k, turn, jid, label, score in self._conn.execute(
+                "SELECT u.target_id, u.prompt_id, u.sample_index, u.turn, v.judge_id, v.label,"
+                " v.score FROM turn_verdicts v JOIN turns u ON u.id = v.turn_id"
+                " WHERE u.run_id = ?"
+                " ORDER BY v.judge_id, u.target_id, u.prompt_id, u.sample_index, u.turn",
+                (run_id,))]
+
+    # The bulk reads (a row per verdict or turn: millions in a large run) select ids and name
+    # them from these small tables, so that each name is one shared string.
+    def _names_of(self, run_id: int) -> _RunNames:
+        targets = dict(self._conn.execute("SELECT id, name FROM targets WHERE run_id = ?",
+                                          (run_id,)).fetchall())
+        prompts: dict[int, tuple[str, str]] = {}
+        tags: dict[int, dict[str, str]] = {}
+        for pid, probe, prompt_id, tags_json in self._conn.execute(
+                "SELECT id, probe, prompt_id, tags_json FROM prompts WHERE run_id = ?",
+                (run_id,)):
+            prompts[pid] = (probe, prompt_id)
+            tags[pid] = json.loads(tags_json)
+        judges = {jid: (name, version, args) for jid, name, version, args in self._conn.execute(
+            "SELECT id, name, version, args_json FROM judges")}
+        return _RunNames(targets, prompts, tags, judges)
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Several reads that see the store as of one moment (a writer may be adding to it)."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
 
     def writer(self, lease: tuple[int, str] | None = None) -> _WriterThread:
         """A writer for sample and verdict rows; close it to flush.
@@ -501,7 +547,7 @@ class SQLiteStore:
         return SQLiteStore(self.path, read_only=self.read_only)
 
     # -- leases: one writer per run (see levelhead.store._lease) -------------------------------
-    _LEASE_COLS = "owner, host, pid, command, acquired_ms, heartbeat_ms, expires_ms"
+    _LEASE_COLS = "owner, host, pid, command, acquired_ms, heartbeat_ms, expires_ms, node"
 
     def _lease_row(self, run_id: int) -> LeaseHolder | None:
         row = self._conn.execute(f"SELECT {self._LEASE_COLS} FROM run_leases WHERE run_id = ?",
@@ -518,9 +564,9 @@ class SQLiteStore:
                 return current
             self._conn.execute(
                 f"INSERT OR REPLACE INTO run_leases (run_id, {self._LEASE_COLS})"
-                " VALUES (?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?)",
                 (run_id, holder.owner, holder.host, holder.pid, holder.command,
-                 holder.acquired_ms, holder.heartbeat_ms, holder.expires_ms))
+                 holder.acquired_ms, holder.heartbeat_ms, holder.expires_ms, holder.node))
         return None
 
     def renew_lease(self, run_id: int, owner: str, expires_ms: int) -> bool:
@@ -625,12 +671,12 @@ class SQLiteStore:
             ))
         return out
 
-    def samples_with_tags(self, run_id: int) -> Iterator[tuple[Sample, dict[str, str]]]:
+    def samples_with_tags(self, run_id: int) -> Iterator[TaggedSample]:
         """Every sample of the run (as :meth:`iter_samples`) with its prompt's tags."""
         tags = {(probe, pid): json.loads(t) for probe, pid, t in self._conn.execute(
             "SELECT probe, prompt_id, tags_json FROM prompts WHERE run_id = ?", (run_id,))}
         for sample in self.iter_samples(run_id):
-            yield sample, tags[(sample.probe, sample.prompt_id)]
+            yield TaggedSample(sample, tags[(sample.probe, sample.prompt_id)])
 
     def iter_samples(self, run_id: int) -> Iterator[Sample]:
         """Every sample of a run with its whole transcript, in target/prompt/index order."""
@@ -722,27 +768,38 @@ class SQLiteStore:
             "SELECT sample_a, sample_b FROM pair_verdicts WHERE judge_id = ?"
             " AND label != 'judge_error'", (judge_id,))}
 
-    def verdict_table(self, run_id: int) -> list[tuple[Any, ...]]:
-        """One row per verdict on the run's samples: (target, probe, prompt_id, sample_index,
-        judge, judge_version, judge_args, label, score)."""
-        return self._conn.execute(
-            "SELECT t.name, p.probe, p.prompt_id, s.sample_index, j.name, j.version, j.args_json,"
-            " v.label, v.score FROM verdicts v JOIN samples s ON s.id = v.sample_id"
-            " JOIN targets t ON t.id = s.target_id JOIN prompts p ON p.id = s.prompt_id"
-            " JOIN judges j ON j.id = v.judge_id WHERE s.run_id = ?"
-            " ORDER BY j.id, t.id, p.id, s.sample_index", (run_id,)).fetchall()
+    def verdict_table(self, run_id: int) -> list[VerdictRecord]:
+        """Every verdict on the run's samples, by judge, target, prompt and sample index."""
+        with self._snapshot():
+            names = self._names_of(run_id)
+            return [VerdictRecord(names.targets[tid], *names.prompts[pid], k, *names.judges[jid],
+                                  label, score)
+                    for tid, pid, k, jid, label, score in self._conn.execute(
+                "SELECT s.target_id, s.prompt_id, s.sample_index, v.judge_id, v.label, v.score"
+                " FROM verdicts v JOIN samples s ON s.id = v.sample_id WHERE s.run_id = ?"
+                " ORDER BY v.judge_id, s.target_id, s.prompt_id, s.sample_index", (run_id,))]
 
-    def pair_verdict_table(self, run_id: int) -> list[tuple[Any, ...]]:
-        """One row per pair verdict: (target_a, probe, prompt_a, target_b, prompt_b,
-        sample_index, judge, judge_version, judge_args, label, score, extra_json)."""
-        return self._conn.execute(
+    def pair_verdict_table(self, run_id: int) -> list[PairVerdictRecord]:
+        """Every pair verdict on the run's samples, in the order stored."""
+        return [PairVerdictRecord(*row) for row in self._conn.execute(
             "SELECT ta.name, pa.probe, pa.prompt_id, tb.name, pb.prompt_id, sa.sample_index,"
             " j.name, j.version, j.args_json, v.label, v.score, v.extra_json FROM pair_verdicts v"
             " JOIN samples sa ON sa.id = v.sample_a JOIN samples sb ON sb.id = v.sample_b"
             " JOIN targets ta ON ta.id = sa.target_id JOIN targets tb ON tb.id = sb.target_id"
             " JOIN prompts pa ON pa.id = sa.prompt_id JOIN prompts pb ON pb.id = sb.prompt_id"
             " JOIN judges j ON j.id = v.judge_id WHERE sa.run_id = ? ORDER BY v.id",
-            (run_id,)).fetchall()
+            (run_id,))]
+
+
+@dataclass(frozen=True, slots=True)
+class _RunNames:
+    """The names of a run's targets, prompts (probe, prompt id; tags) and of the judges, by
+    row id."""
+
+    targets: dict[int, str]
+    prompts: dict[int, tuple[str, str]]
+    tags: dict[int, dict[str, str]]
+    judges: dict[int, tuple[str, str, str]]
 
 
 def _sample_from_row(row: tuple[Any, ...], systems: dict[int, str | None],
@@ -804,10 +861,11 @@ class _WriterThread:
                                  (run_id,)).fetchone()
         if row is None or row[0] != owner:
             who = "nobody" if row is None else f"pid {row[2]} on {row[1]}"
-            raise StoreError(
+            raise LeaseLostError(
                 f"this process no longer holds the lease of run {run_id} in {self.path} (now: "
                 f"{who}), so it writes nothing more; its heartbeat stopped for longer than the "
-                "lease lasts (a stalled or suspended process?)")
+                "lease lasts (a stalled or suspended process?). See who runs it with: "
+                "levelhead runs")
 
     def _loop(self) -> None:
         q = self._queue

@@ -153,12 +153,7 @@ def error_detail(body: bytes, *secrets: str | None) -> str:
     The message is redacted (``secrets`` and credential-shaped text) before it is cut to
     length: a cut through an echoed key would leave a piece that no longer matches the key.
     """
-    text = body[:_BODY_WINDOW].decode("utf-8", "replace")
-    if len(body) > _BODY_WINDOW:
-        # The window may cut an echoed key, leaving a piece at its end too short to be
-        # recognised as one: drop as many characters as such a piece can have.
-        text = text[:-(FRAGMENT_MIN - 1)]
-    text = text.strip()
+    text = body[:_BODY_WINDOW].decode("utf-8", "replace").strip()
     message = text
     try:
         data = json.loads(text)
@@ -170,7 +165,13 @@ def error_detail(body: bytes, *secrets: str | None) -> str:
             message = err["message"]
         elif isinstance(err, str):
             message = err
-    return redact(message, *secrets)[:_DETAIL_MAX]
+    message = redact(message, *secrets)
+    if len(body) > _BODY_WINDOW:
+        # The window may cut an echoed key, leaving a piece at its end too short to be
+        # recognised as one (a longer piece is redacted above): drop as many characters as
+        # such a piece can have.
+        message = message[:-(FRAGMENT_MIN - 1)]
+    return message[:_DETAIL_MAX]
 
 
 class HttpClient:

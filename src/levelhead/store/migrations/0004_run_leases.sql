@@ -10,5 +10,7 @@ CREATE TABLE run_leases (
     command       TEXT NOT NULL,
     acquired_ms   INTEGER NOT NULL,
     heartbeat_ms  INTEGER NOT NULL,
-    expires_ms    INTEGER NOT NULL
+    expires_ms    INTEGER NOT NULL,
+    -- boot id and pid namespace: a pid is only looked up by a process on the same node
+    node          TEXT NOT NULL
 );
