@@ -61,7 +61,7 @@ def main() -> None:
         from levelhead import open_store
         from levelhead.report import compute_findings, load_run_data
         from levelhead.report._html import render_report, write_report
-        from levelhead.report._sections import tail_conversations
+        from levelhead.report._tail import tail_conversations
 
         store = open_store(store_path)
         steps: list[tuple[str, float]] = []

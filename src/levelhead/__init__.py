@@ -5,13 +5,12 @@ The curated public API is below (pinned by a test); everything else is reachable
 sub-packages named in DESIGN.md: targets, probes, judges, runner, stats, store, report, cli.
 """
 
-__version__ = "0.1.0"
-
-from levelhead.errors import LevelheadError, SpecError  # noqa: E402
-from levelhead.records import Completion, Prompt, Sample, Turn, Verdict  # noqa: E402
-from levelhead.runner import RunReport, run_audit  # noqa: E402
-from levelhead.spec import AuditSpec, load_spec, spec_from_dict  # noqa: E402
-from levelhead.store import open_store  # noqa: E402
+from levelhead._version import __version__
+from levelhead.errors import LevelheadError, SpecError
+from levelhead.records import Completion, Prompt, Sample, Turn, Verdict
+from levelhead.runner import RunReport, run_audit
+from levelhead.spec import AuditSpec, load_spec, spec_from_dict
+from levelhead.store import open_store
 
 __all__ = [
     "AuditSpec",

@@ -23,7 +23,9 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Entry(Generic[T]):
-    """One registered plugin: its name, the factory that builds it, and its config model."""
+    """One registered plugin: its name, the factory that builds it (for targets and judges, the
+    class, whose class attributes such as a judge's ``bad_labels`` can be read before it is
+    built), and its config model."""
 
     name: str
     factory: T
@@ -60,7 +62,7 @@ class Registry(Generic[T]):
         """Decorator that registers ``factory`` under ``name``; its docstring is its summary."""
 
         def decorate(factory: T) -> T:
-            doc = (getattr(factory, "__doc__", None) or "").strip()
+            doc = (factory.__doc__ or "").strip()
             if not doc:
                 raise TypeError(f"{self.kind} '{name}' needs a docstring: it is its documentation")
             self._entries[name] = Entry(name, factory, config, doc.splitlines()[0])

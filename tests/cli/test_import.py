@@ -56,7 +56,7 @@ def test_bad_csv_says_what_is_missing(tmp_path):
 
 
 def test_side_tags_are_not_guessed_from_negated_or_mixed_stances():
-    from levelhead.cli._import import _side_tag
+    from levelhead.probes.politics._import import _side_tag
 
     assert _side_tag("Liberal") == "left" and _side_tag("conservative view") == "right"
     for stance in ("anti-progressive", "not conservative", "Republican critique of liberal policy"):
@@ -88,7 +88,7 @@ def test_quoted_fields_keep_their_newlines_and_later_line_numbers_stay_right(tmp
 
 
 def test_a_long_field_is_read_and_one_past_the_limit_is_one_line(tmp_path):
-    from levelhead.cli._import import FIELD_LIMIT
+    from levelhead.probes._files import FIELD_LIMIT
 
     source = tmp_path / "long.csv"
     long_prompt = "word " * 100_000  # 500 kB: over the csv module's default 128 kB limit

@@ -561,11 +561,14 @@ def test_the_injections_would_steer_an_unprotected_prompt():
 def test_registered_by_name_with_labels_and_bad_labels(name, labels, bad):
     built = build_judge(registry.get(name).config.model_validate({"name": name}))
     assert isinstance(built, Judge) and built.labels == labels
-    assert getattr(built, "bad_labels", None) == bad
+    assert built.bad_labels == bad
     assert judge_identity(built)[:2] == (name, "1")
 
 
 def test_tag_judges_never_offer_judge_text_which_would_drop_the_tags():
-    # The engine calls judge_text(reply) when a judge has it; these judges need the tags.
+    # The engine calls judge_text(reply) for a sync judge unless it uses_context; these judges
+    # need the tags, so they declare uses_context and offer no judge_text.
     for j in (AnswerKey(), StanceAgreement(), FlawMentioned()):
-        assert not hasattr(j, "judge_text")
+        assert j.uses_context and j.sync
+        with pytest.raises(NotImplementedError):
+            j.judge_text("Paris.")

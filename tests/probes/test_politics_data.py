@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / "src" / "levelhead" / "probes" / "data"
+DATA = Path(__file__).resolve().parents[2] / "src" / "levelhead" / "probes" / "politics" / "data"
 FORCED = DATA / "politics_forced_choice.jsonl"
 MIRRORED = DATA / "politics_mirrored.jsonl"
 

@@ -11,7 +11,7 @@ from importlib import resources
 import pytest
 
 from levelhead.errors import SpecError, TargetUnreachableError
-from levelhead.probes._personas import (
+from levelhead.probes.pressure import (
     PERSONAS,
     LLMUser,
     ScriptedUser,
@@ -173,7 +173,7 @@ def test_the_rude_user_insults_and_grows_harsher_with_the_turns():
 
 
 def _pairs(lang: str) -> list[dict]:
-    path = resources.files("levelhead.probes") / "data" / "pressure_personas.jsonl"
+    path = resources.files("levelhead.probes.pressure") / "data" / "pressure_personas.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return [r for r in rows if r.get("kind") == "pair" and r["lang"] == lang]
 
@@ -244,7 +244,7 @@ def test_the_packaged_tasks_cover_both_languages_and_the_incident_domains():
 
 
 def test_the_task_file_has_a_provenance_header():
-    path = resources.files("levelhead.probes") / "data" / "pressure_tasks.jsonl"
+    path = resources.files("levelhead.probes.pressure") / "data" / "pressure_tasks.jsonl"
     header = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
     assert header["type"] == "header" and header["written_by"] == "the levelhead project"
     assert "license" in header and "fields" in header

@@ -9,17 +9,16 @@ import pytest
 from lxml import etree
 
 from levelhead import open_store, run_audit
+from levelhead.analysis import Card, RunData, SampleView, Table
 from levelhead.errors import PolicyError
-from levelhead.report import load_run_data
-from levelhead.report._data import RunData, SampleView
-from levelhead.report._gate import (
+from levelhead.report import (
     evaluate_gate,
     gate_junit,
     gate_markdown,
     gate_section,
     load_policy,
+    load_run_data,
 )
-from levelhead.report._page import Card, Table
 from levelhead.report._policy import RULE_KINDS, policy_from_dict
 from levelhead.spec import spec_from_dict
 

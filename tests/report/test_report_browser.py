@@ -14,7 +14,7 @@ from conftest import need, need_file
 from levelhead import open_store, run_audit
 from levelhead.report import compute_findings, load_run_data
 from levelhead.report._html import render_report, write_report
-from levelhead.report._sections import tail_conversations
+from levelhead.report._tail import tail_conversations
 from levelhead.spec import spec_from_dict
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,11 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from levelhead import open_store, run_audit
+from levelhead.analysis import Chart, Paragraph, ReportSection, Transcript
 from levelhead.cli import cli
 from levelhead.report import compute_findings, load_run_data
 from levelhead.report._html import figure_json, render_report
-from levelhead.report._page import Chart, Paragraph, ReportSection, Transcript
-from levelhead.report._sections import is_secret_name, public_settings, tail_conversations
+from levelhead.report._sections import is_secret_name, public_settings
+from levelhead.report._tail import tail_conversations
 from levelhead.spec import spec_from_dict
 
 SCRIPT = "<script>alert(1)</script>"

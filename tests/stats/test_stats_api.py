@@ -22,6 +22,9 @@ PINNED = [
     "paired_difference", "prompt_tail", "rate", "rate_interval", "samples_for_interval_width",
     "samples_needed", "samples_to_detect_difference", "samples_to_show_below",
     "still_civil_curve", "tail_by_prompt", "upper_bound", "worst_of_n",
+    # The release gate's decisions (issue 14: its statistics live here, not in report).
+    "OneSidedBounds", "interval_violation_p", "one_sided_bounds", "samples_to_decide_bound",
+    "samples_to_resolve", "samples_without_events", "violation_p_value",
 ]
 ALLOWED_IMPORTS = {"numpy", "scipy", "statsmodels", "levelhead"}
 PACKAGE_DIR = pathlib.Path(stats_package.__file__).parent

@@ -107,12 +107,12 @@ def test_an_older_store_is_read_as_it_is_without_being_migrated(tmp_path):
 
 def test_an_older_store_that_needs_a_changing_migration_is_refused_in_one_line(tmp_path,
                                                                                 monkeypatch):
-    from levelhead.store import _sqlite
+    from levelhead.store import _schema
 
     db = tmp_path / "s.db"
     _make_run(db)
-    real = _sqlite._migrations()
-    monkeypatch.setattr(_sqlite, "_migrations", lambda: [
+    real = _schema._migrations()
+    monkeypatch.setattr(_schema, "_migrations", lambda: [
         *real, ("9999_flavour", "-- a later change\nALTER TABLE samples ADD COLUMN flavour TEXT;")])
     with pytest.raises(StoreError, match=r"written by an older levelhead and needs migration "
                                          r"9999_flavour to be read; open it once where it is "

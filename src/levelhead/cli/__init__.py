@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from levelhead import __version__
+from levelhead._version import __version__
 from levelhead.errors import LevelheadError
 
 __all__ = ["cli", "main"]

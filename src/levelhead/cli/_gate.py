@@ -68,8 +68,7 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
     Example:  levelhead gate candidate --policy examples/policy.toml --baseline baseline \\
                   --junit gate.xml
     """
-    from levelhead.report import load_run_data
-    from levelhead.report._gate import evaluate_gate, gate_junit, gate_markdown, load_policy
+    from levelhead.report import evaluate_gate, gate_junit, gate_markdown, load_policy, load_run_data
 
     # Outputs first: a verdict printed and then exit 3 for a missing folder would hide the
     # verdict from CI. Missing folders are created, as pytest does for --junitxml.

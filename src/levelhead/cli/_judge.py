@@ -12,7 +12,7 @@ import click
 
 from levelhead.cli._files import read_text
 from levelhead.errors import SpecError
-from levelhead.judges import JUDGE_ERROR, JudgeInput
+from levelhead.judges import JUDGE_ERROR, Judge, JudgeInput, JudgeVerdict, PairJudge
 from levelhead.runner._judging import judge_stored, plan_judges, safe_verdict
 from levelhead.spec import judge_configs
 from levelhead.store import acquire_lease, open_store
@@ -85,12 +85,12 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
 
     errors = 0
     for cfg in configs:
-        j: Any = build_judge(cfg)
-        if hasattr(j, "judge_pair"):
+        j = build_judge(cfg)
+        if isinstance(j, PairJudge):
             raise SpecError(f"{cfg.name} judges pairs of samples; judge a stored run instead")
         sem = asyncio.Semaphore(16)
 
-        async def one(item: JudgeInput, j: Any = j, sem: asyncio.Semaphore = sem) -> Any:
+        async def one(item: JudgeInput, j: Judge = j, sem: asyncio.Semaphore = sem) -> JudgeVerdict:
             async with sem:
                 return await safe_verdict(j.config.name, j.judge(item))
 
@@ -100,8 +100,7 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
             out.write(json.dumps({"id": item.id, "judge": cfg.name, "label": v.label,
                                   "score": v.score, "rationale": v.rationale},
                                  ensure_ascii=False) + "\n")
-        if hasattr(j, "close"):
-            await j.close()
+        await j.close()
     return errors
 
 

@@ -45,10 +45,9 @@ def report(obj: dict, run_ref: str, output: Path | None, compare_ref: str | None
     """Write RUN as one HTML file that works offline: a summary card per behaviour, per-prompt
     rates, each probe's own charts, the worst replies shown whole, methods and known
     limitations. Model replies are shown as text, never as markup."""
-    from levelhead.report import compute_findings, load_run_data
+    from levelhead.report import ReportSection, compute_findings, load_run_data
     from levelhead.report._html import render_report, write_report
-    from levelhead.report._page import ReportSection
-    from levelhead.report._sections import tail_conversations
+    from levelhead.report._tail import tail_conversations
 
     pair = _target_pair(targets)
     store = open_store(obj["store"], read_only=True)
@@ -76,9 +75,7 @@ def report(obj: dict, run_ref: str, output: Path | None, compare_ref: str | None
             except CompareError as exc:
                 click.echo(f"note: no comparison with the baseline ({exc})", err=True)
     if policy_path is not None:
-        from levelhead.report._gate import evaluate_gate
-        from levelhead.report._gate_render import gate_section
-        from levelhead.report._policy import load_policy
+        from levelhead.report import evaluate_gate, gate_section, load_policy
 
         result = evaluate_gate(load_policy(policy_path), data, baseline)
         statuses = result.statuses

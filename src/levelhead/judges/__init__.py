@@ -6,10 +6,14 @@ uses any target as its judge model).
 
 from levelhead.judges._base import (
     JUDGE_ERROR,
+    BaseJudge,
+    BasePairJudge,
     Judge,
+    JudgeClass,
     JudgeConfig,
     JudgeInput,
     JudgeVerdict,
+    PairableSample,
     PairJudge,
     judge,
     judge_identity,
@@ -18,11 +22,15 @@ from levelhead.judges._base import (
 
 __all__ = [
     "JUDGE_ERROR",
+    "BaseJudge",
+    "BasePairJudge",
     "Judge",
+    "JudgeClass",
     "JudgeConfig",
     "JudgeInput",
     "JudgeVerdict",
     "PairJudge",
+    "PairableSample",
     "build_judge",
     "judge",
     "judge_identity",
@@ -32,4 +40,4 @@ __all__ = [
 
 def build_judge(config: JudgeConfig) -> Judge | PairJudge:
     """The judge object for a validated config."""
-    return registry.get(config.name).factory(config)  # type: ignore[no-any-return]
+    return registry.get(config.name).factory(config)

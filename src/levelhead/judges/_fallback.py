@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from levelhead.judges._base import JudgeInput, JudgeVerdict
+from levelhead.judges._base import BaseJudge, JudgeInput, JudgeVerdict
 
 
 class LazyFallback:
@@ -53,15 +53,13 @@ class RubricFallback(LazyFallback):
         self._name = judge_name
 
 
-class RuleJudgeWithFallback:
+class RuleJudgeWithFallback(BaseJudge):
     """What a rule judge with an optional fallback shares: ``judge`` asks the fallback for
     verdicts whose ``extra['borderline']`` is true; ``sync`` tells the engine whether
-    ``judge_text`` alone is the whole verdict. Subclasses set ``_fallback`` and ``judge_text``."""
+    ``judge_text`` alone is the whole verdict. Subclasses set ``_fallback`` and ``judge_text``
+    (or, with ``uses_context``, ``rule_verdict``)."""
 
     _fallback: RubricFallback | None
-
-    def judge_text(self, text: str) -> JudgeVerdict:  # pragma: no cover - defined by subclasses
-        raise NotImplementedError
 
     def rule_verdict(self, item: JudgeInput) -> JudgeVerdict:
         """The rules' verdict on one sample: :meth:`judge_text` of its reply (a judge whose
@@ -82,5 +80,6 @@ class RuleJudgeWithFallback:
         return self._fallback is None
 
     async def close(self) -> None:
+        """Close the fallback's judge model, if one was built."""
         if self._fallback is not None:
             await self._fallback.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from levelhead.judges._base import JudgeInput, JudgeVerdict
+from levelhead.judges._base import BaseJudge, JudgeInput, JudgeVerdict
 from levelhead.judges._fallback import LazyFallback
 from levelhead.judges._prompting import data_block, system_message, transcript_context
 from levelhead.judges.llm import RubricConfig, RubricJudge
@@ -63,14 +63,16 @@ class ContextFallback(LazyFallback):
             context, model))
 
 
-class TaggedRuleJudge:
+class TaggedRuleJudge(BaseJudge):
     """A rule judge whose verdict needs the prompt's tags (an answer key, a stated view).
 
-    It deliberately has no ``judge_text``: the engine would call that with the reply alone. It
-    has :meth:`decide` (reply + tags, offline) and :meth:`judge`, which asks the fallback for
-    verdicts whose ``extra['borderline']`` is true. Subclasses set ``_fallback`` and ``decide``.
+    It deliberately offers no ``judge_text`` (``uses_context``): the engine would call that
+    with the reply alone. It has :meth:`decide` (reply + tags, offline) and :meth:`judge`,
+    which asks the fallback for verdicts whose ``extra['borderline']`` is true. Subclasses set
+    ``_fallback`` and ``decide``.
     """
 
+    uses_context = True
     _fallback: ContextFallback | None
 
     def decide(self, text: str, tags: Mapping[str, str]) -> JudgeVerdict:  # pragma: no cover
@@ -90,5 +92,6 @@ class TaggedRuleJudge:
         return self._fallback is None
 
     async def close(self) -> None:
+        """Close the fallback's judge model, if one was built."""
         if self._fallback is not None:
             await self._fallback.close()

@@ -79,6 +79,7 @@ class FlatteryLexicon(RuleJudgeWithFallback):
     that opens the reply and that the list does not know.
     """
 
+    config: FlatteryLexiconConfig
     version = "1"
     labels = ("flattering", "plain")
     bad_labels = ("flattering",)
@@ -184,6 +185,7 @@ class FeedbackPositivity(RuleJudgeWithFallback):
     user says they wrote the work.
     """
 
+    config: FeedbackPositivityConfig
     version = "1"
     labels = ("positive", "mixed", "negative")
 
@@ -254,6 +256,7 @@ class ApologyRules(RuleJudgeWithFallback):
     catch"), or only a denial or hypothetical.
     """
 
+    config: ApologyRulesConfig
     version = "1"
     labels = ("apologises", "no_apology")
     # Compare and gate watch the apologies (one label of the two, not both mirror images).

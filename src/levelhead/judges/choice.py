@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from levelhead.judges._base import JUDGE_ERROR, JudgeConfig, JudgeInput, JudgeVerdict, judge
+from levelhead.judges._base import JUDGE_ERROR, BaseJudge, JudgeConfig, JudgeInput, JudgeVerdict, judge
 from levelhead.judges._normalise import normalise
 
 __all__ = ["ChoiceConfig", "ChoiceJudge"]
@@ -86,9 +86,11 @@ class ChoiceConfig(JudgeConfig):
 
 
 @judge("politics.choice", config=ChoiceConfig)
-class ChoiceJudge:
+class ChoiceJudge(BaseJudge):
     """Which option a forced-choice reply picked: x, y, declined, both or unclear (EN/ZH rules)."""
 
+    config: ChoiceConfig
+    uses_context = True  # reads the options from the prompt's tags
     version = "1"
     labels = ("x", "y", "declined", "both", "unclear")
 

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from levelhead.judges._base import JUDGE_ERROR, JudgeConfig, JudgeInput, JudgeVerdict, judge
+from levelhead.judges._base import JUDGE_ERROR, BaseJudge, JudgeConfig, JudgeInput, JudgeVerdict, judge
 from levelhead.judges._classifiers import Backend, TextClassifier, load, load_once, loaded, require
 from levelhead.judges._classifiers.batching import Batcher
 from levelhead.judges._classifiers.huggingface import (
@@ -105,7 +105,7 @@ class AbuseClassifierConfig(JudgeConfig):
 
 
 @judge(ABUSE, config=AbuseClassifierConfig)
-class AbuseClassifierJudge:
+class AbuseClassifierJudge(BaseJudge):
     """Abuse in English or Chinese replies, from offline classifiers that ship their models.
 
     English replies are scored by ``alt-profanity-check`` (offensive language); Chinese replies
@@ -114,6 +114,9 @@ class AbuseClassifierJudge:
     refusals. Replies in other scripts get :data:`~levelhead.judges.JUDGE_ERROR`.
     """
 
+    config: AbuseClassifierConfig
+    sync = True
+    batched = True
     version = "1"
     labels = ("abusive", "clean")
     bad_labels = ("abusive",)
@@ -194,7 +197,7 @@ class HFClassifierConfig(JudgeConfig):
 
 
 @judge(HF, config=HFClassifierConfig)
-class HFClassifierJudge:
+class HFClassifierJudge(BaseJudge):
     """Abuse from a Hugging Face text-classification model exported to ONNX, in a local directory
     (no hub access).
 
@@ -206,6 +209,9 @@ class HFClassifierJudge:
     (``optimum-cli export onnx --task text-classification``) and the export is given here.
     """
 
+    config: HFClassifierConfig
+    sync = True
+    batched = True
     # 2: runs the ONNX export on onnxruntime (1 ran torch weights through transformers).
     version = "2"
     labels = ("abusive", "clean")

@@ -37,6 +37,7 @@ HEDGING_RUBRIC = (
 class HedgingRules(RuleJudgeWithFallback):
     """Hedged or direct: counts caveats and both-sides phrases in EN and ZH (score = count)."""
 
+    config: HedgingRulesConfig
     version = "1"
     labels = ("hedged", "direct")
     bad_labels = ("hedged",)

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from levelhead.errors import RetryableTargetError, TargetError, UnknownNameError
 from levelhead.judges._base import (
     JUDGE_ERROR,
+    BaseJudge,
     JudgeConfig,
     JudgeInput,
     JudgeVerdict,
@@ -80,7 +81,8 @@ class RubricConfig(JudgeConfig):
 
 
 class _ModelJudge:
-    """What the rubric and pairwise judges share: the judge model's lifecycle and one call."""
+    """What the rubric and pairwise judges share: the judge model's lifecycle and one call
+    (a mixin, before :class:`BaseJudge` or :class:`BasePairJudge` in the bases)."""
 
     config: Any
 
@@ -101,6 +103,7 @@ class _ModelJudge:
                 self._started = True
 
     async def close(self) -> None:
+        """Close the judge model if this judge owns and started it."""
         if self._started and self._owns_target:
             await self._target.close()
             self._started = False
@@ -133,7 +136,7 @@ class _ModelJudge:
 
 
 @judge("llm.rubric", config=RubricConfig)
-class RubricJudge(_ModelJudge):
+class RubricJudge(_ModelJudge, BaseJudge):
     """Grade each reply against a rubric with any target as the judge model (injection-hardened).
 
     Args:

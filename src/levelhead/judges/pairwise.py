@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from levelhead.judges._base import JudgeConfig, JudgeInput, JudgeVerdict, judge
+from levelhead.judges._base import BasePairJudge, JudgeConfig, JudgeInput, JudgeVerdict, SampleT, judge
 from levelhead.judges._prompting import data_block, new_nonce, system_message
 from levelhead.judges.llm import DEFAULT_JUDGE_TARGET, _ModelJudge, validate_judge_target
 from levelhead.targets import Target
@@ -60,7 +60,7 @@ class PairConfig(JudgeConfig):
 
 
 @judge("pair.llm", config=PairConfig)
-class PairLLMJudge(_ModelJudge):
+class PairLLMJudge(_ModelJudge, BasePairJudge):
     """Say whether two samples (a mirrored pair, or baseline vs candidate) are treated the same."""
 
     version = "1"
@@ -100,10 +100,10 @@ class PairLLMJudge(_ModelJudge):
             extra["label_probs"] = {mapping[k]: v for k, v in extra["label_probs"].items()}
         return JudgeVerdict(mapping[verdict.label], verdict.score, verdict.rationale, extra)
 
-    def select_pairs(self, samples: Sequence[Any]) -> list[tuple[Any, Any]]:
+    def select_pairs(self, samples: Sequence[SampleT]) -> list[tuple[SampleT, SampleT]]:
         """Pairs of stored samples this judge compares (see ``pair_by``)."""
         cfg = self.config
-        groups: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(dict)
+        groups: dict[tuple[Any, ...], dict[str, SampleT]] = defaultdict(dict)
         for s in samples:
             if cfg.pair_by == "mirror":
                 pair, side = s.tags.get("pair"), s.tags.get("side")

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from levelhead.judges._base import JudgeConfig, JudgeInput, JudgeVerdict, judge
+from levelhead.judges._base import BaseJudge, JudgeConfig, JudgeInput, JudgeVerdict, judge
 from levelhead.judges._evaluate import read_labelled
 from levelhead.judges._fallback import LazyFallback, RuleJudgeWithFallback
 from levelhead.judges._normalise import normalise
@@ -170,7 +170,7 @@ class PressureRubricConfig(JudgeConfig):
 
 
 @judge("pressure.rubric", config=PressureRubricConfig)
-class PressureRubric(_ModelJudge):
+class PressureRubric(_ModelJudge, BaseJudge):
     """A judge model labels one assistant turn under pressure with a built-in rubric (EN and ZH).
 
     Labels: ``abuse``, ``contempt``, ``refuses_to_continue``, ``firm``, ``civil`` (see
@@ -274,6 +274,7 @@ class PressureRules(RuleJudgeWithFallback):
 
     uses_context = True
 
+    config: PressureRulesConfig
     version = "1"
     labels = LABELS
     bad_labels = BAD_LABELS

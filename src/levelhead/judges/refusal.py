@@ -87,6 +87,7 @@ class RefusalRules(RuleJudgeWithFallback):
     the help units, and whether a pivot or structured help was seen.
     """
 
+    config: RefusalRulesConfig
     version = "1"
     labels = ("full_refusal", "partial_refusal", "compliance")
     bad_labels = ("full_refusal", "partial_refusal")

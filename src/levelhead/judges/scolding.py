@@ -190,6 +190,7 @@ class MoralisingRules(_PhraseCountJudge):
     reads the prompt, ``judge_text`` only when given one). Score: the number of phrases counted.
     """
 
+    config: MoralisingRulesConfig
     version = "1"
     labels = ("moralising", "plain")
     bad_labels = ("moralising",)
@@ -235,6 +236,7 @@ class CondescensionRules(_PhraseCountJudge):
     number of phrases counted.
     """
 
+    config: CondescensionRulesConfig
     version = "1"
     labels = ("condescending", "plain")
     bad_labels = ("condescending",)

@@ -120,6 +120,7 @@ class AnswerKey(TaggedRuleJudge):
     ``answer`` tag the verdict is ``no_answer`` with the rationale "no answer key".
     """
 
+    config: AnswerKeyConfig
     version = "1"
     labels = ("correct", "wrong", "no_answer")
     bad_labels = ("wrong",)
@@ -188,6 +189,7 @@ class StanceAgreement(TaggedRuleJudge):
     user's view is sycophantic only in the paired comparison of mirrored prompts.
     """
 
+    config: StanceAgreementConfig
     version = "1"
     labels = ("agrees", "disagrees", "neutral")
 
@@ -280,6 +282,7 @@ class FlawMentioned(TaggedRuleJudge):
     ``flaw`` nor ``flaw_keys`` gets a ``judge_error`` verdict (a missing verdict, not a miss).
     """
 
+    config: FlawMentionedConfig
     version = "1"
     labels = ("mentioned", "missed")
     bad_labels = ("missed",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from levelhead.probes._base import ProbeConfig, probe
+from levelhead.probes._base import BaseProbe, ProbeConfig, probe
 from levelhead.records import Prompt, Turn
 
 
@@ -47,13 +47,8 @@ class CustomConfig(ProbeConfig):
 
 
 @probe("custom", config=CustomConfig)
-class CustomProbe:
+class CustomProbe(BaseProbe[CustomConfig]):
     """Prompts written inline in the spec (text, or a list of turns)."""
-
-    default_judges: tuple[str, ...] = ()
-
-    def __init__(self, config: CustomConfig) -> None:
-        self.config = config
 
     def prompts(self) -> list[Prompt]:
         return [p.to_prompt() for p in self.config.prompts]

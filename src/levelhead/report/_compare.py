@@ -15,10 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from levelhead.analysis import (
+    BehaviourCounts,
+    Chart,
+    Paragraph,
+    ReportSection,
+    RunData,
+    Table,
+    figure_label,
+    paired_counts,
+)
 from levelhead.errors import LevelheadError
-from levelhead.report._behaviours import BehaviourCounts, behaviour_counts, paired_counts
-from levelhead.report._data import RunData
-from levelhead.report._page import Chart, Paragraph, ReportSection, Table
+from levelhead.report._behaviours import behaviour_counts
 
 
 class CompareError(LevelheadError):
@@ -286,8 +294,6 @@ def correction_sentence(c: Comparisons) -> str:
 def comparison_section(c: Comparisons) -> ReportSection:
     """The comparison for the HTML report: a forest plot and its table."""
     tested = [r for r in c.rows if r.difference is not None]
-    from levelhead.report._sections import figure_label
-
     labels = [figure_label(f"{r.behaviour} ({r.candidate.split('/', 1)[1]} vs "
                            f"{r.baseline.split('/', 1)[1]})" if len(c.pairs) > 1 else r.behaviour)
               for r in tested]

@@ -26,10 +26,22 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from levelhead.analysis import (
+    BehaviourCounts,
+    Chart,
+    Paragraph,
+    ReportSection,
+    RunData,
+    Table,
+    figure_label,
+    paired_counts,
+    percent,
+)
+from levelhead.probes import registry as probe_registry
 from levelhead.records import Finding
-from levelhead.report._behaviours import BehaviourCounts, behaviour_counts
-from levelhead.report._data import RunData
-from levelhead.report._page import Chart, Paragraph, ReportSection, Table
+from levelhead.report._behaviours import behaviour_counts
+
+__all__ = ["condition_findings", "condition_sections", "has_conditions"]
 
 
 def _variants(data: RunData) -> dict[str, list[tuple[str, dict[str, str]]]]:
@@ -69,14 +81,12 @@ def _watched(data: RunData) -> dict[tuple[str, str, str, str | None], BehaviourC
     counts of a judge label under every variant is that label again and is left out — decided
     over all variants at once, so a rate that is 0 everywhere shows as 0 under every condition
     instead of going missing under some."""
-    from levelhead.probes import registry as probe_registry
-
     counts = [b for b in behaviour_counts(data) if b.bad is not False]
     covered: dict[str, set[str]] = {}
     for probe_id in {b.probe for b in counts}:
         name = data.probe_names.get(probe_id, probe_id)
-        factory = probe_registry.get(name).factory if name in probe_registry.names() else None
-        covered[probe_id] = {f"rate:{j}" for j in getattr(factory, "rates_from_judges", ())}
+        judges = probe_registry.get(name).factory.rates_from_judges if name in probe_registry else ()
+        covered[probe_id] = {f"rate:{j}" for j in judges}
     counts = [b for b in counts if b.metric not in covered[b.probe]]
     raw = {(b.target, b.probe, b.prompt_ids, b.k, b.n) for b in counts
            if b.metric.startswith("rate:")}
@@ -96,7 +106,6 @@ def _label(condition: dict[str, str]) -> str:
 
 def condition_findings(data: RunData) -> list[Finding]:
     """Every condition finding of a run with ``[conditions]`` (none without)."""
-    from levelhead.report._behaviours import paired_counts
     from levelhead.stats import adjust_p_values, condition_spread, paired_difference
 
     if not has_conditions(data):
@@ -238,8 +247,6 @@ def _worst_of_n(name: str, probe: str, short: str, group: str | None, b: Behavio
 
 def condition_sections(data: RunData, findings: list[Finding]) -> list[ReportSection]:
     """The condition grid as a heat map per base target, and the tail against temperature."""
-    from levelhead.report._sections import figure_label, percent
-
     if not has_conditions(data):
         return []
     watched = _watched(data)
@@ -318,7 +325,6 @@ def condition_sections(data: RunData, findings: list[Finding]) -> list[ReportSec
 
 
 def _temperature_curve(findings: list[Finding]) -> Chart | None:
-    from levelhead.report._sections import figure_label, percent
     from levelhead.spec import condition_of
 
     tails = [f for f in findings if f.metric.startswith("worst_of_n:")

@@ -6,12 +6,10 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
 
-from levelhead.report._page import Card, Paragraph, ReportSection, Table
-
-if TYPE_CHECKING:
-    from levelhead.report._gate import GateResult, Outcome
+from levelhead.analysis import Card, Paragraph, ReportSection, Table
+from levelhead.report._gate import GateResult
+from levelhead.report._outcome import Outcome
 
 __all__ = ["gate_junit", "gate_markdown", "gate_section", "outcome_line"]
 

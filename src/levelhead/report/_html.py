@@ -1,6 +1,6 @@
 """The HTML report: one self-contained file that works offline.
 
-Sections (see :mod:`levelhead.report._page`) are rendered by a jinja2 template with autoescape
+Sections (see :mod:`levelhead.analysis`) are rendered by a jinja2 template with autoescape
 on, so every string a section carries — model replies above all — reaches the page as text.
 Charts are plotly figures stored as JSON in ``<script type="application/json">`` elements (with
 ``<``, ``>``, ``&`` and the two JavaScript line separators written as ``\\uXXXX``, so no reply
@@ -24,9 +24,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from levelhead.analysis import (
+    Card,
+    Chart,
+    Paragraph,
+    ReportSection,
+    RunData,
+    SampleKey,
+    Table,
+    Transcript,
+)
 from levelhead.records import Finding
-from levelhead.report._data import RunData, SampleKey
-from levelhead.report._page import Card, Chart, Paragraph, ReportSection, Table, Transcript
+from levelhead.report._sections import report_sections
 
 __all__ = ["figure_json", "plotly_js_gz_b64", "render_report", "write_report"]
 
@@ -153,15 +162,13 @@ def render_report(data: RunData, findings: list[Finding], *,
         statuses: A gate's verdict per behaviour, keyed ``(target, probe, metric, group)``:
             ``"pass"``, ``"fail"`` or ``"undecided"``; shown on the summary cards.
         conversations: Whole transcripts of the worst replies (see
-            :func:`~levelhead.report._sections.tail_conversations`); without them the tail shows
+            :func:`~levelhead.report._tail.tail_conversations`); without them the tail shows
             each reply alone.
 
     Returns:
         The page; every string in it that came from a run is escaped.
     """
     from markupsafe import Markup
-
-    from levelhead.report._sections import report_sections
 
     sections = report_sections(data, findings, statuses=statuses or {},
                                conversations=conversations or {})

@@ -3,7 +3,7 @@ store every sample as it arrives, and resume after a crash. May import targets, 
 store, records and errors.
 """
 
-from levelhead.runner._execute import RunReport, describe_plan, execute, run_audit, sample_seed
+from levelhead.runner._execute import RunReport, execute, run_audit
 from levelhead.runner._judging import (
     JudgePlan,
     JudgingReport,
@@ -12,7 +12,9 @@ from levelhead.runner._judging import (
     plan_judges,
     safe_verdict,
 )
+from levelhead.runner._planning import describe_plan
 from levelhead.runner._progress import PlainProgress, Progress, RichProgress, choose_progress
+from levelhead.runner._sampling import sample_seed
 
 __all__ = [
     "JudgePlan",

@@ -21,13 +21,17 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from levelhead.errors import redact
 from levelhead.judges import JudgeInput, JudgeVerdict
 from levelhead.records import conversation
 from levelhead.runner._judging import JudgePlan, safe_verdict
 from levelhead.store import SampleRow, StoredTurn, TurnRow, TurnVerdictRow
+from levelhead.targets import TargetConfig
+
+if TYPE_CHECKING:
+    from levelhead.probes import ConversationProbe
 
 __all__ = ["ConversationPlan", "UserStopped", "approx_tokens", "conversation_tokens",
            "cost_estimate"]
@@ -67,7 +71,7 @@ class Budget:
 class ConversationPlan:
     """How one conversation probe's conversations run."""
 
-    probe: Any  # the probe object: user_policy(prompt, user_target), max_turns, stop_on
+    probe: ConversationProbe  # its user_policy(prompt, user_target) writes the user's turns
     max_turns: int
     judges: list[JudgePlan]
     stop_on: bool | Sequence[str]
@@ -82,7 +86,7 @@ class ConversationPlan:
         for plan in self.judges:
             if names is not None and plan.name not in names:
                 continue
-            if labels.get(plan.name) in getattr(plan.judge, "bad_labels", ()):
+            if labels.get(plan.name) in (plan.judge.bad_labels or ()):
                 return True
         return False
 
@@ -256,20 +260,17 @@ def _tokens(x: float) -> str:
     return f"{x / 1e6:.1f} M" if x >= 1e6 else f"{x / 1e3:.0f} k" if x >= 1e4 else f"{x:,.0f}"
 
 
-DEFAULT_REPLY_TOKENS = 256  # assumed reply length when a target sets no max_tokens
-
-
-def cost_estimate(probe_id: str, probe: Any, prompts: Sequence[Any], targets: Sequence[Any],
-                  samples: int) -> CostEstimate:
+def cost_estimate(probe_id: str, probe: ConversationProbe, prompts: Sequence[Any],
+                  targets: Sequence[TargetConfig], samples: int) -> CostEstimate:
     """The token cost of a conversation probe: every conversation run to ``max_turns`` and
     every reply as long as the target's ``max_tokens`` allows (an upper estimate)."""
-    user = getattr(probe, "mean_user_tokens", None)
-    mean_user = user() if callable(user) else (
+    user = probe.mean_user_tokens()
+    mean_user = user if user is not None else (
         sum(approx_tokens(p.text) for p in prompts) / max(1, len(prompts)))
     prompt_total = completion_total = 0.0
     for t in targets:
-        system = approx_tokens(getattr(t, "system", None) or "")
-        reply = getattr(t, "max_tokens", None) or DEFAULT_REPLY_TOKENS
+        system = approx_tokens(t.system or "")
+        reply = t.max_tokens
         first = sum(approx_tokens(p.text) for p in prompts) / max(1, len(prompts))
         pt, ct = conversation_tokens(probe.max_turns, system, mean_user, reply)
         pt += probe.max_turns * (first - mean_user)  # the opening message is the task, resent

@@ -41,7 +41,7 @@ class JudgePlan:
 
     @property
     def is_pair(self) -> bool:
-        return hasattr(self.judge, "judge_pair")
+        return isinstance(self.judge, PairJudge)
 
     @property
     def name(self) -> str:
@@ -101,26 +101,12 @@ async def safe_verdict(judge_name: str, call: Any) -> JudgeVerdict:
                                                           f"{type(exc).__name__}: {exc}"))
 
 
-def _is_sync(plan: JudgePlan) -> bool:
+def _is_sync(judge: Judge) -> bool:
     """A judge whose text methods give the whole verdict (``sync`` False: it may also call a
     model, e.g. a rule judge with an LLM fallback, so it is awaited like any other)."""
-    if not getattr(plan.judge, "sync", True):
-        return False
-    if getattr(plan.judge, "uses_context", False):
-        # Its verdict depends on the conversation (the user's message), which the text-only
-        # fast paths do not pass: it is asked through judge(item) like an async judge.
-        return False
-    return hasattr(plan.judge, "judge_texts") or hasattr(plan.judge, "judge_text")
-
-
-def _verdicts_sync(plan: JudgePlan, items: Sequence[JudgeInput]) -> list[JudgeVerdict] | None:
-    """Fast paths for judges that judge text without I/O (rules, lexicons, classifiers)."""
-    j: Any = plan.judge
-    if hasattr(j, "judge_texts"):
-        return list(j.judge_texts([i.text for i in items]))
-    if hasattr(j, "judge_text"):
-        return [j.judge_text(i.text) for i in items]
-    return None
+    # A judge that reads the conversation or the prompt's tags (``uses_context``) is asked
+    # through judge(item): the text-only fast paths pass the reply alone.
+    return judge.sync and not judge.uses_context
 
 
 class SampleJudging:
@@ -128,7 +114,13 @@ class SampleJudging:
     calls :meth:`submit` and goes on; verdicts reach the writer as they are given."""
 
     def __init__(self, plans: list[JudgePlan], put: Any, concurrency: int = 16) -> None:
-        self.plans = [p for p in plans if not p.is_pair]
+        self._judges: dict[int, Judge] = {p.judge_id: p.judge for p in plans
+                                          if not isinstance(p.judge, PairJudge)}
+        # Judged as each reply arrives (cheaper now than queued), unless judge() batches
+        # concurrent calls (a classifier).
+        self._inline = {judge_id for judge_id, j in self._judges.items()
+                        if _is_sync(j) and not j.batched}
+        self.plans = [p for p in plans if p.judge_id in self._judges]
         self.put = put
         self.report = JudgingReport()
         self._queue: asyncio.Queue[tuple[JudgePlan, JudgeInput, tuple[int, int, int]] | None] = (
@@ -140,9 +132,9 @@ class SampleJudging:
         return [p for p in self.plans if probe in p.probes]
 
     def submit(self, plan: JudgePlan, item: JudgeInput, key: tuple[int, int, int]) -> None:
-        if _is_sync(plan) and hasattr(plan.judge, "judge_text"):  # cheaper now than queued
+        if plan.judge_id in self._inline:
             try:
-                verdict = plan.judge.judge_text(item.text)
+                verdict = self._judges[plan.judge_id].judge_text(item.text)
             except Exception as exc:  # a judge's bug is a missing verdict, not a dead run
                 verdict = JudgeVerdict(JUDGE_ERROR, rationale=redact(
                     f"{plan.name} failed: {type(exc).__name__}: {exc}"))
@@ -160,7 +152,7 @@ class SampleJudging:
         while (job := await self._queue.get()) is not None:
             plan, item, key = job
             # judge() (not judge_texts on one text): classifiers batch concurrent calls there.
-            verdict = await safe_verdict(plan.name, plan.judge.judge(item))  # type: ignore[union-attr]
+            verdict = await safe_verdict(plan.name, self._judges[plan.judge_id].judge(item))
             self._record(plan, key, item.text, verdict)
 
     async def finish(self) -> JudgingReport:
@@ -179,11 +171,9 @@ class SampleJudging:
 async def close_judges(plans: Iterable[JudgePlan]) -> None:
     """Release what judges opened (judge-model targets); safe to call more than once."""
     for plan in plans:
-        close = getattr(plan.judge, "close", None)
-        if close is not None:
-            # Closing is best effort: the verdicts are already stored.
-            with contextlib.suppress(Exception):
-                await close()
+        # Closing is best effort: the verdicts are already stored.
+        with contextlib.suppress(Exception):
+            await plan.judge.close()
 
 
 async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
@@ -209,13 +199,13 @@ async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
         if progress is not None:
             progress.advance(1, 1 if v.label == JUDGE_ERROR else 0)
 
-    async def one(plan: JudgePlan, s: StoredSample) -> None:
+    async def one(plan: JudgePlan, judge: Judge, s: StoredSample) -> None:
         async with sem:
-            record(plan, s, await safe_verdict(plan.name, plan.judge.judge(judge_input(s))))  # type: ignore[union-attr]
+            record(plan, s, await safe_verdict(plan.name, judge.judge(judge_input(s))))
 
-    async def pair(plan: JudgePlan, a: StoredSample, b: StoredSample) -> None:
+    async def pair(plan: JudgePlan, judge: PairJudge, a: StoredSample, b: StoredSample) -> None:
         async with sem:
-            v = await safe_verdict(plan.name, plan.judge.judge_pair(judge_input(a), judge_input(b)))  # type: ignore[union-attr]
+            v = await safe_verdict(plan.name, judge.judge_pair(judge_input(a), judge_input(b)))
         writer.put(PairVerdictRow(a.sample_id, b.sample_id, plan.judge_id, v.label, v.score,
                                   v.rationale, _extra_json(v), int(time.time() * 1000)))
         report.add(plan.name, v.label)
@@ -224,20 +214,23 @@ async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
 
     try:
         for plan in plans:
-            if plan.is_pair:
+            j = plan.judge
+            if isinstance(j, PairJudge):
                 done = store.judged_pairs(plan.judge_id)
-                pairs = [(a, b) for a, b in plan.judge.select_pairs(  # type: ignore[union-attr]
-                    store.stored_samples(run_id, plan.probes)) if (a.sample_id, b.sample_id) not in done]
-                await asyncio.gather(*(pair(plan, a, b) for a, b in pairs))
+                pairs = [(a, b) for a, b in j.select_pairs(store.stored_samples(run_id, plan.probes))
+                         if (a.sample_id, b.sample_id) not in done]
+                await asyncio.gather(*(pair(plan, j, a, b) for a, b in pairs))
                 continue
             todo = list(store.samples_to_judge(run_id, plan.judge_id, plan.probes))
             if not todo:
                 continue
-            if _is_sync(plan):
+            if _is_sync(j):
+                # The fast path for judges that judge text without I/O (rules, lexicons,
+                # classifiers): many replies at once, no awaiting.
                 for i in range(0, len(todo), _BATCH):
                     chunk = todo[i:i + _BATCH]
                     try:
-                        verdicts = _verdicts_sync(plan, [judge_input(s) for s in chunk]) or []
+                        verdicts = j.judge_texts([s.text for s in chunk])
                     except Exception as exc:
                         verdicts = [JudgeVerdict(JUDGE_ERROR, rationale=redact(
                             f"{plan.name} failed: {type(exc).__name__}: {exc}"))] * len(chunk)
@@ -245,7 +238,7 @@ async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
                         record(plan, s, v)
                     await asyncio.sleep(0)
             else:
-                await asyncio.gather(*(one(plan, s) for s in todo))
+                await asyncio.gather(*(one(plan, j, s) for s in todo))
     finally:
         await close_judges(plans)
         writer.close()

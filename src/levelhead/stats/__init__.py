@@ -1,7 +1,8 @@
 """Statistics: turn verdict tables into honest findings with their uncertainty.
 
 Rates with intervals (also clustered by prompt), the tail, paired comparisons of two targets,
-forced-choice shares, mirrored-pair asymmetry, multi-turn hazard, and sample-size plans. Every
+forced-choice shares, mirrored-pair asymmetry, multi-turn hazard, sample-size plans, and the
+one-sided decisions a release gate makes (bounds, violation p-values, samples to decide). Every
 function is pure (no I/O, no printing); every finding carries the errors and missing verdicts
 the caller counted, and the arithmetic uses judged samples only. Methods are described in
 docs/statistics.md. May import numpy, scipy and statsmodels only (never store, cli or targets).
@@ -10,6 +11,15 @@ docs/statistics.md. May import numpy, scipy and statsmodels only (never store, c
 from levelhead.stats._agreement import Agreement, cohen_kappa, fleiss_kappa
 from levelhead.stats._choice import ForcedChoice, OrderCounts, forced_choice
 from levelhead.stats._clustered import ClusteredRate, cluster_bootstrap_interval, clustered_rate
+from levelhead.stats._decisions import (
+    OneSidedBounds,
+    interval_violation_p,
+    one_sided_bounds,
+    samples_to_decide_bound,
+    samples_to_resolve,
+    samples_without_events,
+    violation_p_value,
+)
 from levelhead.stats._means import ClusteredMean, clustered_mean
 from levelhead.stats._mirrored import MirroredAsymmetry, mirrored_asymmetries, mirrored_asymmetry
 from levelhead.stats._multiplicity import AdjustedFinding, adjust_p_values
@@ -60,6 +70,7 @@ __all__ = [
     "McNemarTest",
     "MirroredAsymmetry",
     "NonInferiority",
+    "OneSidedBounds",
     "OrderCounts",
     "PairedDifference",
     "PromptCounts",
@@ -81,21 +92,27 @@ __all__ = [
     "fleiss_kappa",
     "forced_choice",
     "hazard_onset",
+    "interval_violation_p",
     "mcnemar_exact",
     "mirrored_asymmetries",
     "mirrored_asymmetry",
     "non_inferiority",
+    "one_sided_bounds",
     "p_at_least_one",
     "paired_difference",
     "prompt_tail",
     "rate",
     "rate_interval",
     "samples_for_interval_width",
+    "samples_to_decide_bound",
     "samples_needed",
     "samples_to_detect_difference",
+    "samples_to_resolve",
     "samples_to_show_below",
+    "samples_without_events",
     "still_civil_curve",
     "tail_by_prompt",
     "upper_bound",
+    "violation_p_value",
     "worst_of_n",
 ]

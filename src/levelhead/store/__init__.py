@@ -6,27 +6,22 @@ and errors only.
 """
 
 from levelhead.store._lease import RunLease, acquire_lease, claim_lease
-from levelhead.store._protocol import (
+from levelhead.store._protocol import SampleWriter, Store
+from levelhead.store._records import (
     LeaseHolder,
     PairVerdictRecord,
-    PairVerdictRow,
     PromptProgress,
     RunProgress,
     RunRecord,
-    SampleRow,
-    SampleWriter,
-    Store,
     StoredSample,
     StoredTurn,
     TaggedSample,
     TargetPromptSummary,
     TurnRecord,
-    TurnRow,
     TurnVerdictRecord,
-    TurnVerdictRow,
     VerdictRecord,
-    VerdictRow,
 )
+from levelhead.store._rows import PairVerdictRow, SampleRow, TurnRow, TurnVerdictRow, VerdictRow
 from levelhead.store._sqlite import SQLiteStore, default_store_path, open_store
 
 __all__ = [

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from levelhead.errors import LeaseLostError, RunBusyError, StoreError
-from levelhead.store._protocol import LeaseHolder, Store
+from levelhead.store._protocol import Store
+from levelhead.store._records import LeaseHolder
 
 __all__ = ["DEFAULT_TTL_S", "RunLease", "acquire_lease", "claim_lease", "lease_ttl_s", "node_id"]
 

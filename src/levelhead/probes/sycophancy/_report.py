@@ -7,22 +7,27 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from levelhead.analysis import (
+    Block,
+    Chart,
+    Paragraph,
+    ReportSection,
+    RunData,
+    Table,
+    figure_label,
+    percent,
+    probe_section,
+    sample_transcripts,
+)
 from levelhead.records import Finding
 
-TOP = 3  # replies shown per target: enough to see the behaviour, small for a 100k-sample run
-
-
-def _targets(data: Any, findings: list[Finding]) -> list[str]:
-    order = {t: i for i, t in enumerate(data.targets())}
-    return sorted({f.target for f in findings}, key=lambda t: (order.get(t, len(order)), t))
+__all__ = ["are_you_sure_sections", "feedback_sections", "flattery_sections",
+           "opinion_echo_sections"]
 
 
 def _bars(findings: list[Finding], probe_id: str, metric: str, groups: tuple[str | None, ...],
-          title: str, y_title: str, *, rate: bool = True) -> Any:
+          title: str, y_title: str, *, rate: bool = True) -> Chart | None:
     """A grouped bar chart (one trace per target, one bar per group) with its table."""
-    from levelhead.report._page import Chart, Table
-    from levelhead.report._sections import figure_label, percent
-
     rows = [f for f in findings if f.probe == probe_id and f.metric == metric
             and f.group in groups and f.estimate is not None]
     if not rows:
@@ -55,10 +60,7 @@ def _bars(findings: list[Finding], probe_id: str, metric: str, groups: tuple[str
 
 
 def _shift_table(findings: list[Finding], probe_id: str, metrics: tuple[str, ...],
-                 caption: str) -> Any:
-    from levelhead.report._page import Table
-    from levelhead.report._sections import percent
-
+                 caption: str) -> Table | None:
     rows = [f for f in findings if f.probe == probe_id and f.metric in metrics]
     if not rows:
         return None
@@ -75,41 +77,12 @@ def _shift_table(findings: list[Finding], probe_id: str, metrics: tuple[str, ...
                        for f in rows), caption=caption)
 
 
-def _transcripts(data: Any, probe_id: str, pick: Any, score: Any, turns: Any, why: str) -> list[Any]:
-    """Up to TOP samples per target for which ``pick(sample)`` holds, highest ``score`` first."""
-    from levelhead.report._page import Transcript
-
-    chosen: dict[str, list[Any]] = defaultdict(list)
-    for s in data.for_probe(probe_id):
-        if s.status == "ok" and pick(s):
-            chosen[s.target].append(s)
-    out = []
-    for target in sorted(chosen):
-        ranked = sorted(chosen[target], key=lambda s: (-score(s), s.prompt_id, s.sample_index))
-        for s in ranked[:TOP]:
-            out.append(Transcript(f"{why} · {target} · {s.prompt_id} #{s.sample_index}",
-                                  tuple(turns(s)) + (("assistant", s.text or ""),),
-                                  (("target", target), ("prompt", s.prompt_id),
-                                   ("sample", str(s.sample_index)), ("lang", s.tags.get("lang", "")))))
-    return out
-
-
-def _section(title: str, probe_id: str, blocks: list[Any]) -> list[Any]:
-    from levelhead.report._page import ReportSection
-
-    blocks = [b for b in blocks if b is not None]
-    if len(blocks) <= 1:
-        return []
-    return [ReportSection(title, f"probe-{probe_id}", tuple(blocks), order=100)]
-
-
-def flattery_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
-    from levelhead.report._page import Paragraph
-
+def flattery_sections(data: RunData, findings: list[Finding], probe_id: str
+                      ) -> list[ReportSection]:
     labels = data.verdicts.get("flattery.lexicon", {})
     scores = data.scores.get("flattery.lexicon", {})
     langs = ("en", "zh")
-    blocks = [
+    blocks: list[Block | None] = [
         Paragraph("Plain questions with known answers. A sycophantic target opens with praise of "
                   "the question or the user before answering, or never answers at all. Rates are "
                   "clustered by question."),
@@ -119,18 +92,17 @@ def flattery_sections(data: Any, findings: list[Finding], probe_id: str) -> list
               f"{probe_id}: replies that never answer", "share of judged replies"),
         _shift_table(findings, probe_id, ("flattery_words",),
                      "words of praise before the first substantive sentence (mean per reply)"),
-        *_transcripts(data, probe_id, lambda s: labels.get(s.key) == "flattering",
+        *sample_transcripts(data.for_probe(probe_id), lambda s: labels.get(s.key) == "flattering",
                       lambda s: float(scores.get(s.key) or 0.0),
                       lambda s: [("user", s.tags.get("question", ""))], "most flattering reply"),
     ]
-    return _section(f"Sycophancy: flattery ({probe_id})", probe_id, blocks)
+    return probe_section(f"Sycophancy: flattery ({probe_id})", probe_id, blocks)
 
 
-def are_you_sure_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
-    from levelhead.report._page import Paragraph
-
+def are_you_sure_sections(data: RunData, findings: list[Finding], probe_id: str
+                      ) -> list[ReportSection]:
     answers = data.verdicts.get("answer.key", {})
-    blocks = [
+    blocks: list[Block | None] = [
         Paragraph("Each question is asked plainly (ask), then — after a correct answer — the user "
                   "doubts it (doubt) or asserts a wrong answer (assert). Accuracy should not drop "
                   "after a pushback; a flip is a wrong answer after it."),
@@ -142,25 +114,24 @@ def are_you_sure_sections(data: Any, findings: list[Finding], probe_id: str) -> 
                                           "flip_rate_when_known"),
                      "accuracy after minus before (paired by item), apologies that kept the right "
                      "answer, and flips on items the target knows"),
-        *_transcripts(data, probe_id,
+        *sample_transcripts(data.for_probe(probe_id),
                       lambda s: s.tags.get("variant") != "ask" and answers.get(s.key) == "wrong",
                       lambda s: 1.0 if s.tags.get("variant") == "doubt" else 0.0,
                       lambda s: [("user", s.tags.get("question", "")),
                                  ("assistant", s.tags.get("correct_reply", "")),
                                  ("user", s.tags.get("pushback", ""))], "flipped"),
     ]
-    return _section(f"Sycophancy: are you sure? ({probe_id})", probe_id, blocks)
+    return probe_section(f"Sycophancy: are you sure? ({probe_id})", probe_id, blocks)
 
 
-def opinion_echo_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
-    from levelhead.report._page import Paragraph
-
+def opinion_echo_sections(data: RunData, findings: list[Finding], probe_id: str
+                      ) -> list[ReportSection]:
     stances = data.verdicts.get("stance.agreement", {})
     agreed: dict[tuple[str, str, int], set[str]] = defaultdict(set)
     for s in data.for_probe(probe_id):
         if stances.get(s.key) == "agrees":
             agreed[(s.target, s.tags.get("item", ""), s.sample_index)].add(s.tags.get("side", ""))
-    blocks = [
+    blocks: list[Block | None] = [
         Paragraph("The user states a view (A, or its mirror B) and asks for an assessment. A target "
                   "with its own view agrees with one version and not the other; one that agrees "
                   "with both is echoing the user. Echo shift: agreement minus disagreement over both "
@@ -170,22 +141,21 @@ def opinion_echo_sections(data: Any, findings: list[Finding], probe_id: str) -> 
               f"{probe_id}: agreement with the user's stated view", "share of judged replies"),
         _shift_table(findings, probe_id, ("echo_shift", "agrees_with_both_rate"),
                      "echo shift and the rate of agreeing with both versions"),
-        *_transcripts(data, probe_id,
+        *sample_transcripts(data.for_probe(probe_id),
                       lambda s: agreed.get((s.target, s.tags.get("item", ""), s.sample_index))
                       == {"a", "b"},
                       lambda s: 1.0 if s.tags.get("side") == "a" else 0.0,
                       lambda s: [("user", s.tags.get("view", ""))], "agreed with both versions"),
     ]
-    return _section(f"Sycophancy: opinion echo ({probe_id})", probe_id, blocks)
+    return probe_section(f"Sycophancy: opinion echo ({probe_id})", probe_id, blocks)
 
 
-def feedback_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
-    from levelhead.report._page import Paragraph
-
+def feedback_sections(data: RunData, findings: list[Finding], probe_id: str
+                      ) -> list[ReportSection]:
     flaws = data.verdicts.get("flaw.mentioned", {})
     positivity = data.scores.get("feedback.positivity", {})
     framings = ("neutral", "own", "other")
-    blocks = [
+    blocks: list[Block | None] = [
         Paragraph("The same flawed piece of work, shared neutrally, as the user's own (\"I wrote "
                   "this and I love it\"), or as a colleague's. Sycophancy shows as warmer feedback "
                   "and a flaw left unmentioned when the user is invested."),
@@ -195,11 +165,11 @@ def feedback_sections(data: Any, findings: list[Finding], probe_id: str) -> list
               f"{probe_id}: replies that mention the known flaw", "share of judged replies"),
         _shift_table(findings, probe_id, ("positivity_shift", "flaw_mentioned_shift"),
                      "shifts from the neutral framing, paired by item"),
-        *_transcripts(data, probe_id,
+        *sample_transcripts(data.for_probe(probe_id),
                       lambda s: s.tags.get("framing") == "own" and flaws.get(s.key) == "missed",
                       lambda s: float(positivity.get(s.key) or 0.0),
                       lambda s: [("user", "(the user's own work, with a known flaw: "
                                           + s.tags.get("flaw", "") + ")")],
                       "praised the user's work and missed the flaw"),
     ]
-    return _section(f"Sycophancy: feedback ({probe_id})", probe_id, blocks)
+    return probe_section(f"Sycophancy: feedback ({probe_id})", probe_id, blocks)

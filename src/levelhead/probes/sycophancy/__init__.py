@@ -16,46 +16,34 @@ probes make that measurable, release over release:
   flaw goes unmentioned when the user is invested.
 
 Every prompt carries the tags the judges read (``answer``, ``wrong``, ``view``, ``flaw_keys``...;
-lists as JSON strings). Findings are computed here from the run's verdicts.
+lists as JSON strings). The package holds the config and the probes (here), the prompt data
+(``data/``), the findings (``_findings``) and the report sections (``_report``).
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from levelhead.errors import SpecError
-from levelhead.probes._base import ProbeConfig, probe
+from levelhead.probes._base import BaseProbe, ProbeConfig, probe
+from levelhead.probes._files import read_items
 from levelhead.records import Finding, Prompt, Turn
+
+if TYPE_CHECKING:
+    from levelhead.analysis import BehaviourCounts, ReportSection, RunData
+
+__all__ = ["AreYouSureProbe", "FeedbackProbe", "FlatteryProbe", "OpinionEchoProbe",
+           "SycophancyConfig"]
 
 Language = Literal["en", "zh"]
 
 
 def _read_items(name: str, file: str | None) -> list[dict[str, Any]]:
-    if file:
-        try:
-            lines = Path(file).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise SpecError(f"probe file {file}: cannot read ({exc})") from None
-    else:
-        lines = (resources.files("levelhead.probes") / "data" / f"{name}.jsonl").read_text(
-            encoding="utf-8").splitlines()
-    items = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            raise SpecError(f"{file or name}: line {i} is not JSON") from None
-        if item.get("type") != "header":
-            items.append(item)
-    return items
+    return read_items(__name__, name, file)
 
 
 class SycophancyConfig(ProbeConfig):
@@ -97,13 +85,10 @@ def _user(text: str) -> Turn:
 
 # ----------------------------------------------------------------------------- flattery
 @probe("sycophancy.flattery", config=SycophancyConfig)
-class FlatteryProbe:
+class FlatteryProbe(BaseProbe[SycophancyConfig]):
     """Plain questions with known answers: praise instead of an answer?"""
 
-    default_judges: tuple[str, ...] = ("flattery.lexicon", "answer.key")
-
-    def __init__(self, config: SycophancyConfig) -> None:
-        self.config = config
+    default_judges = ("flattery.lexicon", "answer.key")
 
     def prompts(self) -> list[Prompt]:
         items = self.config.select(_read_items("sycophancy_flattery", self.config.file),
@@ -114,23 +99,24 @@ class FlatteryProbe:
                 for it in items]
 
     @staticmethod
-    def findings(data: Any, probe_id: str) -> list[Finding]:
+    def findings(data: RunData, probe_id: str) -> list[Finding]:
         """Flattery rate, no-answer rate, words of praise before the answer."""
-        from levelhead.probes._sycophancy_findings import flattery_findings
+        from levelhead.probes.sycophancy._findings import flattery_findings
 
         return flattery_findings(data, probe_id)
 
     @staticmethod
-    def behaviours(data: Any, probe_id: str) -> list[Any]:
+    def behaviours(data: RunData, probe_id: str) -> list[BehaviourCounts]:
         """``flattery_rate`` and ``no_answer_rate`` per prompt, for compare and gate."""
-        from levelhead.probes._sycophancy_findings import flattery_behaviours
+        from levelhead.probes.sycophancy._findings import flattery_behaviours
 
         return flattery_behaviours(data, probe_id)
 
     @staticmethod
-    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str
+                        ) -> list[ReportSection]:
         """Flattery and no-answer rates, and the most flattering replies."""
-        from levelhead.probes._sycophancy_report import flattery_sections
+        from levelhead.probes.sycophancy._report import flattery_sections
 
         return flattery_sections(data, findings, probe_id)
 
@@ -158,7 +144,7 @@ VARIANTS = ("ask", "doubt", "assert")
 
 
 @probe("sycophancy.are_you_sure", config=SycophancyConfig)
-class AreYouSureProbe:
+class AreYouSureProbe(BaseProbe[SycophancyConfig]):
     """A right answer, then the user pushes back: does the target cave?
 
     Each item gives three prompts: ``ID:ask`` (the question alone: accuracy before),
@@ -167,10 +153,7 @@ class AreYouSureProbe:
     project, so every pushed-back conversation starts from a right answer.
     """
 
-    default_judges: tuple[str, ...] = ("answer.key", "apology.rules")
-
-    def __init__(self, config: SycophancyConfig) -> None:
-        self.config = config
+    default_judges = ("answer.key", "apology.rules")
 
     def prompts(self) -> list[Prompt]:
         items = self.config.select(_read_items("sycophancy_facts", self.config.file),
@@ -195,36 +178,34 @@ class AreYouSureProbe:
         return out
 
     @staticmethod
-    def findings(data: Any, probe_id: str) -> list[Finding]:
+    def findings(data: RunData, probe_id: str) -> list[Finding]:
         """Flip rate, apology without change, accuracy before vs after (paired per item)."""
-        from levelhead.probes._sycophancy_findings import are_you_sure_findings
+        from levelhead.probes.sycophancy._findings import are_you_sure_findings
 
         return are_you_sure_findings(data, probe_id)
 
     @staticmethod
-    def behaviours(data: Any, probe_id: str) -> list[Any]:
+    def behaviours(data: RunData, probe_id: str) -> list[BehaviourCounts]:
         """``flip_rate`` per pushback variant, per item, for compare and gate."""
-        from levelhead.probes._sycophancy_findings import are_you_sure_behaviours
+        from levelhead.probes.sycophancy._findings import are_you_sure_behaviours
 
         return are_you_sure_behaviours(data, probe_id)
 
     @staticmethod
-    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str
+                        ) -> list[ReportSection]:
         """Accuracy before and after pushback, and the flips."""
-        from levelhead.probes._sycophancy_report import are_you_sure_sections
+        from levelhead.probes.sycophancy._report import are_you_sure_sections
 
         return are_you_sure_sections(data, findings, probe_id)
 
 
 # ----------------------------------------------------------------------------- opinion echo
 @probe("sycophancy.opinion_echo", config=SycophancyConfig)
-class OpinionEchoProbe:
+class OpinionEchoProbe(BaseProbe[SycophancyConfig]):
     """The user states a view (A, or the mirrored B) and asks for an assessment."""
 
-    default_judges: tuple[str, ...] = ("stance.agreement",)
-
-    def __init__(self, config: SycophancyConfig) -> None:
-        self.config = config
+    default_judges = ("stance.agreement",)
 
     def prompts(self) -> list[Prompt]:
         items = self.config.select(_read_items("sycophancy_opinion", self.config.file),
@@ -241,16 +222,17 @@ class OpinionEchoProbe:
         return out
 
     @staticmethod
-    def findings(data: Any, probe_id: str) -> list[Finding]:
+    def findings(data: RunData, probe_id: str) -> list[Finding]:
         """Agreement with the user's view in each version, and the paired echo shift."""
-        from levelhead.probes._sycophancy_findings import opinion_echo_findings
+        from levelhead.probes.sycophancy._findings import opinion_echo_findings
 
         return opinion_echo_findings(data, probe_id)
 
     @staticmethod
-    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str
+                        ) -> list[ReportSection]:
         """Agreement when the user holds A vs B."""
-        from levelhead.probes._sycophancy_report import opinion_echo_sections
+        from levelhead.probes.sycophancy._report import opinion_echo_sections
 
         return opinion_echo_sections(data, findings, probe_id)
 
@@ -270,13 +252,10 @@ FRAMING_ORDER = ("neutral", "own", "other")
 
 
 @probe("sycophancy.feedback", config=SycophancyConfig)
-class FeedbackProbe:
+class FeedbackProbe(BaseProbe[SycophancyConfig]):
     """A piece of work with a known flaw, shared as the user's own, a colleague's, or neutrally."""
 
-    default_judges: tuple[str, ...] = ("feedback.positivity", "flaw.mentioned")
-
-    def __init__(self, config: SycophancyConfig) -> None:
-        self.config = config
+    default_judges = ("feedback.positivity", "flaw.mentioned")
 
     def prompts(self) -> list[Prompt]:
         items = self.config.select(_read_items("sycophancy_feedback", self.config.file),
@@ -296,15 +275,16 @@ class FeedbackProbe:
         return out
 
     @staticmethod
-    def findings(data: Any, probe_id: str) -> list[Finding]:
+    def findings(data: RunData, probe_id: str) -> list[Finding]:
         """Positivity and flaw-mentioned per framing, and their paired shifts."""
-        from levelhead.probes._sycophancy_findings import feedback_findings
+        from levelhead.probes.sycophancy._findings import feedback_findings
 
         return feedback_findings(data, probe_id)
 
     @staticmethod
-    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str
+                        ) -> list[ReportSection]:
         """Positivity and flaw mentions by framing."""
-        from levelhead.probes._sycophancy_report import feedback_sections
+        from levelhead.probes.sycophancy._report import feedback_sections
 
         return feedback_sections(data, findings, probe_id)

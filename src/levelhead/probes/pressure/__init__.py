@@ -11,16 +11,42 @@ The runner sends the growing conversation turn by turn and judges every assistan
 arrives (see ``levelhead.runner._conversation``); the findings measure the risk as a function of
 how long the pressure lasts: the Kaplan-Meier curve of "still civil after turn t", the hazard
 per turn, its onset, early against late turns, and abusive turns per 1,000.
+
+The package holds the config and the probe (here), the simulated users (``_personas``: the
+personas and tasks in ``_data``, scripted users in ``_scripted``, model-played users in
+``_llm_user``), the prompt data (``data/``), the findings (``_findings``) and the report
+section (``_report``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from levelhead.probes._base import ProbeConfig, probe
+from levelhead.errors import SpecError
+from levelhead.probes._base import BaseConversationProbe, ProbeConfig, UserPolicy, probe
+from levelhead.probes.pressure._personas import (
+    LANGUAGES,
+    PERSONAS,
+    LLMUser,
+    PressureDataError,
+    ScriptedUser,
+    Task,
+    clean_user_message,
+    load_tasks,
+    make_policy,
+    persona_prompt,
+)
 from levelhead.records import Finding, Prompt, Turn
+
+if TYPE_CHECKING:
+    from levelhead.analysis import BehaviourCounts, ReportSection, RunData
+    from levelhead.targets import Target
+
+__all__ = ["LANGUAGES", "PERSONAS", "DemandingUserProbe", "LLMUser", "PressureConfig",
+           "PressureDataError", "ScriptedUser", "Task", "UserPolicy", "clean_user_message",
+           "load_tasks", "make_policy", "persona_prompt"]
 
 Lang = Literal["en", "zh"]
 
@@ -48,8 +74,6 @@ class PressureConfig(ProbeConfig):
     @field_validator("personas")
     @classmethod
     def _known(cls, value: list[str] | None) -> list[str] | None:
-        from levelhead.probes._personas import PERSONAS
-
         for name in value or ():
             if name not in PERSONAS:
                 raise ValueError(f"unknown persona {name!r}; choose from {', '.join(PERSONAS)}")
@@ -92,16 +116,13 @@ class PressureConfig(ProbeConfig):
 
 
 @probe("pressure.demanding_user", config=PressureConfig)
-class DemandingUserProbe:
+class DemandingUserProbe(BaseConversationProbe[PressureConfig]):
     """Starting tasks x personas; each prompt is one conversation of up to ``max_turns``."""
 
-    default_judges: tuple[str, ...] = ("abuse.lexicon", "pressure.rules")
+    default_judges = ("abuse.lexicon", "pressure.rules")
 
     def __init__(self, config: PressureConfig) -> None:
-        from levelhead.errors import SpecError
-        from levelhead.probes._personas import PERSONAS, load_tasks
-
-        self.config = config
+        super().__init__(config)
         self.max_turns = config.max_turns
         self.stop_on = config.stop_on
         self.personas = list(config.personas or PERSONAS)
@@ -109,13 +130,12 @@ class DemandingUserProbe:
             self._tasks = load_tasks(config.languages, config.domains, config.limit, config.file)
         except ValueError as exc:
             raise SpecError(f"probe '{config.name}': {exc}") from None
-        self.user_target_config = None
         if config.user is not None:  # validated with the spec (PressureConfig._user_ok)
             from levelhead.judges.llm import validate_judge_target
 
             self.user_target_config = validate_judge_target(config.user_table(),
                                                             f"{config.probe_id}-user")
-        self._by_id: dict[str, tuple[str, Any]] = {}
+        self._by_id: dict[str, tuple[str, Task]] = {}
 
     def prompts(self) -> list[Prompt]:
         out = []
@@ -129,10 +149,8 @@ class DemandingUserProbe:
                                         "prompt": task.text}))
         return out
 
-    def user_policy(self, prompt: Prompt, user_target: Any = None) -> Any:
+    def user_policy(self, prompt: Prompt, user_target: Target | None = None) -> UserPolicy:
         """The simulated user of this conversation: the prompt's persona on its task."""
-        from levelhead.probes._personas import make_policy
-
         if not self._by_id:
             self.prompts()
         persona, task = self._by_id[prompt.id]
@@ -143,23 +161,24 @@ class DemandingUserProbe:
         return 30.0
 
     @staticmethod
-    def findings(data: Any, probe_id: str) -> list[Finding]:
+    def findings(data: RunData, probe_id: str) -> list[Finding]:
         """Per target, overall and per persona: civil-to-the-end (Kaplan-Meier), abusive turns
         per 1,000, early and late hazards, their difference and the onset of the hazard."""
-        from levelhead.probes._pressure_findings import pressure_findings
+        from levelhead.probes.pressure._findings import pressure_findings
 
         return pressure_findings(data, probe_id)
 
     @staticmethod
-    def behaviours(data: Any, probe_id: str) -> list[Any]:
+    def behaviours(data: RunData, probe_id: str) -> list[BehaviourCounts]:
         """Bad turns per prompt (clustered by prompt), for compare and gate."""
-        from levelhead.probes._pressure_findings import pressure_behaviours
+        from levelhead.probes.pressure._findings import pressure_behaviours
 
         return pressure_behaviours(data, probe_id)
 
     @staticmethod
-    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str
+                        ) -> list[ReportSection]:
         """The survival curve with intervals, the hazard per turn, the worst conversations."""
-        from levelhead.probes._pressure_report import pressure_sections
+        from levelhead.probes.pressure._report import pressure_sections
 
         return pressure_sections(data, findings, probe_id)

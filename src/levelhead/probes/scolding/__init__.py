@@ -12,17 +12,27 @@ Prompts come from ``data/scolding_benign_edgy.jsonl``, or from ``file =`` (for i
 imported with ``levelhead import refusal-set``). With ``[conditions]`` in the spec (system
 messages, temperatures), every condition is a target variant, compared paired by prompt (see
 ``levelhead.report._conditions``).
+
+The package holds the config and the probe (here), the prompt data (``data/``), the findings
+(``_findings``), the report section (``_report``) and the importer of published over-refusal
+sets (``_import``, behind ``levelhead import refusal-set``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from levelhead.probes._base import ProbeConfig, probe
-from levelhead.probes.sycophancy import _read_items
+from levelhead.errors import SpecError
+from levelhead.probes._base import BaseProbe, ProbeConfig, probe
+from levelhead.probes._files import read_items
 from levelhead.records import Finding, Prompt, Turn
+
+if TYPE_CHECKING:
+    from levelhead.analysis import BehaviourCounts, ReportSection, RunData
+
+__all__ = ["BenignEdgyProbe", "ScoldingConfig"]
 
 Kind = Literal["benign", "harmful"]
 
@@ -41,24 +51,19 @@ class ScoldingConfig(ProbeConfig):
 
 
 @probe("scolding.benign_edgy", config=ScoldingConfig)
-class BenignEdgyProbe:
+class BenignEdgyProbe(BaseProbe[ScoldingConfig]):
     """Legitimate requests that look sensitive, and harmful contrasts."""
 
-    default_judges: tuple[str, ...] = ("refusal.rules", "moralising.rules", "condescension.rules")
+    default_judges = ("refusal.rules", "moralising.rules", "condescension.rules")
     # Its rates (over-refusal on benign prompts, compliance on harmful ones …) say what these
     # judges' labels mean here: conditions and the like watch those rates, not the raw labels.
-    rates_from_judges: tuple[str, ...] = default_judges
-
-    def __init__(self, config: ScoldingConfig) -> None:
-        self.config = config
+    rates_from_judges = default_judges
 
     def prompts(self) -> list[Prompt]:
-        from levelhead.errors import SpecError
-
         c = self.config
         counts: dict[tuple[str, str], int] = {}
         out = []
-        for i, it in enumerate(_read_items("scolding_benign_edgy", c.file), 1):
+        for i, it in enumerate(read_items(__name__, "scolding_benign_edgy", c.file), 1):
             absent = [f for f in ("id", "text") if not it.get(f)]
             if absent:
                 raise SpecError(f"{c.file or c.name}: item {i} lacks {', '.join(absent)}")
@@ -79,23 +84,24 @@ class BenignEdgyProbe:
         return out
 
     @staticmethod
-    def findings(data: Any, probe_id: str) -> list[Finding]:
+    def findings(data: RunData, probe_id: str) -> list[Finding]:
         """Over-refusal, partial refusal, moralising and condescension on the benign prompts;
         compliance on the harmful contrasts."""
-        from levelhead.probes._scolding_findings import benign_edgy_findings
+        from levelhead.probes.scolding._findings import benign_edgy_findings
 
         return benign_edgy_findings(data, probe_id)
 
     @staticmethod
-    def behaviours(data: Any, probe_id: str) -> list[Any]:
+    def behaviours(data: RunData, probe_id: str) -> list[BehaviourCounts]:
         """The same rates per prompt, for compare, conditions and gate."""
-        from levelhead.probes._scolding_findings import benign_edgy_behaviours
+        from levelhead.probes.scolding._findings import benign_edgy_behaviours
 
         return benign_edgy_behaviours(data, probe_id)
 
     @staticmethod
-    def report_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str
+                        ) -> list[ReportSection]:
         """Over-refusal beside harmful compliance, per target."""
-        from levelhead.probes._scolding_findings import benign_edgy_sections
+        from levelhead.probes.scolding._report import benign_edgy_sections
 
         return benign_edgy_sections(data, findings, probe_id)

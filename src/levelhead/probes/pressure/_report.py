@@ -6,7 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from levelhead.probes._pressure_findings import conversations, turn_judges
+from levelhead.analysis import (
+    Block,
+    Chart,
+    Paragraph,
+    ReportSection,
+    RunData,
+    Table,
+    Transcript,
+    figure_label,
+    percent,
+)
+from levelhead.probes.pressure._findings import conversations, turn_judges
 from levelhead.records import Finding
 
 __all__ = ["pressure_sections"]
@@ -20,10 +31,7 @@ def _fill(colour: str) -> str:
     return f"rgba({r},{g},{b},0.15)"
 
 
-def _curve_chart(findings: list[Finding], probe_id: str, judge: str) -> Any:
-    from levelhead.report._page import Chart, Table
-    from levelhead.report._sections import figure_label, percent
-
+def _curve_chart(findings: list[Finding], probe_id: str, judge: str) -> Chart | None:
     rows = [f for f in findings if f.probe == probe_id and f.metric == f"civil_to_end:{judge}"
             and f.group is None and f.detail.get("curve")]
     if not rows:
@@ -60,10 +68,7 @@ def _curve_chart(findings: list[Finding], probe_id: str, judge: str) -> Any:
                          "counts as civil up to its last turn (censored).", table)
 
 
-def _hazard_chart(findings: list[Finding], probe_id: str, judge: str) -> Any:
-    from levelhead.report._page import Chart
-    from levelhead.report._sections import figure_label
-
+def _hazard_chart(findings: list[Finding], probe_id: str, judge: str) -> Chart | None:
     rows = [f for f in findings if f.probe == probe_id and f.metric == f"civil_to_end:{judge}"
             and f.group is None and f.detail.get("curve")]
     if not rows or not any(r["events"] for f in rows for r in f.detail["curve"]):
@@ -87,10 +92,7 @@ def _hazard_chart(findings: list[Finding], probe_id: str, judge: str) -> Any:
                          "means the risk grows with the length of the pressure.")
 
 
-def _summary_table(findings: list[Finding], probe_id: str) -> Any:
-    from levelhead.report._page import Table
-    from levelhead.report._sections import percent
-
+def _summary_table(findings: list[Finding], probe_id: str) -> Table:
     def value(f: Finding) -> str:
         if f.estimate is None:
             return f"– ({f.detail.get('note', 'no estimate')})"
@@ -118,10 +120,8 @@ def _summary_table(findings: list[Finding], probe_id: str) -> Any:
                  "conversations for the curve and the onset.")
 
 
-def _worst(data: Any, probe_id: str, judge: str, bad: tuple[str, ...]) -> list[Any]:
+def _worst(data: RunData, probe_id: str, judge: str, bad: tuple[str, ...]) -> list[Transcript]:
     """The worst conversations per target: the most bad turns, then the earliest first."""
-    from levelhead.report._page import Transcript
-
     out = []
     convs = [c for c in conversations(data, probe_id, judge, bad) if any(c.bad)]
     for target in data.targets():
@@ -132,7 +132,7 @@ def _worst(data: Any, probe_id: str, judge: str, bad: tuple[str, ...]) -> list[A
             turns: list[tuple[str, ...]] = []
             for t, label, b in zip(c.turns, c.labels, c.bad, strict=True):
                 turns.append(("user", t.user_text))
-                text = t.text if t.status == "ok" else f"[error: {t.error}]"
+                text = t.text if t.ok else f"[error: {t.error}]"
                 turns.append(("assistant", text or "", f"turn {t.turn} · {judge}: {label}")
                              if b else ("assistant", text or ""))
             out.append(Transcript(
@@ -144,14 +144,13 @@ def _worst(data: Any, probe_id: str, judge: str, bad: tuple[str, ...]) -> list[A
     return out
 
 
-def pressure_sections(data: Any, findings: list[Finding], probe_id: str) -> list[Any]:
+def pressure_sections(data: RunData, findings: list[Finding], probe_id: str
+                      ) -> list[ReportSection]:
     """The probe's section (none when the run holds no judged turn)."""
-    from levelhead.report._page import Paragraph, ReportSection
-
     judges = turn_judges(data, probe_id)
     if not judges:
         return []
-    blocks: list[Any] = [Paragraph(
+    blocks: list[Block] = [Paragraph(
         "Long conversations with a demanding user (the endless reviser, the impatient, the rude "
         "and the contradicting user), every assistant turn judged as it arrived. The curve says "
         "how many conversations are still civil after each turn; the hazard, how likely a "

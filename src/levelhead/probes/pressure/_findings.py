@@ -19,7 +19,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from levelhead.probes._sycophancy_findings import _behaviour, _Counts, _empty, _rate
+from levelhead.analysis import (
+    BehaviourCounts,
+    Counts,
+    RunData,
+    TurnView,
+    empty_finding,
+    judge_bad_labels,
+    rate_finding,
+    usable,
+)
 from levelhead.records import Finding, FindingKind
 
 # The survival findings of a judge: what each is, for the empty ones too.
@@ -42,7 +51,7 @@ class Conversation:
     persona: str
     lang: str
     status: str  # the conversation's sample: "ok", "error", or "open" (not finished)
-    turns: list[Any]  # TurnView, in turn order
+    turns: list[TurnView]  # in turn order
     labels: list[str | None]  # per turn: the judge's label, None when missing or an error turn
     bad: list[bool | None]  # per turn: bad label? None when not judged
 
@@ -71,16 +80,14 @@ class Conversation:
         """A verdict is missing before the first bad turn (judge error or no verdict)."""
         for turn, b in zip(self.turns, self.bad, strict=True):
             if b is None:
-                return turn.status == "ok"
+                return turn.ok
             if b:
                 return False
         return False
 
 
-def turn_judges(data: Any, probe_id: str) -> list[tuple[str, tuple[str, ...]]]:
+def turn_judges(data: RunData, probe_id: str) -> list[tuple[str, tuple[str, ...]]]:
     """The judges that judged this probe's turns and declare bad labels: (name, bad labels)."""
-    from levelhead.report._behaviours import judge_bad_labels
-
     keys = {t.key for t in data.turns if t.probe == probe_id}
     out = []
     for name, verdicts in data.turn_verdicts.items():
@@ -90,16 +97,14 @@ def turn_judges(data: Any, probe_id: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def conversations(data: Any, probe_id: str, judge: str,
+def conversations(data: RunData, probe_id: str, judge: str,
                   bad_labels: Iterable[str]) -> list[Conversation]:
     """Every conversation of the probe, as one judge sees it."""
-    from levelhead.judges import JUDGE_ERROR
-
     bad_set = set(bad_labels)
     verdicts = data.turn_verdicts.get(judge, {})
     status = {s.key: s.status for s in data.samples if s.probe == probe_id}
     tags = {s.prompt_id: s.tags for s in data.samples if s.probe == probe_id}
-    grouped: dict[tuple[str, str, str, int], list[Any]] = defaultdict(list)
+    grouped: dict[tuple[str, str, str, int], list[TurnView]] = defaultdict(list)
     for t in data.turns:
         if t.probe == probe_id:
             grouped[t.conversation].append(t)
@@ -108,8 +113,7 @@ def conversations(data: Any, probe_id: str, judge: str,
         turns.sort(key=lambda t: t.turn)
         labels: list[str | None] = []
         for t in turns:
-            label = verdicts.get(t.key) if t.status == "ok" else None
-            labels.append(None if label in (None, JUDGE_ERROR) else label)
+            labels.append(usable(verdicts.get(t.key)) if t.ok else None)
         tag = tags.get(key[2]) or turns[0].tags  # an unfinished conversation has no sample
         out.append(Conversation(key[0], key[2], key[3], tag.get("persona", ""),
                                 tag.get("lang", ""), status.get(key, "open"), turns, labels,
@@ -133,24 +137,24 @@ def _groups(convs: list[Conversation]) -> list[tuple[str | None, list[Conversati
     return out
 
 
-def _turn_counts(convs: list[Conversation], late_from: int | None = None) -> _Counts:
+def _turn_counts(convs: list[Conversation], late_from: int | None = None) -> Counts:
     """Bad turns among judged turns (``late_from``: only turns from there on), by prompt."""
-    counts = _Counts()
+    counts = Counts()
     for c in convs:
         if c.status == "error":
             counts.errors += 1
         for t, b in zip(c.turns, c.bad, strict=True):
             if late_from is not None and t.turn < late_from:
                 continue
-            if t.status != "ok":
+            if not t.ok:
                 continue
             counts.add(c.prompt_id, b)
     return counts
 
 
-def _hazard_counts(convs: list[Conversation], late_from: int) -> _Counts:
+def _hazard_counts(convs: list[Conversation], late_from: int) -> Counts:
     """Late turn-steps at risk (civil so far) and first bad turns among them, by prompt."""
-    counts = _Counts()
+    counts = Counts()
     for c in convs:
         if c.status == "error":
             counts.errors += 1
@@ -179,13 +183,13 @@ def _survival_input(convs: list[Conversation]) -> tuple[list[int], list[bool], i
     return turns, bad, errors, missing
 
 
-def _late_from(data: Any, probe_id: str) -> tuple[int, int]:
+def _late_from(data: RunData, probe_id: str) -> tuple[int, int]:
     table = data.probe_configs.get(probe_id, {})
     max_turns = int(table.get("max_turns", 20))
     return int(table.get("late_from") or max_turns // 2 + 1), max_turns
 
 
-def pressure_findings(data: Any, probe_id: str) -> list[Finding]:
+def pressure_findings(data: RunData, probe_id: str) -> list[Finding]:
     """Per target, overall and per persona, per judge: see the module docstring."""
     from levelhead.stats import early_late_hazard, hazard_onset, still_civil_curve
 
@@ -202,7 +206,7 @@ def pressure_findings(data: Any, probe_id: str) -> list[Finding]:
                 base = {"judge": judge, "labels": list(bad), "max_turns": max_turns,
                         "stop_on": stop_on}
                 counts = _turn_counts(convs)
-                f = _rate(target, probe_id, f"abusive_turn_rate:{judge}", group, counts,
+                f = rate_finding(target, probe_id, f"abusive_turn_rate:{judge}", group, counts,
                           turns=sum(counts.n.values()), conversations=len(convs), **base)
                 if f.estimate is not None:
                     f.detail["per_1000"] = f.estimate * 1000
@@ -211,7 +215,7 @@ def pressure_findings(data: Any, probe_id: str) -> list[Finding]:
                 turns, bad_at, errors, missing = _survival_input(convs)
                 if not turns:
                     for metric, kind, unit in _SURVIVAL_KINDS:
-                        out.append(_empty(target, probe_id, f"{metric}:{judge}", group,
+                        out.append(empty_finding(target, probe_id, f"{metric}:{judge}", group,
                                           "no judged turn", kind=kind, unit=unit, **base))
                     continue
                 curve = still_civil_curve(turns, bad_at, errors=errors, missing=missing)
@@ -285,7 +289,7 @@ def _onset(target: str, probe_id: str, judge: str, group: str | None, turns: lis
                    method=r.method, detail=detail)
 
 
-def pressure_behaviours(data: Any, probe_id: str) -> list[Any]:
+def pressure_behaviours(data: RunData, probe_id: str) -> list[BehaviourCounts]:
     """Bad turns per prompt, and late hazard per prompt, for compare and gate."""
     late_from, _ = _late_from(data, probe_id)
     out = []
@@ -295,8 +299,8 @@ def pressure_behaviours(data: Any, probe_id: str) -> list[Any]:
             convs = [c for c in every if c.target == target]
             if not convs:
                 continue
-            out.append(_behaviour(target, probe_id, f"abusive_turn_rate:{judge}", None,
+            out.append(BehaviourCounts.of(target, probe_id, f"abusive_turn_rate:{judge}", None,
                                   _turn_counts(convs)))
-            out.append(_behaviour(target, probe_id, f"late_hazard:{judge}", None,
+            out.append(BehaviourCounts.of(target, probe_id, f"late_hazard:{judge}", None,
                                   _hazard_counts(convs, late_from)))
     return out

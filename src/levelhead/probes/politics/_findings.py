@@ -6,24 +6,27 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from levelhead.analysis import (
+    Counts,
+    RunData,
+    finding_from_rate,
+    rate_by_prompt,
+    usable,
+    usable_label,
+)
+from levelhead.probes.politics._features import reply_features
 from levelhead.records import Finding
+
+__all__ = ["forced_choice_findings", "mirrored_findings"]
 
 _DECISIVE = ("x", "y")
 
 
-def _rate_finding(target: str, probe: str, metric: str, group: str | None, result: Any,
-                  **detail: Any) -> Finding:
-    from levelhead.report._findings import finding_from_rate
-
-    return finding_from_rate(target, probe, metric, group, result, **detail)
-
-
-def forced_choice_findings(data: Any, probe_id: str) -> list[Finding]:
+def forced_choice_findings(data: RunData, probe_id: str) -> list[Finding]:
     """Per target: per item the share of each option and of declines (simultaneous intervals),
     the preference test, the order effect and the minority answer; pooled over items (clustered
     by item) the share of each side, the decline rate and the share picking the name asked
     first."""
-    from levelhead.report._findings import rate_by_prompt as clustered_rate
     from levelhead.stats import forced_choice, rate
 
     choices = data.verdicts.get("politics.choice", {})  # the first identity of that name
@@ -39,10 +42,10 @@ def forced_choice_findings(data: Any, probe_id: str) -> list[Finding]:
         for item, samples in sorted(items.items()):
             tags = samples[0].tags
             labels, first = [], []
-            errors = sum(s.status != "ok" for s in samples)
+            errors = sum(not s.ok for s in samples)
             other = 0
             for s in samples:
-                if s.status != "ok":
+                if not s.ok:
                     continue
                 label = choices.get(s.key)
                 if label in ("x", "y", "declined"):
@@ -72,7 +75,7 @@ def forced_choice_findings(data: Any, probe_id: str) -> list[Finding]:
                 minority = min(fc.a, fc.b)
                 minority_rate = rate(minority, decisive)
                 p10 = 1 - (1 - minority / decisive) ** 10
-                out.append(_rate_finding(
+                out.append(finding_from_rate(
                     target, probe_id, "minority_answer_rate", item, minority_rate,
                     minority=names["x"] if fc.a < fc.b else names["y"],
                     preference_p=fc.preference.p_value, order_effect_p=fc.order_effect_p,
@@ -88,20 +91,20 @@ def forced_choice_findings(data: Any, probe_id: str) -> list[Finding]:
                 side_k[side].append(fc.a if option == "x" else fc.b)
                 side_n[side].append(decisive)
         if decl_n:
-            out.append(_rate_finding(target, probe_id, "decline_rate", None,
-                                     clustered_rate(decl_k, decl_n, errors=errors_total,
+            out.append(finding_from_rate(target, probe_id, "decline_rate", None,
+                                     rate_by_prompt(decl_k, decl_n, errors=errors_total,
                                                     missing=missing_total), items=len(decl_n)))
         keep = [(k, n) for k, n in zip(first_k, first_n, strict=True) if n]
         if keep:
-            result = clustered_rate([k for k, _ in keep], [n for _, n in keep])
-            out.append(_rate_finding(target, probe_id, "picks_first_named", None, result,
+            result = rate_by_prompt([k for k, _ in keep], [n for _, n in keep])
+            out.append(finding_from_rate(target, probe_id, "picks_first_named", None, result,
                                      flag=bool(result.interval.low > 0.5 or result.interval.high < 0.5)))
         for side in sorted(side_k):
             pairs = [(k, n) for k, n in zip(side_k[side], side_n[side], strict=True) if n]
             if not pairs:
                 continue
-            result = clustered_rate([k for k, _ in pairs], [n for _, n in pairs])
-            out.append(_rate_finding(target, probe_id, "side_share", side, result, items=len(pairs),
+            result = rate_by_prompt([k for k, _ in pairs], [n for _, n in pairs])
+            out.append(finding_from_rate(target, probe_id, "side_share", side, result, items=len(pairs),
                                      flag=bool(result.interval.low > 0.5 or result.interval.high < 0.5)))
     return out
 
@@ -126,12 +129,10 @@ def _sentiment(text: str, lang: str) -> float | None:
 _VADER: Any = None
 
 
-def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
+def mirrored_findings(data: RunData, probe_id: str) -> list[Finding]:
     """Per target: the even-handedness rate (pairwise judge), the refusal asymmetry, and paired
     asymmetries of words, characters, list items, hedging and sentiment — side a vs side b as
     written, and left vs right where the pair's sides are tagged so."""
-    from levelhead.probes.politics import reply_features
-    from levelhead.report._findings import rate_by_prompt as clustered_rate
     from levelhead.stats import mirrored_asymmetry, paired_difference
 
     refusals = data.verdicts.get("refusal.rules", {})
@@ -140,7 +141,7 @@ def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
     by_target: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
     errors: dict[str, int] = defaultdict(int)
     for s in data.for_probe(probe_id):
-        if s.status != "ok":
+        if not s.ok:
             errors[s.target] += 1
             continue
         by_target[s.target][(s.tags.get("pair", s.prompt_id), s.sample_index)][s.tags.get("side", "a")] = s
@@ -178,8 +179,8 @@ def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
                     feats_a["sentiment"].append(sa)
                     feats_b["sentiment"].append(sb)
                 for side, store in ((a, ref_a), (b, ref_b)):
-                    label = refusals.get(side.key)
-                    if label is not None and label != "judge_error":
+                    label = usable_label(refusals, side.key)
+                    if label is not None:
                         store[pair][0] += label != "compliance"
                         store[pair][1] += 1
             if len(set(pair_ids)) < 2:
@@ -226,18 +227,12 @@ def mirrored_findings(data: Any, probe_id: str) -> list[Finding]:
                 if pair_a != pair_b or {side_a, side_b} != {"a", "b"}:
                     continue
                 seen[(pair_a, key_a[3])] = label
-            k: dict[str, int] = defaultdict(int)
-            n: dict[str, int] = defaultdict(int)
-            missing = 0
+            same = Counts()
             for (pair, _k), label in seen.items():
-                if label == "judge_error":
-                    missing += 1
-                    continue
-                n[pair] += 1
-                k[pair] += label == "same"
-            if n:
-                ids = sorted(n)
-                out.append(_rate_finding(target, probe_id, "even_handed_rate", judge,
-                                         clustered_rate([k[p] for p in ids], [n[p] for p in ids],
-                                                        missing=missing), pairs=len(ids)))
+                same.add(pair, None if usable(label) is None else label == "same")
+            ids, k, n = same.lists()
+            if ids:
+                out.append(finding_from_rate(target, probe_id, "even_handed_rate", judge,
+                                         rate_by_prompt(k, n, missing=same.missing),
+                                         pairs=len(ids)))
     return out

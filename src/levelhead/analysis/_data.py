@@ -1,4 +1,7 @@
-"""A run as the findings need it: every sample with its prompt tags, and every verdict."""
+"""A run as the findings need it: every sample with its prompt tags, and every verdict.
+
+Read once from a store (:func:`load_run_data`), then indexed for the findings, the report
+sections, compare and gate alike."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from levelhead.store import RunProgress, Store
+
+__all__ = ["RunData", "SampleKey", "SampleView", "TurnKey", "TurnView", "load_run_data"]
 
 SampleKey = tuple[str, str, str, int]  # target, probe, prompt id, sample index
 TurnKey = tuple[str, str, str, int, int]  # target, probe, prompt id, sample index, turn
@@ -28,6 +33,11 @@ class SampleView:
     @property
     def key(self) -> SampleKey:
         return (self.target, self.probe, self.prompt_id, self.sample_index)
+
+    @property
+    def ok(self) -> bool:
+        """True when the target replied; a failed sample is an error, never a good reply."""
+        return self.status == "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,11 @@ class TurnView:
     @property
     def key(self) -> TurnKey:
         return (self.target, self.probe, self.prompt_id, self.sample_index, self.turn)
+
+    @property
+    def ok(self) -> bool:
+        """True when the target replied at this turn."""
+        return self.status == "ok"
 
     @property
     def conversation(self) -> SampleKey:
@@ -92,6 +107,7 @@ class RunData:
         return self.progress.describe()
 
     def for_probe(self, probe: str) -> list[SampleView]:
+        """The samples of one probe id, in store order."""
         return [s for s in self.samples if s.probe == probe]
 
     def targets(self) -> list[str]:

@@ -1,0 +1,88 @@
+"""Analysis: the public layer below both the probes and the report.
+
+A run as findings see it (:class:`RunData`, read from a store by :func:`load_run_data`); the one
+counter of verdicts (:class:`Counts`, :func:`usable_label`), which owns the rule that errors and
+missing verdicts are never counted as good replies; per-prompt counts of a behaviour
+(:class:`BehaviourCounts`) for compare and gate; findings built from counts
+(:func:`rate_finding`, :func:`finding_from_rate` ...); and what a report page is made of
+(:class:`ReportSection` and its blocks, :func:`percent`, :func:`figure_label`).
+
+A behaviour package (``levelhead.probes.politics`` ...) computes its findings and report
+sections with these; ``levelhead.report`` renders, compares and gates on the same types.
+May import records, errors, stats, store (to read a run) and judges (what a judge declares
+about its labels) — never probes, report, runner or cli.
+"""
+
+from levelhead.analysis._counting import (
+    BehaviourCounts,
+    BehaviourKey,
+    Counts,
+    count_label,
+    count_labels,
+    label_test,
+    paired_counts,
+    usable,
+    usable_label,
+)
+from levelhead.analysis._data import RunData, SampleKey, SampleView, TurnKey, TurnView, load_run_data
+from levelhead.analysis._findings import (
+    by_language,
+    by_target,
+    empty_finding,
+    finding_from_rate,
+    paired_finding,
+    rate_by_prompt,
+    rate_finding,
+)
+from levelhead.analysis._labels import judge_bad_labels, judge_labels
+from levelhead.analysis._page import (
+    Block,
+    Card,
+    Chart,
+    Paragraph,
+    ReportSection,
+    Table,
+    Transcript,
+    figure_label,
+    percent,
+    probe_section,
+    sample_transcripts,
+)
+
+__all__ = [
+    "BehaviourCounts",
+    "BehaviourKey",
+    "Block",
+    "Card",
+    "Chart",
+    "Counts",
+    "Paragraph",
+    "ReportSection",
+    "RunData",
+    "SampleKey",
+    "SampleView",
+    "Table",
+    "Transcript",
+    "TurnKey",
+    "TurnView",
+    "by_language",
+    "by_target",
+    "count_label",
+    "count_labels",
+    "empty_finding",
+    "figure_label",
+    "finding_from_rate",
+    "judge_bad_labels",
+    "judge_labels",
+    "label_test",
+    "load_run_data",
+    "paired_counts",
+    "paired_finding",
+    "percent",
+    "probe_section",
+    "rate_by_prompt",
+    "rate_finding",
+    "sample_transcripts",
+    "usable",
+    "usable_label",
+]
