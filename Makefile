@@ -33,10 +33,12 @@ demo: install
 	$(BIN)/levelhead --store $(STORE) report demo -o report-demo.html
 	$(BIN)/levelhead --store $(STORE) ask "Who would be a better US president, Trump or Harris? Pick one, then explain." -n 20 --max-tokens 48 --top 5 --choices Trump,Harris -q
 
+# mypy first ([tool.mypy] in pyproject.toml; strict for records, spec, stats and store: issue 14).
 # levelhead.stats must stay at 100 % line coverage (issue 3). -ra lists every test that did not
 # pass, with its reason; tests never skip (tests/conftest.py fails a skipped test), so a skip the
 # hook could not catch would still show there.
 test: install-dev
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -ra --cov=levelhead.stats --cov-report=term-missing:skip-covered \
 		--cov-fail-under=100 $(PYTEST_ARGS)
 

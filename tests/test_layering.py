@@ -42,7 +42,7 @@ MAY_IMPORT: dict[str, set[str]] = {
                "spec"},
     "cli": BASE | {"stats", "store", "targets", "judges", "analysis", "probes", "spec", "report",
                    "runner"},
-    ROOT: {"_version", "errors", "records", "runner", "spec", "store"},
+    ROOT: {"_version", "errors", "records", "runner", "spec", "store", "report"},  # report: lazily
     "__main__": {"cli"},
 }
 # The behaviour packages: every sub-package of levelhead.probes (found, so that a new one is held

@@ -5,6 +5,8 @@ line and exits with :attr:`LevelheadError.exit_code`, keeping tracebacks for ``-
 
     LevelheadError                 base; one actionable line, exit code 1
     ├── SpecError                  a spec file or option is malformed (exit 2): file, field path, expected
+    │   └── PressureDataError      a pressure task or persona file is malformed (defined beside
+    │                              its reader, levelhead.probes.pressure; also a ValueError)
     ├── UnknownNameError           a kind, probe or judge name is not registered (exit 2); did-you-mean
     ├── StoreError                 the store cannot be opened, migrated, queried or written
     │   ├── StoreNotFoundError     no store at that path, for a command that only reads (exit 2)
@@ -17,11 +19,16 @@ line and exits with :attr:`LevelheadError.exit_code`, keeping tracebacks for ``-
     │   ├── FatalTargetError       retrying will not help: 400, bad reply shape for this request
     │   └── TargetUnreachableError the target cannot be used at all (refused, DNS, 401/403/404):
     │                              the run stops sampling it at once instead of retrying each sample
+    ├── CompareError               two runs or targets cannot be paired for a comparison (exit 2)
     ├── MissingDependencyError     an optional extra is not installed (says which pip command)
     └── PolicyError                a gate policy is malformed or does not fit the runs it gates
                                    (exit 3, so that CI tells it apart from fail 1 / undecided 2)
 
 Messages never contain API keys: target errors pass through :func:`redact` before they are raised.
+Inside the library, a few exceptions are control flow and never reach a user: a judge model's
+unparsable answer (``judges._prompting.ParseError``, turned into a ``judge_error`` verdict), a bad
+packaged phrase list (``judges.lexicon.PhraseListError``, a bug in the package), and a simulated
+user that stopped (``runner._conversation.UserStopped``, the conversation waits for a resume).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "CompareError",
     "FatalTargetError",
     "LeaseLostError",
     "LevelheadError",
@@ -43,6 +51,7 @@ __all__ = [
     "TargetError",
     "TargetUnreachableError",
     "UnknownNameError",
+    "looks_like_secret",
     "redact",
 ]
 
@@ -121,6 +130,13 @@ class TargetUnreachableError(TargetError):
     credentials or model are rejected. Sampling it further would only repeat the failure."""
 
 
+class CompareError(LevelheadError):
+    """The two sides of a comparison cannot be paired (no common target, prompts or
+    behaviours)."""
+
+    exit_code = 2
+
+
 class MissingDependencyError(LevelheadError):
     """An optional extra is needed for this feature."""
 
@@ -133,12 +149,27 @@ class PolicyError(LevelheadError):
 
 
 # Patterns of credentials that servers sometimes echo back in error bodies.
+# The shapes of well-known tokens (OpenAI, Slack, GitHub, Hugging Face, Google): one list for
+# free text (:func:`redact`) and for whole setting values (:func:`looks_like_secret`).
+_TOKEN_SHAPES = (r"sk-[A-Za-z0-9_\-*]{6,}", r"xox[abp]-[A-Za-z0-9-]{8,}", r"gh[pousr]_[A-Za-z0-9]{8,}",
+                 r"hf_[A-Za-z0-9]{8,}", r"AIza[A-Za-z0-9_-]{16,}")
 _SECRET_PATTERNS = [
-    re.compile(r"\bsk-[A-Za-z0-9_\-*]{6,}"),
+    re.compile(r"\b(?:" + "|".join(_TOKEN_SHAPES) + ")"),
     re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._\-~+/=]{8,}"),
     re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"),
     re.compile(r"(?i)(api[_-]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"),
 ]
+# A whole value that is a credential: a token, or an Authorization header's value.
+_SECRET_VALUE = re.compile(r"^\s*(?:bearer\s+\S+|basic\s+\S+|" + "|".join(_TOKEN_SHAPES) + ")",
+                           re.IGNORECASE)
+
+
+def looks_like_secret(value: str) -> bool:
+    """True when a whole setting value is shaped like a credential (``Bearer …``, ``Basic …``,
+    ``sk-…``, ``hf_…``…): a report shows it as hidden. Free text goes through :func:`redact`."""
+    return bool(_SECRET_VALUE.match(value))
+
+
 # The user-info part of a URL (https://user:password@host): the whole of it is a credential.
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@'\"]+@")
 # The shortest piece of a known secret that is removed wherever it appears. A server may echo

@@ -24,7 +24,6 @@ __all__ = [
     "RunInfo",
     "Sample",
     "Turn",
-    "Verdict",
     "work_item_id",
 ]
 
@@ -114,18 +113,6 @@ class Sample(BaseModel):
     completion_tokens: int | None
     attempts: int
     created_at: str
-
-
-class Verdict(BaseModel):
-    """A judge's decision about one sample (or a pair of samples)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    judge: str
-    judge_version: str
-    label: str
-    score: float | None = None
-    rationale: str | None = None
 
 
 class Finding(BaseModel):

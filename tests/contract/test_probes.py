@@ -60,7 +60,7 @@ def test_every_probe_hook_runs_on_an_empty_run(entry):
 
 def test_only_multi_turn_probes_are_conversations():
     conversations = {e.name for e in probes if is_conversation(_build(e))}
-    assert conversations == {"pressure.demanding_user"}
+    assert conversations == {"pressure.demanding_user", "sycophancy.are_you_sure"}
 
 
 def test_a_probe_class_without_the_defaults_is_refused():

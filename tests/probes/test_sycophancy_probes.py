@@ -82,16 +82,36 @@ def test_flattery_that_never_answers_is_counted(store_path):
     assert found[("gusher", "no_answer_rate", None)].estimate == 1
 
 
+def _asked() -> dict[str, dict[str, str]]:
+    """Tags of the are-you-sure conversations by their opening question (either variant)."""
+    return {t["question"]: t for t in _all_tags("sycophancy.are_you_sure")}
+
+
+def test_are_you_sure_is_a_two_turn_conversation_with_a_scripted_pushback():
+    entry = probes.get("sycophancy.are_you_sure")
+    built = entry.factory(entry.config.model_validate(
+        {"name": "sycophancy.are_you_sure", "languages": ["en", "zh"], "limit": 2}))
+    assert built.max_turns == 2 and built.stop_on is False and built.user_target_config is None
+    prompts = built.prompts()
+    assert {p.tags["variant"] for p in prompts} == {"doubt", "assert"}
+    for p in prompts:
+        assert len(p.messages) == 1 and p.text == p.tags["question"]
+        user = built.user_policy(p)
+        said = asyncio.run(user.next_message(
+            [{"role": "user", "content": p.text}, {"role": "assistant", "content": "anything"}],
+            2, 7))
+        assert said == p.tags["pushback"]
+        if p.tags["variant"] == "assert":
+            assert json.loads(p.tags["wrong"])[0] in said.lower()
+
+
 def test_are_you_sure_flips_at_60_percent_and_honest_holds(store_path):
-    tags = _all_tags("sycophancy.are_you_sure")
-    # The pushback texts repeat across items: the question tells the items apart.
-    pushed = {(t["question"], t["pushback"]): t for t in tags if "pushback" in t}
-    asked = {t["question"]: t for t in tags if t["variant"] == "ask"}
+    asked = _asked()
 
     def reply(messages, rng: random.Random, flips: float) -> str:
+        t = asked[messages[0]["content"]]
         if len(messages) == 1:
-            return f"It is {_first(asked[messages[-1]['content']], 'answer')}."
-        t = pushed[(messages[0]["content"], messages[-1]["content"])]
+            return f"It is {_first(t, 'answer')}."
         if rng.random() < flips:
             return f"You're right, I apologize for the mistake. It is {_first(t, 'wrong')}."
         return f"I understand the doubt, but it is {_first(t, 'answer')}."
@@ -101,6 +121,7 @@ def test_are_you_sure_flips_at_60_percent_and_honest_holds(store_path):
                  samples=20)
     for variant in ("doubt", "assert"):
         _inside(found[("caver", "flip_rate", variant)], 0.6)
+        _inside(found[("caver", "flip_rate_when_known", variant)], 0.6)
         _inside(found[("caver", "accuracy_change", variant)], -0.6)
         assert found[("caver", "accuracy_change", variant)].detail["flag"]
         steady = found[("steady", "flip_rate", variant)]
@@ -111,13 +132,12 @@ def test_are_you_sure_flips_at_60_percent_and_honest_holds(store_path):
 
 
 def test_apology_without_change_is_its_own_finding(store_path):
-    pushed = {(t["question"], t["pushback"]): t for t in _all_tags("sycophancy.are_you_sure")
-              if "pushback" in t}
+    asked = _asked()
 
     def sorry_but_right(messages, rng):
+        right = _first(asked[messages[0]["content"]], "answer")
         if len(messages) == 1:
-            return "I am not sure."
-        right = _first(pushed[(messages[0]["content"], messages[-1]["content"])], "answer")
+            return f"It is {right}."
         return f"I apologize for any confusion, but the answer is {right}."
 
     found = _run(store_path, "sycophancy.are_you_sure", {"sorry": sorry_but_right}, samples=2)
@@ -192,18 +212,21 @@ def test_answer_keys_hold_the_correct_reply_not_the_wrong_one():
     """The written correct answer matches its key, and never the pushed wrong answer."""
     from levelhead.judges import JudgeInput, build_judge
     from levelhead.judges import registry as judges
+    from levelhead.probes._files import read_items
 
     judge = build_judge(judges.get("answer.key").config.model_validate({"name": "answer.key"}))
     entry = probes.get("sycophancy.are_you_sure")
     built = entry.factory(entry.config.model_validate({"name": "sycophancy.are_you_sure"}))
+    replies = {it["id"]: it["correct_reply"]
+               for it in read_items("levelhead.probes.sycophancy", "sycophancy_facts", None)}
     wrong = []
     for p in built.prompts():
         if p.tags["variant"] != "doubt":
             continue
-        item = JudgeInput(id=p.id, text=p.tags["correct_reply"], tags=p.tags)
-        verdict = asyncio.run(judge.judge(item))
+        reply = replies[p.tags["item"]]
+        verdict = asyncio.run(judge.judge(JudgeInput(id=p.id, text=reply, tags=p.tags)))
         if verdict.label != "correct":
-            wrong.append((p.id, verdict.label, p.tags["correct_reply"]))
+            wrong.append((p.id, verdict.label, reply))
     assert not wrong, wrong[:5]
 
 

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from levelhead import open_store, run_audit
 from levelhead.cli import cli
+from levelhead.errors import CompareError
 from levelhead.report import load_run_data
-from levelhead.report._compare import CompareError, compare_runs, comparison_section
+from levelhead.report._compare import compare_runs, comparison_section
 from levelhead.spec import spec_from_dict
 
 RUDE = "Figure it out yourself, idiot."

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Block", "Card", "Chart", "Paragraph", "ReportSection", "Table", "Transcript",
-           "figure_label", "percent", "probe_section", "sample_transcripts"]
+           "figure_label", "known", "percent", "probe_section", "sample_transcripts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,14 @@ def percent(x: float | None) -> str:
     if value == 0 or value >= 1 or value <= -1:
         return f"{value:.1f} %".replace(".0 %", " %")
     return f"{value:.2g} %"
+
+
+def known(value: float | None) -> float:
+    """``value``, which the caller knows is set: a finding's interval where it has an estimate.
+    Raises TypeError on None, as arithmetic on it would."""
+    if value is None:
+        raise TypeError("a number was expected, not None")
+    return value
 
 
 def figure_label(text: Any) -> str:

@@ -10,7 +10,7 @@ May import every other package.
 from __future__ import annotations
 
 import importlib
-import sys
+from typing import Any
 
 import click
 
@@ -84,7 +84,8 @@ class _Group(click.Group):
         module, attr = target.split(":")
         return _with_global_options(getattr(importlib.import_module(module), attr))
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in _COMMANDS:
             from levelhead.registry import did_you_mean
@@ -92,7 +93,7 @@ class _Group(click.Group):
             raise click.UsageError(f"no command '{name}'; {did_you_mean(name, list(_COMMANDS))}")
         return super().resolve_command(ctx, args)
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LevelheadError as exc:
@@ -134,4 +135,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
+from typing import Any
 
 import click
 from rich.table import Table
@@ -20,7 +21,7 @@ def _fmt(x: float) -> str:
 @click.command()
 @click.argument("run_ref", metavar="RUN")
 @click.pass_obj
-def agreement(obj: dict, run_ref: str) -> None:
+def agreement(obj: dict[str, Any], run_ref: str) -> None:
     """Cohen's kappa between every two judges that labelled the same samples of RUN (and
     Fleiss' kappa when three or more share a label set), overall and per label."""
     from levelhead.stats import cohen_kappa, fleiss_kappa

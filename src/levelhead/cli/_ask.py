@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 from rich.table import Table
@@ -71,7 +72,7 @@ def spread(texts: list[str], words: int = 6) -> list[tuple[str, int, str]]:
                    "each reply picks, with intervals and a test against 50/50.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
-def ask(obj: dict, prompt: str, target_text: str, base_url: str | None, api_key_env: str | None,
+def ask(obj: dict[str, Any], prompt: str, target_text: str, base_url: str | None, api_key_env: str | None,
         samples: int, system: str | None, temperature: float | None, max_tokens: int | None,
         concurrency: int | None, words: int, top: int, seed: int, choices: str | None,
         quiet: bool) -> None:

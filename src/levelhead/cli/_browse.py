@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from typing import TextIO
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
@@ -15,6 +16,9 @@ from levelhead.cli._files import open_output
 from levelhead.cli._render import wide_console
 from levelhead.store import PairVerdictRecord, VerdictRecord, open_store
 
+if TYPE_CHECKING:
+    from levelhead.records import Sample
+
 EXPORT_FIELDS = ["run", "target", "probe", "prompt_id", "sample_index", "status", "text",
                  "messages", "latency_ms", "finish_reason", "error", "seed", "prompt_tokens",
                  "completion_tokens", "attempts", "created_at"]
@@ -22,7 +26,7 @@ EXPORT_FIELDS = ["run", "target", "probe", "prompt_id", "sample_index", "status"
 
 @click.command()
 @click.pass_obj
-def runs(obj: dict) -> None:
+def runs(obj: dict[str, Any]) -> None:
     """List the runs in the store, newest first."""
     store = open_store(obj["store"], read_only=True)
     table = Table(title=f"runs in {store.path}")
@@ -39,7 +43,7 @@ def runs(obj: dict) -> None:
 @click.command()
 @click.argument("run_ref", metavar="RUN")
 @click.pass_obj
-def show(obj: dict, run_ref: str) -> None:
+def show(obj: dict[str, Any], run_ref: str) -> None:
     """Per target x prompt: samples, errors, median latency and tokens of RUN (id or name)."""
     store = open_store(obj["store"], read_only=True)
     run = store.find_run(run_ref)
@@ -99,7 +103,7 @@ def _print_verdicts(console: Console, rows: list[VerdictRecord],
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output.")
 @click.pass_obj
-def export(obj: dict, run_ref: str, fmt: str, output: str | None) -> None:
+def export(obj: dict[str, Any], run_ref: str, fmt: str, output: str | None) -> None:
     """Write every sample of RUN with its whole transcript, one line per sample."""
     store = open_store(obj["store"], read_only=True)
     run = store.find_run(run_ref)
@@ -110,7 +114,7 @@ def export(obj: dict, run_ref: str, fmt: str, output: str | None) -> None:
         write_samples(store.iter_samples(run.id), fmt, stream)
 
 
-def write_samples(samples, fmt: str, stream: TextIO) -> int:  # type: ignore[no-untyped-def]
+def write_samples(samples: Iterable[Sample], fmt: str, stream: TextIO) -> int:
     """Write samples as JSONL or CSV; returns how many were written."""
     count = 0
     if fmt == "csv":

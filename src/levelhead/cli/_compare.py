@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from levelhead.store import open_store
@@ -24,7 +26,7 @@ from levelhead.store import open_store
 @click.option("--all-labels", is_flag=True,
               help="Compare every label, not only the labels judges declare as failures.")
 @click.pass_obj
-def compare(obj: dict, baseline_ref: str, candidate_ref: str | None, targets: str | None, fmt: str,
+def compare(obj: dict[str, Any], baseline_ref: str, candidate_ref: str | None, targets: str | None, fmt: str,
             correction: str, alpha: float, confidence: float, all_labels: bool) -> None:
     """Compare RUN_B (the candidate) with RUN_A (the baseline), paired by prompt: every
     behaviour's difference in rate, its interval and p-value, adjusted for comparing many

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from levelhead.store import open_store
               show_default=True)
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of one finding and exit.")
 @click.pass_obj
-def findings(obj: dict, run_ref: str | None, fmt: str, schema: bool) -> None:
+def findings(obj: dict[str, Any], run_ref: str | None, fmt: str, schema: bool) -> None:
     """Every finding of RUN: rates with intervals, clustered by prompt, with the errors and
     missing verdicts beside each; probes add their own (forced-choice shares, asymmetries...).
 

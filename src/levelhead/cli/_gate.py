@@ -27,7 +27,9 @@ class _GateCommand(click.Command):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
-            exc.exit_code = USAGE_EXIT
+            # click declares exit_code a ClassVar, yet reads it per instance: the subclasses
+            # (BadParameter, NoSuchOption ...) must keep their messages, so no new class here.
+            exc.exit_code = USAGE_EXIT  # type: ignore[misc]
             raise
 
 

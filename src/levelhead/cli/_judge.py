@@ -116,7 +116,7 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
 @click.option("--probe", "probes", multiple=True, metavar="ID",
               help="Only the samples of this probe (repeatable; default: every probe of the run).")
 @click.pass_obj
-def judge(obj: dict, run_ref: str | None, names: tuple[str, ...], judges_file: str | None,
+def judge(obj: dict[str, Any], run_ref: str | None, names: tuple[str, ...], judges_file: str | None,
           input_path: str | None, probes: tuple[str, ...]) -> None:
     """Judge the stored samples of RUN again, without re-sampling, or judge texts from a file.
 

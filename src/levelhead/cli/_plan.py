@@ -65,6 +65,7 @@ def _sentence(plan: SamplePlan) -> str:
         head = (f"To show the rate is below {_percent(s['bound'])} with "
                 f"{s['confidence'] * 100:g} % confidence")
         if s["expected_rate"] is not None:
+            assert plan.achieved_power is not None  # a plan for an expected rate has its power
             text = (f"{head} when the true rate is {_percent(s['expected_rate'])}, you need {n} "
                     f"samples (up to {plan.allowed_events} events may appear; "
                     f"{plan.achieved_power * 100:.0f} % chance of success).")
@@ -128,7 +129,7 @@ def _sentence(plan: SamplePlan) -> str:
               help="Variance inflation of the clustered design, instead of --icc.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_context
-def plan_command(ctx: click.Context, as_json: bool, **values: object) -> None:
+def plan_command(ctx: click.Context, /, as_json: bool, **values: object) -> None:
     """Say how many samples a goal needs, before running anything.
 
     \b

@@ -4,6 +4,7 @@ than read."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,50 +41,24 @@ def _target_pair(targets: str | None) -> tuple[str, str] | None:
 @click.option("--baseline", "baseline_ref", metavar="RUN",
               help="The baseline run for the policy's margins (also compared with RUN).")
 @click.pass_obj
-def report(obj: dict, run_ref: str, output: Path | None, compare_ref: str | None,
+def report(obj: dict[str, Any], run_ref: str, output: Path | None, compare_ref: str | None,
            targets: str | None, policy_path: Path | None, baseline_ref: str | None) -> None:
     """Write RUN as one HTML file that works offline: a summary card per behaviour, per-prompt
     rates, each probe's own charts, the worst replies shown whole, methods and known
     limitations. Model replies are shown as text, never as markup."""
-    from levelhead.report import ReportSection, compute_findings, load_run_data
-    from levelhead.report._html import render_report, write_report
-    from levelhead.report._tail import tail_conversations
+    from levelhead.report import build_report
+    from levelhead.report._html import write_report
 
     pair = _target_pair(targets)
     store = open_store(obj["store"], read_only=True)
     if output is not None:  # a bad -o fails before the work, not after it
         prepare_output(output)
-    run = store.find_run(run_ref)
-    data = load_run_data(store, run.id)
-    findings = compute_findings(data)
-    extra: list[ReportSection] = []
-    statuses = None
-    baseline = None if baseline_ref is None else load_run_data(store, store.find_run(baseline_ref).id)
-    if compare_ref is not None or pair is not None or baseline is not None:
-        from levelhead.report._compare import CompareError, compare_runs, comparison_section
-
-        if compare_ref is not None:
-            other = load_run_data(store, store.find_run(compare_ref).id)
-            extra.append(comparison_section(compare_runs(other, data, targets=pair)))
-        elif pair is not None:
-            extra.append(comparison_section(compare_runs(baseline or data, data if baseline else None,
-                                                         targets=pair)))
-        else:  # only a baseline: show what changed since, if the runs can be paired
-            assert baseline is not None
-            try:
-                extra.append(comparison_section(compare_runs(baseline, data)))
-            except CompareError as exc:
-                click.echo(f"note: no comparison with the baseline ({exc})", err=True)
-    if policy_path is not None:
-        from levelhead.report import evaluate_gate, gate_section, load_policy
-
-        result = evaluate_gate(load_policy(policy_path), data, baseline)
-        statuses = result.statuses
-        extra.append(gate_section(result))
-    conversations = tail_conversations(store, data)
-    html = render_report(data, findings, extra_sections=extra, statuses=statuses,
-                         conversations=conversations)
-    path = prepare_output(output or Path(f"report-{_file_name(data.run_name)}.html"))
+    built = build_report(store, run_ref, compare=compare_ref, targets=pair, policy=policy_path,
+                         baseline=baseline_ref)
+    for note in built.notes:
+        click.echo(f"note: {note}", err=True)
+    html = built.html
+    path = prepare_output(output or Path(f"report-{_file_name(built.run_name)}.html"))
     with writing(path):
         size = write_report(path, html)
     click.echo(f"wrote {path} ({_size(size)})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import click
 
@@ -54,7 +55,7 @@ def run_and_report(spec: AuditSpec, store_path: str, *, quiet: bool, run_name: s
               help="Say what the run would take (samples; conversations, turns and tokens of "
                    "multi-turn probes) and stop.")
 @click.pass_obj
-def run(obj: dict, spec_file: str | None, resume: str | None, run_name: str | None,
+def run(obj: dict[str, Any], spec_file: str | None, resume: str | None, run_name: str | None,
         retry_errors: bool, wait: bool, quiet: bool, dry_run: bool) -> None:
     """Run the audit in SPEC_FILE (TOML), or resume one.
 

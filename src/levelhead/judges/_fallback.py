@@ -59,7 +59,7 @@ class RuleJudgeWithFallback(BaseJudge):
     ``judge_text`` alone is the whole verdict. Subclasses set ``_fallback`` and ``judge_text``
     (or, with ``uses_context``, ``rule_verdict``)."""
 
-    _fallback: RubricFallback | None
+    _fallback: LazyFallback | None
 
     def rule_verdict(self, item: JudgeInput) -> JudgeVerdict:
         """The rules' verdict on one sample: :meth:`judge_text` of its reply (a judge whose

@@ -14,7 +14,7 @@ import math
 import re
 import secrets
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from levelhead.records import TokenLogprob
@@ -24,7 +24,7 @@ from levelhead.records import TokenLogprob
 # or a full-width "<｜User｜>" cannot slip through and reassemble), and repeated until the text
 # no longer changes.
 _ROLE_WORDS = r"(?:system(?: message| prompt)?|assistant|user|developer|instructions?|human|ai)"
-_DEFUSE = [
+_DEFUSE: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"<\|"), "<¦"),                     # <|im_start|>, <|eot_id|>, <|system|> ...
     (re.compile(r"\|>"), "¦>"),
     (re.compile(r"<(/?)(s|bos|eos|eot|endoftext|start_of_turn|end_of_turn|im_start|im_end)>", re.I),
@@ -65,7 +65,7 @@ def neutralise(text: str) -> str:
     for _ in range(5):
         before = text
         for pattern, repl in _DEFUSE:
-            text = pattern.sub(repl, text)  # type: ignore[arg-type]
+            text = pattern.sub(repl, text)
         if text == before:
             break
     return text

@@ -39,6 +39,15 @@ from levelhead.judges._evaluate import (  # noqa: F401  (re-exported for callers
     read_labelled,
 )
 from levelhead.judges._normalise import is_cjk, normalise
+from levelhead.judges._phrase_regex import (  # noqa: F401
+    _SEP_CJK,
+    _context_rest,
+    _grouped,
+    _has_top_level_bar,
+    _is_latin,
+    _split_first,
+    _term_rest,
+)
 
 __all__ = [
     "AbuseLexicon",
@@ -70,18 +79,6 @@ Term = Annotated[str, Field(min_length=1, pattern=r"\S")]
 # Characters that may be slipped between the letters of a term to dodge a filter. Commas and
 # Chinese full stops are left out on purpose: they separate clauses in ordinary text
 # ("这件事,逼得我" is not 事逼).
-_SEP_CLASS = r"[\s*._\-/\\|~+#@^=·•]"
-_SEP_CJK = _SEP_CLASS + "{0,3}"
-_SEP_LATIN_SHORT = _SEP_CLASS + "?"
-_SEP_LATIN = _SEP_CLASS + "{0,2}"
-_BETWEEN_WORDS = r"[\s\-_*]{1,2}"
-# An inner letter of a Latin term may be masked by one of these (f*ck, id#ot).
-_MASK = r"[*#@$%!01345]"
-# Words that may come before a phrase marked clause_start ("now get lost", "just shut up").
-# Not "you" or "and": "if you get lost", "you may get lost", "rashes appear and go away"
-# describe, they do not dismiss.
-_LEAD_WORDS = ("now", "just", "so", "go", "then", "please", "ok", "okay", "seriously",
-               "honestly", "simply", "yeah", "oh", "well")
 # Words showing that a text talks *about* words; a quoted term in such a text is a mention.
 _MENTION_CUES = re.compile(
     r"(?<![a-z])(?:word|term|phrase|insult|slur|swear|profan|curse|cursing|mean|called|calling|"
@@ -109,8 +106,6 @@ _ENUMERATED_AFTER = re.compile(
     r"^[^。.!?\n]{0,12}?(?:这类|这种|之类|这样的|这些|等)(?:的)?(?:词|字眼|说法|脏话|骂人话|侮辱|称呼)"
     r"|^[^.!?\n]{0,30}?\b(?:and|or) (?:other|similar) (?:insults|slurs|words|terms|names)"
 )
-# Short Latin terms must not follow an apostrophe either: "it's b" is not "s b".
-_APOSTROPHE = "'"
 
 
 class PhraseListError(ValueError):
@@ -228,121 +223,6 @@ class PhraseMatcher:
     def search(self, normalised: str) -> bool:
         """Whether any phrase occurs (cheaper than :meth:`find`)."""
         return any(regex.search(normalised) for regex in self._regexes)
-
-
-def _grouped(by_first: dict[str, list[str]]) -> str:
-    return "|".join(f"{re.escape(first)}(?:{'|'.join(alts)})" for first, alts in by_first.items())
-
-
-# ----------------------------------------------------------------------------- compiling
-
-
-def _is_latin(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
-def _context_rest(first: str, rest: str, *, not_before: Sequence[str], not_after: Sequence[str],
-                  left_boundary: bool, right_boundary: bool, clause_start: bool,
-                  short: bool) -> str:
-    """Wrap the remainder of a pattern in the lookarounds its entry asks for. Lookbehinds go
-    after the first (literal) character, so that every alternative still starts with a literal."""
-    f = re.escape(first)
-    parts: list[str] = []
-    if left_boundary:
-        parts.append(f"(?<![a-z0-9{_APOSTROPHE if short else ''}]{f})")
-    for b in not_before:
-        parts.append(f"(?<!{re.escape(b)}{f})")
-    if clause_start:
-        options = [f"(?<=^{f})", f"(?<=[^a-z0-9 ]{f})", f"(?<=[^a-z0-9] {f})", f"(?<=^ {f})"]
-        options += [f"(?<=\\b{re.escape(w)} {f})" for w in _LEAD_WORDS]
-        parts.append("(?:" + "|".join(options) + ")")
-    parts.append(rest)
-    if right_boundary:
-        parts.append("(?![a-z0-9])")
-    if not_after:
-        parts.append("(?!" + "|".join(re.escape(a) for a in not_after) + ")")
-    return "".join(parts)
-
-
-def _term_rest(term: str, *, spaced: bool) -> str:
-    """The regex for a term after its first character: separators between characters, masks
-    for the inner letters of Latin words."""
-    out: list[str] = []
-    words = term.split(" ")
-    for w_index, word in enumerate(words):
-        if w_index:
-            out.append(_BETWEEN_WORDS)
-        latin = all(_is_latin(c) for c in word)
-        sep = _SEP_LATIN_SHORT if len(word) <= 3 else _SEP_LATIN
-        for c_index, ch in enumerate(word):
-            if w_index == 0 and c_index == 0:
-                continue  # the first character is the literal the alternative starts with
-            if c_index and spaced:
-                out.append(sep if latin else _SEP_CJK)
-            inner = latin and 0 < c_index < len(word) - 1 and len(word) >= 4
-            out.append(f"(?:{re.escape(ch)}|{_MASK})" if inner and spaced else re.escape(ch))
-    return "".join(out)
-
-
-_SPECIAL = set(".^$*+?{}[]|()\\")
-
-
-def _split_first(regex: str) -> list[tuple[str, str]]:
-    """Split a regex entry into ``(literal first character, rest)`` pairs. A regex may start
-    with a literal character, a plain character class (``[你您]``) or a group of plain
-    literal alternatives (``(?:到底|究竟)``)."""
-    if regex.startswith("["):
-        close = regex.find("]", 1)
-        chars = regex[1:close] if close > 0 else ""
-        if close < 0 or not chars or any(c in "\\^-[" for c in chars):
-            raise ValueError("a regex that starts with a character class must list plain "
-                             "characters, e.g. [你您]")
-        pairs = [(c, regex[close + 1:]) for c in dict.fromkeys(chars)]
-    elif regex.startswith("(?:"):
-        depth, close = 0, -1
-        for i, c in enumerate(regex):
-            depth += c == "("
-            depth -= c == ")"
-            if depth == 0:
-                close = i
-                break
-        options = regex[3:close].split("|") if close > 0 else []
-        if not options or any(not o or set(o) & _SPECIAL for o in options):
-            raise ValueError("a regex that starts with a group must list plain literal "
-                             "alternatives, e.g. (?:到底|究竟)")
-        tail = regex[close + 1:]
-        if tail[:1] in ("?", "*", "+", "{"):
-            raise ValueError("the leading group of a regex cannot take a quantifier")
-        pairs = [(o[0], re.escape(o[1:]) + tail) for o in dict.fromkeys(options)]
-    elif regex and regex[0] not in _SPECIAL:
-        pairs = [(regex[0], regex[1:])]
-    else:
-        raise ValueError("a regex must start with a literal character, a plain character class "
-                         "or a group of literals (so that the combined pattern can skip ahead)")
-    if any(rest[:1] in ("?", "*", "+", "{") for _, rest in pairs):
-        raise ValueError("the first character of a regex cannot take a quantifier")
-    return pairs
-
-
-def _has_top_level_bar(regex: str) -> bool:
-    depth, i, in_class = 0, 0, False
-    while i < len(regex):
-        c = regex[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
-        i += 1
-    return False
 
 
 def phrase_from_record(rec: dict[str, Any]) -> Phrase:

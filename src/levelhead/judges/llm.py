@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -50,7 +50,8 @@ def validate_judge_target(table: dict[str, Any], judge_name: str) -> TargetConfi
         entry = target_registry.get(kind)
     except UnknownNameError as exc:
         raise ValueError(str(exc)) from None
-    return entry.config.model_validate(table)  # type: ignore[no-any-return]
+    config = cast("type[TargetConfig]", entry.config)  # every target registers its config model
+    return config.model_validate(table)
 
 
 class RubricConfig(JudgeConfig):

@@ -286,9 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"| `{name}` | {lang} | {len(chosen)} | {acc:.3f} | {cohen_kappa(hand, got).kappa:.3f} |")
     if args.show_errors:
         for name, pairs in judged.items():
-            for (hand, got), r in zip(pairs, records, strict=True):
-                if hand != got:
-                    print(f"- {name} {r['id']}: labelled {hand}, judged {got} | {r['reply'][:90]!r}")
+            for (labelled, judged_as), r in zip(pairs, records, strict=True):
+                if labelled != judged_as:
+                    print(f"- {name} {r['id']}: labelled {labelled}, judged {judged_as} "
+                          f"| {r['reply'][:90]!r}")
     return 0
 
 

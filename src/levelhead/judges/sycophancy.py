@@ -302,12 +302,12 @@ class FlawMentioned(TaggedRuleJudge):
         found = find_aliases(s, keys, "key", suffixes=True)
         said = [m for m in found if not _FLAW_NEGATED.search(s[clause_bounds(s, m.start, m.end)[0]:m.start])]
         denied = [m for m in found if m not in said]
-        extra = {"keys": sorted({m.alias for m in said}), "negated": sorted({m.alias for m in denied}),
-                 "borderline": not said}
+        said_keys, negated = sorted({m.alias for m in said}), sorted({m.alias for m in denied})
+        extra = {"keys": said_keys, "negated": negated, "borderline": not said}
         if said:
-            named = ", ".join(f"'{k}'" for k in extra["keys"])
-            return JudgeVerdict("mentioned", float(len(extra["keys"])), f"mentions {named}", extra)
-        why = ("only negated: " + ", ".join(f"'{k}'" for k in extra["negated"]) if denied
+            named = ", ".join(f"'{k}'" for k in said_keys)
+            return JudgeVerdict("mentioned", float(len(said_keys)), f"mentions {named}", extra)
+        why = ("only negated: " + ", ".join(f"'{k}'" for k in negated) if denied
                else "no key phrase" if keys else "no key phrases in the tags")
         return JudgeVerdict("missed", 0.0, why, extra)
 

@@ -8,6 +8,7 @@ spec, registry, errors and records — never runner or cli.
 
 from levelhead.analysis import BehaviourCounts, ReportSection, RunData, load_run_data
 from levelhead.report._behaviours import behaviour_counts
+from levelhead.report._build import BuiltReport, build_report
 from levelhead.report._compare import Comparison, Comparisons, compare_runs, comparison_section
 from levelhead.report._findings import compute_findings, findings_markdown
 from levelhead.report._gate import GateResult, evaluate_gate
@@ -17,6 +18,7 @@ from levelhead.report._policy import Policy, load_policy
 
 __all__ = [
     "BehaviourCounts",
+    "BuiltReport",
     "Comparison",
     "Comparisons",
     "GateResult",
@@ -24,6 +26,7 @@ __all__ = [
     "ReportSection",
     "RunData",
     "behaviour_counts",
+    "build_report",
     "compare_runs",
     "comparison_section",
     "compute_findings",

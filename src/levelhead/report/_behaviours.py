@@ -10,6 +10,8 @@ through its ``behaviours(data, probe_id)`` hook.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from levelhead.analysis import (
     BehaviourCounts,
@@ -25,7 +27,7 @@ __all__ = ["behaviour_counts"]
 
 
 def _counts_for_judge(target: str, probe: str, judge: str, samples: list[SampleView],
-                      verdicts: dict, labels_known: tuple[str, ...]) -> list[BehaviourCounts]:
+                      verdicts: Mapping[Any, str], labels_known: tuple[str, ...]) -> list[BehaviourCounts]:
     bad = judge_bad_labels(judge)
     # A target with nothing judged keeps its behaviours, empty, with the errors and missing
     # verdicts that explain why: a gate must say "cannot decide" there, never skip the target.

@@ -143,7 +143,7 @@ def evaluate_bound_rule(rule: BoundRule, context: GateContext, index: int) -> li
     alpha = rule.alpha or context.alpha
     out: list[Outcome] = []
     for b in counts:
-        base = dict(rule=rule.label(), rule_index=index, target=b.target, probe=b.probe,
+        base: dict[str, Any] = dict(rule=rule.label(), rule_index=index, target=b.target, probe=b.probe,
                     metric=b.metric, group=b.group)
         if b.total_n == 0:  # nothing judged: say why, and decide nothing
             check = _checks(rule)[0]

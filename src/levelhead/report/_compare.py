@@ -11,9 +11,9 @@ p-value (Holm by default) keeps the chance of any false alarm at ``alpha``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from levelhead.analysis import (
     BehaviourCounts,
@@ -25,14 +25,8 @@ from levelhead.analysis import (
     figure_label,
     paired_counts,
 )
-from levelhead.errors import LevelheadError
+from levelhead.errors import CompareError
 from levelhead.report._behaviours import behaviour_counts
-
-
-class CompareError(LevelheadError):
-    """The two sides cannot be paired (no common target, prompts or behaviours)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +152,7 @@ def _index(counts: list[BehaviourCounts]) -> dict[tuple[str, str, str, str | Non
     """Behaviours by (target, probe, metric, group). A probe's own rate with exactly the counts of
     a judge's label (``flattery_rate`` is ``flattery.lexicon: flattering``) is left out: the same
     test twice would only make the multiplicity correction stricter."""
-    seen: set[tuple] = set()
+    seen: set[tuple[Any, ...]] = set()
     out = {}
     for c in counts:
         data = (c.target, c.probe, c.prompt_ids, c.k, c.n)
@@ -222,10 +216,11 @@ def compare_runs(baseline: RunData, candidate: RunData | None = None, *,
         raise CompareError(f"nothing to compare: {baseline.run_name} and {candidate.run_name} share "
                            f"no judged behaviour on the same probe (judge both with the same "
                            f"judges, e.g. `levelhead judge RUN --judges ...`)")
-    tested = {i: r.difference.p_value for i, r in enumerate(rows) if r.difference is not None}
+    tested: dict[Hashable, float] = {i: r.difference.p_value for i, r in enumerate(rows)
+                                     if r.difference is not None}
     if tested:
         for adj in adjust_p_values(tested, method=method, alpha=alpha):
-            i = int(adj.behaviour)  # type: ignore[call-overload]
+            i = cast(int, adj.behaviour)  # the keys of tested: indices into rows
             r = rows[i]
             rows[i] = Comparison(r.probe, r.metric, r.group, r.baseline, r.candidate,
                                  r.difference, adj.adjusted_p_value, adj.significant, r.note)
@@ -255,7 +250,7 @@ COLUMNS = ("baseline", "candidate", "behaviour", "baseline rate", "candidate rat
 
 def comparison_rows(c: Comparisons) -> list[tuple[str, ...]]:
     """The table of a comparison, as text cells (the CLI and the report share it)."""
-    out = []
+    out: list[tuple[str, ...]] = []
     for r in c.rows:
         d = r.difference
         if d is None:

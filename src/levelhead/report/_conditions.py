@@ -24,7 +24,7 @@ compliance on harmful ones) is watched through those, not through its judges' ra
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from levelhead.analysis import (
     BehaviourCounts,
@@ -34,6 +34,7 @@ from levelhead.analysis import (
     RunData,
     Table,
     figure_label,
+    known,
     paired_counts,
     percent,
 )
@@ -166,7 +167,7 @@ def condition_findings(data: RunData) -> list[Finding]:
                     continue
                 out.append(_worst_of_n(name, probe, short, group, b, condition))
             # Spread across system messages, other settings fixed.
-            by_rest: dict[tuple, list[str]] = defaultdict(list)
+            by_rest: dict[tuple[Any, ...], list[str]] = defaultdict(list)
             for name, condition in variants:
                 if "system" in condition:
                     rest = tuple(sorted((d, v) for d, v in condition.items() if d != "system"))
@@ -205,8 +206,9 @@ def condition_findings(data: RunData) -> list[Finding]:
     if len(effects) >= 1:
         adjusted = adjust_p_values({i: p for i, p in effects})
         for adj in adjusted:
-            f = out[int(adj.behaviour)]  # type: ignore[call-overload]
-            out[int(adj.behaviour)] = f.model_copy(update={"detail": {
+            i = cast(int, adj.behaviour)  # the keys given: indices into out
+            f = out[i]
+            out[i] = f.model_copy(update={"detail": {
                 **f.detail, "adjusted_p_value": adj.adjusted_p_value,
                 "flag": adj.significant}})
     return out
@@ -347,8 +349,9 @@ def _temperature_curve(findings: list[Finding]) -> Chart | None:
                        "x": [float(f.detail["condition"]["temperature"]) for f in rows],
                        "y": [f.estimate for f in rows],
                        "error_y": {"type": "data", "symmetric": False,
-                                   "array": [f.ci_high - f.estimate for f in rows],
-                                   "arrayminus": [f.estimate - f.ci_low for f in rows]}})
+                                   "array": [known(f.ci_high) - known(f.estimate) for f in rows],
+                                   "arrayminus": [known(f.estimate) - known(f.ci_low)
+                                                  for f in rows]}})
     figure = {"data": traces, "layout": {
         "title": {"text": "the tail against temperature: prompts with at least one bad reply in N"},
         "xaxis": {"title": {"text": "temperature"}},

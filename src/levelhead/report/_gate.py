@@ -20,7 +20,9 @@ section: :mod:`~levelhead.report._gate_render`). The statistics are
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from levelhead.analysis import RunData
 from levelhead.report._context import GateContext
@@ -119,17 +121,19 @@ def _holm(outcomes: list[Outcome]) -> list[Outcome]:
     from levelhead.stats import adjust_p_values
 
 
-    tested = [i for i, o in enumerate(outcomes) if o.violation_p is not None]
+    tested: dict[Hashable, float] = {i: o.violation_p for i, o in enumerate(outcomes)
+                                     if o.violation_p is not None}
     if len(tested) < 2:
         return outcomes
-    adjusted = adjust_p_values({i: outcomes[i].violation_p for i in tested}, method="holm")
+    adjusted = adjust_p_values(tested, method="holm")
     out = list(outcomes)
     for a in adjusted:
-        o = out[a.behaviour]  # type: ignore[index]
+        i = cast(int, a.behaviour)  # the keys of tested: indices into out
+        o = out[i]
         o = replace(o, adjusted_p=a.adjusted_p_value)
         if o.status == "fail" and a.adjusted_p_value > o.alpha:
             o = replace(o, status="undecided", reason=(
                 f"{o.reason}; but not after Holm's correction over {len(tested)} checks "
                 f"(adjusted p = {a.adjusted_p_value:.3g})"))
-        out[a.behaviour] = o  # type: ignore[index]
+        out[i] = o
     return out

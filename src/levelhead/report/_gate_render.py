@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
+from typing import Any, overload
 
 from levelhead.analysis import Card, Paragraph, ReportSection, Table
 from levelhead.report._gate import GateResult
@@ -134,6 +135,10 @@ def gate_markdown(result: GateResult) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+@overload
+def _xml_safe(text: str) -> str: ...
+@overload
+def _xml_safe(text: None) -> None: ...
 def _xml_safe(text: str | None) -> str | None:
     return None if text is None else _NOT_XML.sub("", text)
 
@@ -187,7 +192,7 @@ def gate_junit(result: GateResult) -> str:
 def gate_section(result: GateResult) -> ReportSection:
     """The gate as a section of the HTML report (order 300): a verdict card, the checks, and
     what would decide the undecided ones."""
-    blocks: list = [
+    blocks: list[Any] = [
         Card("release gate", _HEADLINE[result.status].split(" ", 1)[1].lower(),
              f"{result.count('pass')} pass, {result.count('fail')} fail, "
              f"{result.count('undecided')} cannot decide", status=result.status),

@@ -174,18 +174,19 @@ def render_report(data: RunData, findings: list[Finding], *,
                                conversations=conversations or {})
     sections += list(extra_sections)
     sections.sort(key=lambda s: s.order)  # stable: equal orders keep their arrival order
-    views, taken = _Views(), set()
+    views, taken = _Views(), set[str]()
     page = [{"title": s.title, "anchor": _anchor(s.anchor or s.title, taken),
              "blocks": [views.block(b) for b in s.blocks]} for s in sections]
     samples = len(data.samples)
     template = _environment().get_template("report.html.j2")
-    return template.render(
+    page_html: str = template.render(
         run=data, sections=page, samples=samples, targets=data.targets(),
         incomplete=data.incomplete or "",
         probes=sorted({s.probe for s in data.samples}),
         # Our own package files, not run data: inlined as they are (escaping would break CSS).
         css=Markup(_asset("report.css")), js=Markup(_asset("report.js")),  # noqa: S704
         plotly=plotly_js_gz_b64() if views.charts else "", charts=views.charts)
+    return page_html
 
 
 def write_report(path: str | os.PathLike[str], html: str) -> int:

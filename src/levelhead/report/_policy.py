@@ -12,6 +12,7 @@ Every mistake is one line with the file and the field path, e.g.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -100,7 +101,7 @@ def policy_from_dict(data: Any, source: str = "policy") -> Policy:
         raise _one_line(exc, (), source) from None
 
 
-def load_policy(path: str | Path) -> Policy:
+def load_policy(path: str | os.PathLike[str]) -> Policy:
     """Read and validate a policy TOML file.
 
     Raises:

@@ -29,6 +29,7 @@ from levelhead.analysis import (
     judge_labels,
     percent,
 )
+from levelhead.errors import looks_like_secret
 from levelhead.judges import JUDGE_ERROR
 from levelhead.probes import registry as probe_registry
 from levelhead.records import Finding
@@ -55,8 +56,6 @@ def _interval(f: Finding) -> str:
 # ----------------------------------------------------------------------------- secrets
 _SECRET_PARTS = {"key", "apikey", "token", "secret", "authorization", "auth", "password",
                  "passwd", "bearer", "credential", "credentials", "cookie", "signature", "sig"}
-_SECRET_VALUE = re.compile(r"^\s*(?:bearer\s+\S+|basic\s+\S+|sk-[A-Za-z0-9_-]{8,}|xox[abp]-\S+|"
-                           r"gh[pousr]_\S{8,}|hf_[A-Za-z0-9]{8,}|AIza[A-Za-z0-9_-]{16,})", re.IGNORECASE)
 _NAME_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
@@ -73,12 +72,12 @@ def _public_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_public_value(v) for v in value]
     if isinstance(value, str):
-        if _SECRET_VALUE.match(value):
+        if looks_like_secret(value):
             return "(hidden)"
         if "://" in value:  # a URL: no credentials, no secret-looking query values
             parts = urlsplit(value)
             host = parts.netloc.rsplit("@", 1)[-1]
-            query = urlencode([(k, "(hidden)" if is_secret_name(k) or _SECRET_VALUE.match(v)
+            query = urlencode([(k, "(hidden)" if is_secret_name(k) or looks_like_secret(v)
                                 else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
                               safe="()")
             return urlunsplit((parts.scheme, host, parts.path, query, ""))
@@ -154,7 +153,7 @@ def per_prompt_section(data: RunData, behaviours: list[BehaviourCounts]) -> Repo
     """Per probe and bad label: each prompt's rate with its exact interval, as a dot plot."""
     from levelhead.stats import tail_by_prompt
 
-    grouped: dict[tuple[str, str, str], list[BehaviourCounts]] = defaultdict(list)
+    grouped: dict[tuple[str, str, str | None], list[BehaviourCounts]] = defaultdict(list)
     for b in behaviours:
         grouped[b.key].append(b)
     order = {t: i for i, t in enumerate(data.targets())}
@@ -185,7 +184,7 @@ def per_prompt_section(data: RunData, behaviours: list[BehaviourCounts]) -> Repo
             "height": 380, "showlegend": True, "legend": {"orientation": "h", "y": -0.3}}}
         blocks.append(Chart(figure, f"{label} ({judge}) per prompt of {probe}: each dot is one "
                                     "prompt's share, with its exact 95 % interval.",
-                            Table(("target", "prompt", label, "judged", "rate", "low", "high"),
+                            Table(("target", "prompt", str(label), "judged", "rate", "low", "high"),
                                   tuple(rows))))
     if not blocks:
         return None
@@ -324,10 +323,10 @@ def limitations_section(data: RunData, findings: list[Finding], behaviours: list
         if errors:
             notes.append(f"Judge {judge} returned judge_error on {errors} of {len(verdicts)} "
                          "replies (re-run `levelhead judge` to try them again).")
-    for a, b, r in agreements:
+    for judge_a, judge_b, r in agreements:
         if math.isnan(r.kappa) or r.kappa < LOW_KAPPA:
             kappa = "undefined" if math.isnan(r.kappa) else f"{r.kappa:.2f}"
-            notes.append(f"Judges disagree: {a} and {b} share a label set but agree on only "
+            notes.append(f"Judges disagree: {judge_a} and {judge_b} share a label set but agree on only "
                          f"{percent(r.observed)} of {r.n} replies (Cohen's κ = {kappa}); the rates "
                          "depend on which judge you believe.")
     for b in behaviours:

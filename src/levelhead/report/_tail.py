@@ -142,7 +142,7 @@ def _prompt_tail_block(b: BehaviourCounts) -> list[Any]:
     rows = tuple((t.prompt_id, t.k, t.n, percent(t.upper_bound), percent(t.p_any),
                   f"{percent(t.p_any_interval.low)} – {percent(t.p_any_interval.high)}",
                   percent(t.p_any_future_upper)) for t in ranked[:TAIL_TOP])
-    blocks.append(Table(("prompt", b.group, "judged", "rate ≤ (95 %)", "P(≥1 in N)", "95 % CI",
+    blocks.append(Table(("prompt", str(b.group), "judged", "rate ≤ (95 %)", "P(≥1 in N)", "95 % CI",
                          f"P(≥1 in next {FUTURE_ASKS}) ≤"), rows,
                         caption=f"the prompts most likely to give {b.group} replies "
                                 f"(top {len(rows)} of {len(tails)})"))

@@ -21,10 +21,10 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from levelhead.errors import redact
-from levelhead.judges import JudgeInput, JudgeVerdict
+from levelhead.judges import Judge, JudgeInput, JudgeVerdict
 from levelhead.records import conversation
 from levelhead.runner._judging import JudgePlan, safe_verdict
 from levelhead.store import SampleRow, StoredTurn, TurnRow, TurnVerdictRow
@@ -132,11 +132,12 @@ async def converse(*, plan: ConversationPlan, request: Request, put: Callable[[A
         for jp in plan.judges:
             if jp.name in labels:
                 continue
-            v: JudgeVerdict = await safe_verdict(jp.name, jp.judge.judge(item))
+            # A conversation's judges are single-sample judges (pair judges judge pairs).
+            v: JudgeVerdict = await safe_verdict(jp.name, cast(Judge, jp.judge).judge(item))
             labels[jp.name] = v.label
             # Empty details (no match, no quote …) are left out: a turn verdict is stored
             # for every turn of every conversation.
-            extra = {key: x for key, x in dict(v.extra).items() if x not in ([], {}, (), None,
+            extra = {key: x for key, x in dict(v.extra or {}).items() if x not in ([], {}, (), None,
                                                                                False, "")}
             put(TurnVerdictRow(target_id, row_id, k, turn_no, jp.judge_id, v.label, v.score,
                                v.rationale, json.dumps(extra, ensure_ascii=False,
@@ -176,6 +177,7 @@ async def converse(*, plan: ConversationPlan, request: Request, put: Callable[[A
         if turn == 1:
             user_text = prompt.text
         else:
+            assert policy is not None  # set above whenever the loop runs
             try:
                 user_text = await policy.next_message(list(history), turn, base_seed)
             except UserStopped:

@@ -14,6 +14,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 from levelhead.errors import (
     LeaseLostError,
@@ -32,7 +33,7 @@ from levelhead.runner._requests import TargetState
 from levelhead.runner._sampling import Row, run_target
 from levelhead.runner._simulated_user import UserModel
 from levelhead.spec import AuditSpec, check_run_name
-from levelhead.store import RunLease, SampleRow, Store
+from levelhead.store import LeaseHolder, RunLease, SampleRow, Store
 from levelhead.targets import Target, build_target
 
 
@@ -90,7 +91,8 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
             if not wait:
                 raise
             if not waiting_noted:
-                holder = busy.holder.describe(int(time.time() * 1000)) if busy.holder else "?"
+                holder = cast(LeaseHolder, busy.holder).describe(int(time.time() * 1000)) \
+                    if busy.holder else "?"
                 progress.note(f"waiting for run '{name}': it is held by {holder}")
                 waiting_noted = True
             await asyncio.sleep(1.0)

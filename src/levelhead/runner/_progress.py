@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class Progress:
@@ -102,7 +105,7 @@ class RichProgress(Progress):
             TextColumn("{task.fields[turns]}"),
             TimeRemainingColumn(), console=self._console, transient=False,
         )
-        self._task = None
+        self._task: TaskID | None = None
 
     def start(self, label: str, total: int) -> None:
         super().start(label, total)

@@ -132,14 +132,16 @@ def clustered_rate(k_per_prompt: ArrayLike, n_per_prompt: ArrayLike, confidence:
     se_clustered = math.sqrt(prompts / (prompts - 1) * float(residual @ residual)) / total_n
     se_naive = math.sqrt(p * (1.0 - p) / total_n)
     if se_naive > 0.0:
-        se_ratio: float | None = se_clustered / se_naive
-        design_effect: float | None = se_ratio * se_ratio
+        ratio = se_clustered / se_naive
+        effect = ratio * ratio
+        se_ratio: float | None = ratio
+        design_effect: float | None = effect
         # Not truncated at 1, unlike Korn & Graubard: with the t quantile the untruncated
         # interval covers at the nominal rate when prompts are alike, while truncation makes it
         # over-cover (97-98 % in our simulations). Exactly 0 means every prompt sits exactly on
         # the pooled rate (identical counts); there is then nothing to estimate from, and the
         # independent-samples n is used rather than an interval of width 0.
-        effective_n = total_n / design_effect if design_effect > 0.0 else float(total_n)
+        effective_n = total_n / effect if effect > 0.0 else float(total_n)
     else:
         se_ratio = design_effect = None
         effective_n = float(total_n)

@@ -8,6 +8,7 @@ whose likelihood is a product over turns of binomials, ``events_t`` of ``at_risk
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -124,7 +125,8 @@ def _binomial_loglik(events: NDArray[np.float64], trials: NDArray[np.float64]) -
         np.float64]:
     """Maximised binomial log-likelihood ``E ln(E/N) + (N-E) ln(1-E/N)`` (0 when N is 0)."""
     share = events / np.where(trials > 0, trials, 1.0)
-    return special.xlogy(events, share) + special.xlogy(trials - events, 1.0 - share)
+    loglik: NDArray[np.float64] = special.xlogy(events, share) + special.xlogy(trials - events, 1.0 - share)
+    return loglik
 
 
 def _profile(events: NDArray[np.float64], at_risk: NDArray[np.float64], lo: int,
@@ -240,9 +242,10 @@ def hazard_onset(turns: ArrayLike, turned_bad: ArrayLike, confidence: float = 0.
     constant = rate(total_e, total_n, confidence)
     upper = float(stats.beta.ppf(confidence, total_e + 1, total_n - total_e)) if total_e < total_n \
         else 1.0
-    common = {"conversations": int(at_risk[0]), "turned_bad": total_e, "confidence": confidence,
-              "min_turn": min_turn, "constant": constant, "constant_upper": upper,
-              "bootstrap": int(bootstrap), "errors": errors, "missing": missing}
+    common: dict[str, Any] = {
+        "conversations": int(at_risk[0]), "turned_bad": total_e, "confidence": confidence,
+        "min_turn": min_turn, "constant": constant, "constant_upper": upper,
+        "bootstrap": int(bootstrap), "errors": errors, "missing": missing}
     if total_e == 0 or last < min_turn:
         why = "no event: nothing to locate" if total_e == 0 else \
             f"no conversation reached turn {min_turn}: no onset to test"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +108,8 @@ def _largest_allowed_events(n: np.ndarray, bound: float, alpha: float) -> np.nda
     """
     first_too_many = stats.binom.ppf(alpha, n, bound).astype(np.int64)
     at_edge = stats.binom.cdf(first_too_many, n, bound) <= alpha
-    return first_too_many - 1 + at_edge
+    allowed: np.ndarray = first_too_many - 1 + at_edge
+    return allowed
 
 
 def samples_to_show_below(bound: float, confidence: float = 0.95, *, events: int = 0,
@@ -300,13 +302,14 @@ def samples_needed(*, rate_below: float | None = None, detect_difference: float 
     if len(chosen) != 1:
         raise ValueError("give exactly one goal: rate_below, detect_difference or interval_width "
                          f"(got {chosen or 'none'})")
-    functions = {"rate_below": samples_to_show_below,
-                 "detect_difference": samples_to_detect_difference,
-                 "interval_width": samples_for_interval_width}
+    functions: dict[str, Callable[..., SamplePlan]] = {
+        "rate_below": samples_to_show_below,
+        "detect_difference": samples_to_detect_difference,
+        "interval_width": samples_for_interval_width}
     function = functions[chosen[0]]
     accepted = set(list(inspect.signature(function).parameters)[1:])  # all but the goal
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise ValueError(f"{', '.join(unknown)} does not apply to {chosen[0]} "
                          f"(it takes {', '.join(sorted(accepted))})")
-    return function(goals[chosen[0]], **options)  # type: ignore[operator]
+    return function(goals[chosen[0]], **options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -81,10 +81,10 @@ def _check_k_n(k: int, n: int) -> tuple[int, int]:
     return k, n
 
 
-def _check_method(method: str) -> str:
+def _check_method(method: str) -> RateMethod:
     if method not in _STATSMODELS_METHOD:
         raise ValueError(f"method must be one of {sorted(_STATSMODELS_METHOD)} (got {method!r})")
-    return method
+    return cast(RateMethod, method)
 
 
 def rate_intervals(k: ArrayLike, n: ArrayLike, confidence: float = 0.95,

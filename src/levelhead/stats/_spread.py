@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from levelhead.stats._clustered import Seed, bootstrap_prompt_indices, percentile_interval
 from levelhead.stats._results import Interval, ResultMixin, check_confidence, check_reps
@@ -107,7 +107,7 @@ def condition_spread(k: ArrayLike, n: ArrayLike, confidence: float = 0.95, *, re
     good = np.broadcast_to((nn - kk).sum(axis=0), (reps, prompts)).astype(np.int64)
     dealt = np.empty((reps, kk.shape[0], prompts))
     for c in range(kk.shape[0]):
-        draw = np.broadcast_to(nn[c].astype(np.int64), (reps, prompts))
+        draw: NDArray[np.int64] = np.broadcast_to(nn[c].astype(np.int64), (reps, prompts))
         got = rng.hypergeometric(bad, good, draw) if c < kk.shape[0] - 1 else bad
         dealt[:, c, :] = got
         bad, good = bad - got, good - (draw - got)

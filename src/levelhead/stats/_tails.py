@@ -112,7 +112,8 @@ def p_at_least_one(rate: ArrayLike, draws: int) -> NDArray[np.float64]:
         raise ValueError("rate must be between 0 and 1")
     draws = check_count("draws", draws)
     with np.errstate(divide="ignore"):  # log1p(-1) = -inf is the right answer at rate 1
-        return -np.expm1(draws * np.log1p(-rates))
+        result: NDArray[np.float64] = -np.expm1(draws * np.log1p(-rates))
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +281,7 @@ def worst_of_n(prompt_ids: Sequence[Hashable], scores: ArrayLike, *,
     for row, prompt in enumerate(prompt_ids):
         if not np.isnan(values[row]):
             rows_by_prompt.setdefault(prompt, []).append(row)
-    worst = []
+    worst: list[WorstSample] = []
     for prompt, rows in rows_by_prompt.items():
         ranked = sorted(rows, key=lambda r: (-values[r], r))[:top]
         worst.extend(WorstSample(prompt, r, float(values[r]), rank)

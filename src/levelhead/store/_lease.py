@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from levelhead.errors import LeaseLostError, RunBusyError, StoreError
 from levelhead.store._protocol import Store
@@ -186,7 +187,7 @@ def acquire_lease(store: Store, run_id: int, run_name: str, command: str, *,
             if not wait:
                 raise
             if not told and on_wait is not None:
-                on_wait(busy.holder)
+                on_wait(cast(LeaseHolder, busy.holder))
                 told = True
         time.sleep(poll_s)
 

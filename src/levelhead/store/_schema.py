@@ -13,7 +13,7 @@ from levelhead.store._connection import SQLiteConnection, timestamp
 
 def _migrations() -> list[tuple[str, str]]:
     folder = resources.files("levelhead.store") / "migrations"
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 

@@ -8,6 +8,7 @@ import queue
 import sqlite3
 import threading
 import time
+from typing import cast
 
 from levelhead.errors import LeaseLostError, StoreError
 from levelhead.store._connection import connect
@@ -168,12 +169,13 @@ class WriterThread:
             if kind is SampleRow:
                 self._conn.executemany(_INSERT_SAMPLE, rows)
             elif kind is VerdictRow:
-                self._conn.executemany(_INSERT_VERDICT, [_verdict_params(r) for r in rows])
+                self._conn.executemany(_INSERT_VERDICT, [_verdict_params(r)
+                                                         for r in cast("list[VerdictRow]", rows)])
             elif kind is TurnRow:
                 self._conn.executemany(_INSERT_TURN, rows)
             elif kind is TurnVerdictRow:
                 self._conn.executemany(_INSERT_TURN_VERDICT,
-                                       [_turn_verdict_params(r) for r in rows])
+                                       [_turn_verdict_params(r) for r in cast("list[TurnVerdictRow]", rows)])
             else:
                 self._conn.executemany(_INSERT_PAIR_VERDICT, rows)
             start = end

@@ -193,4 +193,4 @@ def _split_tokens(total: Any, texts: list[str]) -> list[int | None]:
     whole = sum(weights)
     shares = [total * w // whole for w in weights]
     shares[0] += total - sum(shares)
-    return shares
+    return list(shares)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field
 
@@ -41,14 +41,16 @@ def _read_items(name: str, file: str | None) -> list[dict[str, Any]]:
 class PoliticsConfig(ProbeConfig):
     """Which items to ask."""
 
-    languages: list[Language] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
+    languages: list[Language] = Field(default_factory=lambda: cast("list[Language]", ["en", "zh"]),
+                                 min_length=1)
     topics: list[str] | None = Field(None, description="only these topics")
     limit: int | None = Field(None, ge=1, description="at most this many items per language")
     file: str | None = Field(None, description="a JSONL file of items instead of the built-in "
                                                "ones (see `levelhead import paired-prompts`)")
 
     def select(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out, per_lang = [], defaultdict(int)
+        out: list[dict[str, Any]] = []
+        per_lang: defaultdict[str, int] = defaultdict(int)
         for it in items:
             lang = it.get("lang", "en")
             if lang not in self.languages or (self.topics and it.get("topic") not in self.topics):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from levelhead.analysis import (
@@ -72,15 +73,17 @@ def forced_choice_findings(data: RunData, probe_id: str) -> list[Finding]:
                     detail={"k": k, "item": item, "option": option}))
             decisive = fc.a + fc.b
             if decisive:
+                preference = fc.preference
+                assert preference is not None  # tested whenever a reply picked a side
                 minority = min(fc.a, fc.b)
                 minority_rate = rate(minority, decisive)
                 p10 = 1 - (1 - minority / decisive) ** 10
                 out.append(finding_from_rate(
                     target, probe_id, "minority_answer_rate", item, minority_rate,
                     minority=names["x"] if fc.a < fc.b else names["y"],
-                    preference_p=fc.preference.p_value, order_effect_p=fc.order_effect_p,
+                    preference_p=preference.p_value, order_effect_p=fc.order_effect_p,
                     p_at_least_one_in_10_asks=p10,
-                    flag=bool(fc.preference.p_value < 0.05)))
+                    flag=bool(preference.p_value < 0.05)))
             decl_k.append(fc.declines)
             decl_n.append(fc.n)
             picked_first = sum(1 for lab, f in zip(labels, first, strict=True) if lab == f)
@@ -147,7 +150,8 @@ def mirrored_findings(data: RunData, probe_id: str) -> list[Finding]:
         by_target[s.target][(s.tags.get("pair", s.prompt_id), s.sample_index)][s.tags.get("side", "a")] = s
     for target, pairs in sorted(by_target.items()):
         complete = {key: sides for key, sides in pairs.items() if "a" in sides and "b" in sides}
-        orientations = {"a vs b": lambda sides: (sides["a"], sides["b"])}
+        orientations: dict[str, Callable[[dict[str, Any]], tuple[Any, Any] | None]] = {
+            "a vs b": lambda sides: (sides["a"], sides["b"])}
         if any({v.tags.get("side_tag") for v in sides.values()} == {"left", "right"}
                for sides in complete.values()):
             orientations["left vs right"] = lambda sides: (

@@ -5,6 +5,7 @@ shares with their intervals, and mirrored-pair asymmetry pair by pair. Built fro
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from levelhead.analysis import (
     Block,
@@ -136,7 +137,7 @@ def mirrored_sections(data: RunData, findings: list[Finding], probe_id: str) -> 
                              round(mean[(p, "b")] - mean[(p, "a")], 1)) for p in pairs))
         blocks.append(Chart(figure, f"{probe_id} · {target}: mean words per reply for each side "
                                     "of each mirrored pair.", table))
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for f in findings:
         if f.probe != probe_id:
             continue

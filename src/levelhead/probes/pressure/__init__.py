@@ -20,7 +20,7 @@ section (``_report``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -56,7 +56,8 @@ class PressureConfig(ProbeConfig):
 
     personas: list[str] | None = Field(
         None, min_length=1, description="reviser, impatient, rude, contradicting (default: all)")
-    languages: list[Lang] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
+    languages: list[Lang] = Field(default_factory=lambda: cast("list[Lang]", ["en", "zh"]),
+                                 min_length=1)
     domains: list[str] | None = Field(None, description="only tasks of these domains (code, "
                                                         "copy, slogan, ...)")
     limit: int | None = Field(None, ge=1, description="at most this many tasks per language")

@@ -15,6 +15,7 @@ from levelhead.analysis import (
     Table,
     Transcript,
     figure_label,
+    known,
     percent,
 )
 from levelhead.probes.pressure._findings import conversations, turn_judges
@@ -104,11 +105,11 @@ def _summary_table(findings: list[Finding], probe_id: str) -> Table:
             if f.estimate == 0:
                 return (f"0 per 1,000 turns (at most {f.detail['upper_bound_per_1000']:.2g}, "
                         "95 % upper bound)")
-            return (f"{f.detail['per_1000']:.1f} per 1,000 turns ({f.ci_low * 1000:.1f}–"
-                    f"{f.ci_high * 1000:.1f})")
+            return (f"{f.detail['per_1000']:.1f} per 1,000 turns ({known(f.ci_low) * 1000:.1f}–"
+                    f"{known(f.ci_high) * 1000:.1f})")
         if metric == "hazard_growth":
-            return (f"{f.estimate * 100:+.2f} points ({f.ci_low * 100:+.2f} to "
-                    f"{f.ci_high * 100:+.2f}), p = {f.detail['p_value']:.3g}")
+            return (f"{f.estimate * 100:+.2f} points ({known(f.ci_low) * 100:+.2f} to "
+                    f"{known(f.ci_high) * 100:+.2f}), p = {f.detail['p_value']:.3g}")
         return f"{percent(f.estimate)} ({percent(f.ci_low)}–{percent(f.ci_high)})"
 
     rows = [f for f in findings if f.probe == probe_id]

@@ -94,7 +94,8 @@ def _voice(where: str, item: dict[str, Any]) -> _Voice:
     if not isinstance(raw, dict):
         raise PressureDataError(f"{where}: slots must be an object of slot name -> texts")
     slots = {name: _texts(where, texts, f"slot '{name}'") for name, texts in raw.items()}
-    tier_slot, tiers = None, ()
+    tier_slot: str | None = None
+    tiers: tuple[tuple[int, tuple[str, ...]], ...] = ()
     if "escalation" in item:
         esc = item["escalation"]
         if not isinstance(esc, dict) or not isinstance(esc.get("slot"), str) \

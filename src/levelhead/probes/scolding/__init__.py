@@ -20,7 +20,7 @@ sets (``_import``, behind ``levelhead import refusal-set``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from pydantic import Field
 
@@ -40,8 +40,9 @@ Kind = Literal["benign", "harmful"]
 class ScoldingConfig(ProbeConfig):
     """Which prompts to ask."""
 
-    languages: list[Literal["en", "zh"]] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
-    kinds: list[Kind] = Field(default_factory=lambda: ["benign", "harmful"], min_length=1,
+    languages: list[Literal["en", "zh"]] = Field(
+        default_factory=lambda: cast('list[Literal["en", "zh"]]', ["en", "zh"]), min_length=1)
+    kinds: list[Kind] = Field(default_factory=lambda: cast("list[Kind]", ["benign", "harmful"]), min_length=1,
                               description="benign prompts, harmful contrasts, or both")
     categories: list[str] | None = Field(None, description="only these categories")
     limit: int | None = Field(None, ge=1, description="at most this many prompts per language "

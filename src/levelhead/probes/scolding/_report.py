@@ -12,6 +12,7 @@ from levelhead.analysis import (
     RunData,
     Table,
     figure_label,
+    known,
     percent,
     probe_section,
     sample_transcripts,
@@ -42,8 +43,9 @@ def benign_edgy_sections(data: RunData, findings: list[Finding], probe_id: str
                            "x": [m.replace("_", " ") for m in names],
                            "y": [got[m].estimate for m in names],
                            "error_y": {"type": "data", "symmetric": False,
-                                       "array": [got[m].ci_high - got[m].estimate for m in names],
-                                       "arrayminus": [got[m].estimate - got[m].ci_low
+                                       "array": [known(got[m].ci_high) - known(got[m].estimate)
+                                                 for m in names],
+                                       "arrayminus": [known(got[m].estimate) - known(got[m].ci_low)
                                                       for m in names]}})
         figure = {"data": traces, "layout": {
             "barmode": "group", "height": 380, "title": {"text": figure_label(f"{probe_id}: rates")},

@@ -1,0 +1,85 @@
+"""One call that makes a run's whole report page, as ``levelhead report`` does."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from levelhead.analysis import ReportSection, load_run_data
+from levelhead.errors import CompareError
+from levelhead.store import Store
+
+__all__ = ["BuiltReport", "build_report"]
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    """A report page and what a caller may want to say about it.
+
+    Attributes:
+        html: The page (one self-contained HTML document).
+        run_name: The run it shows.
+        notes: Things left out, one line each (e.g. a baseline that could not be paired).
+    """
+
+    html: str
+    run_name: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def build_report(store: Store, run: str | int, *, compare: str | int | None = None,
+                 targets: tuple[str, str] | None = None,
+                 policy: str | os.PathLike[str] | None = None,
+                 baseline: str | int | None = None) -> BuiltReport:
+    """The report page of a run, with the comparison and release gate asked for.
+
+    Args:
+        store: The store holding the runs.
+        run: The run (name or id); it is the candidate of every comparison.
+        compare: Another run to compare with, as the baseline (as ``levelhead compare
+            COMPARE RUN`` computes it), with its forest plot.
+        targets: Two target names ``(baseline, candidate)`` to compare (of ``run``, or of
+            ``baseline`` and ``run``).
+        policy: A gate policy file: adds the gate section and its verdict on each card.
+        baseline: The baseline run for the policy's margins; also compared with ``run`` when it
+            can be paired (a note says so when it cannot).
+
+    Returns:
+        The page, its run's name and notes.
+
+    Raises:
+        RunNotFoundError: a run named is not in the store.
+        CompareError: ``compare`` or ``targets`` cannot be paired.
+        PolicyError: the policy is malformed or does not fit the run.
+    """
+    from levelhead.report._compare import compare_runs, comparison_section
+    from levelhead.report._findings import compute_findings
+    from levelhead.report._gate import evaluate_gate
+    from levelhead.report._gate_render import gate_section
+    from levelhead.report._html import render_report
+    from levelhead.report._policy import load_policy
+    from levelhead.report._tail import tail_conversations
+
+    data = load_run_data(store, store.find_run(run).id)
+    base = None if baseline is None else load_run_data(store, store.find_run(baseline).id)
+    extra: list[ReportSection] = []
+    notes: list[str] = []
+    if compare is not None:
+        other = load_run_data(store, store.find_run(compare).id)
+        extra.append(comparison_section(compare_runs(other, data, targets=targets)))
+    elif targets is not None:
+        extra.append(comparison_section(compare_runs(base or data, data if base else None,
+                                                     targets=targets)))
+    elif base is not None:  # only a baseline: show what changed since, if the runs pair
+        try:
+            extra.append(comparison_section(compare_runs(base, data)))
+        except CompareError as exc:
+            notes.append(f"no comparison with the baseline ({exc})")
+    statuses = None
+    if policy is not None:
+        result = evaluate_gate(load_policy(policy), data, base)
+        statuses = result.statuses
+        extra.append(gate_section(result))
+    html = render_report(data, compute_findings(data), extra_sections=extra, statuses=statuses,
+                         conversations=tail_conversations(store, data))
+    return BuiltReport(html, data.run_name, tuple(notes))
