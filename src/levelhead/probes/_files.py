@@ -18,7 +18,8 @@ from typing import Any
 
 from levelhead.errors import SpecError
 
-__all__ = ["FIELD_LIMIT", "csv_header", "csv_rows", "items_jsonl", "read_items"]
+__all__ = ["FIELD_LIMIT", "csv_header", "csv_rows", "items_jsonl", "read_items",
+           "read_numbered_items"]
 
 
 def read_items(package: str, name: str, file: str | None) -> list[dict[str, Any]]:
@@ -27,27 +28,40 @@ def read_items(package: str, name: str, file: str | None) -> list[dict[str, Any]
     ``"levelhead.probes.politics"``).
 
     Raises:
-        SpecError: the file cannot be read, or a line is not JSON (with its number).
+        SpecError: the file cannot be read, or a line is not a JSON object (with its number).
     """
-    if file:
-        try:
-            lines = Path(file).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise SpecError(f"probe file {file}: cannot read ({exc})") from None
-    else:
-        lines = (resources.files(package) / "data" / f"{name}.jsonl").read_text(
-            encoding="utf-8").splitlines()
+    return [item for _, item in read_numbered_items(package, name, file)[1]]
+
+
+def read_numbered_items(package: str, name: str, file: str | None, *,
+                        error: type[SpecError] = SpecError
+                        ) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
+    """The one reader of probe data: :func:`read_items` with each item's line number, and the
+    name of the file read (for messages that point at a line).
+
+    Raises:
+        SpecError: of type ``error``: the file cannot be read or is not UTF-8, or a line is not
+            a JSON object.
+    """
+    source = file or f"{name}.jsonl"
+    try:
+        text = (Path(file).read_text(encoding="utf-8") if file else
+                (resources.files(package) / "data" / f"{name}.jsonl").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"probe file {source}: cannot read ({exc})") from None
     items = []
-    for i, line in enumerate(lines, 1):
+    for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-        except ValueError:
-            raise SpecError(f"{file or name}: line {i} is not JSON") from None
+        except ValueError as exc:
+            raise error(f"{source}:{i}: not valid JSON ({exc})") from None
+        if not isinstance(item, dict):
+            raise error(f"{source}:{i}: expected a JSON object, got {type(item).__name__}")
         if item.get("type") != "header":
-            items.append(item)
-    return items
+            items.append((i, item))
+    return source, items
 
 
 def items_jsonl(items: Iterable[dict[str, object]]) -> str:

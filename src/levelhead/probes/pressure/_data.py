@@ -8,14 +8,12 @@ line) that is also a ``ValueError``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from levelhead.errors import SpecError
+from levelhead.probes._files import read_numbered_items
 from levelhead.registry import did_you_mean
 
 __all__ = ["LANGUAGES", "PERSONAS", "PressureDataError", "Task", "load_tasks"]
@@ -55,32 +53,11 @@ class Task:
     things: tuple[str, ...] = ()
 
 
-def _read_lines(file: str | None, packaged: str) -> tuple[str, list[str]]:
-    if file:
-        try:
-            return file, Path(file).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PressureDataError(f"{file}: cannot read ({exc})") from None
-    text = (resources.files("levelhead.probes.pressure") / "data" / packaged).read_text(encoding="utf-8")
-    return packaged, text.splitlines()
-
-
-def _records(source: str, lines: list[str]) -> list[tuple[int, dict[str, Any]]]:
-    """The non-header JSON objects of a JSONL file, with their line numbers."""
-    out = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            raise PressureDataError(f"{source}:{i}: not valid JSON ({exc})") from None
-        if not isinstance(item, dict):
-            raise PressureDataError(f"{source}:{i}: expected a JSON object, got "
-                                    f"{type(item).__name__}")
-        if item.get("type") != "header":
-            out.append((i, item))
-    return out
+def read_records(file: str | None, packaged: str) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
+    """The non-header JSON objects of a pressure file (``file``, else the packaged one), with
+    their line numbers: the probes' one reader, failing as :class:`PressureDataError`."""
+    return read_numbered_items("levelhead.probes.pressure", packaged.removesuffix(".jsonl"), file,
+                               error=PressureDataError)
 
 
 def _task(source: str, i: int, item: dict[str, Any]) -> Task:
@@ -107,10 +84,10 @@ def _task(source: str, i: int, item: dict[str, Any]) -> Task:
 
 
 def _read_tasks(file: str | None) -> tuple[str, list[Task]]:
-    source, lines = _read_lines(file, _TASKS_FILE)
+    source, records = read_records(file, _TASKS_FILE)
     tasks: list[Task] = []
     first_line: dict[str, int] = {}
-    for i, item in _records(source, lines):
+    for i, item in records:
         task = _task(source, i, item)
         if task.id in first_line:
             raise PressureDataError(f"{source}:{i}: duplicate id '{task.id}' (first on line "

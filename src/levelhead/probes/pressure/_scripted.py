@@ -20,8 +20,7 @@ from levelhead.probes.pressure._data import (
     _check_lang,
     _check_persona,
     _check_turn,
-    _read_lines,
-    _records,
+    read_records,
 )
 from levelhead.registry import did_you_mean
 
@@ -128,11 +127,11 @@ def _pair(where: str, item: dict[str, Any]) -> _Pair:
 
 @cache
 def _templates() -> _Templates:
-    source, lines = _read_lines(None, _PERSONAS_FILE)
+    source, records = read_records(None, _PERSONAS_FILE)
     voices: dict[tuple[str, str], _Voice] = {}
     things: dict[tuple[str, str], tuple[str, ...]] = {}
     pairs: dict[str, list[_Pair]] = {}
-    for i, item in _records(source, lines):
+    for i, item in records:
         where, kind, lang = f"{source}:{i}", item.get("kind"), item.get("lang")
         if lang not in LANGUAGES:
             raise PressureDataError(f"{where}: lang '{lang}' is not one of {', '.join(LANGUAGES)}")
