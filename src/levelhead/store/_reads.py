@@ -92,12 +92,7 @@ class RecordReads(LeaseRows):
     def iter_samples(self, run_id: int) -> Iterator[Sample]:
         """Every sample of a run with its whole transcript, in target/prompt/index order."""
         run = self.find_run(run_id)
-        systems: dict[int, str | None] = {}
-        names: dict[int, str] = {}
-        for tid, name, settings in self._conn.execute(
-                "SELECT id, name, settings_json FROM targets WHERE run_id = ?", (run_id,)):
-            systems[tid] = json.loads(settings).get("system")
-            names[tid] = name
+        systems, names = self._targets_of(run_id)
         prompts: dict[int, tuple[str, str, list[dict[str, str]]]] = {}
         for pid, probe, prompt_id, messages in self._conn.execute(
                 "SELECT id, probe, prompt_id, messages_json FROM prompts WHERE run_id = ?",
