@@ -23,18 +23,19 @@ SRC = Path(levelhead.__file__).resolve().parent
 ROOT = "<root>"  # the package's own __init__ (the curated public API)
 
 # The leaves: imported by many, importing (almost) nothing.
-BASE = {"errors", "records", "registry", "_version"}
+BASE = {"errors", "records", "registry", "_version", "_csv"}
 MAY_IMPORT: dict[str, set[str]] = {
     "_version": set(),
+    "_csv": {"errors"},
     "errors": set(),
     "records": set(),
     "registry": {"errors"},
     "stats": set(),  # pure: numpy, scipy and statsmodels only (tests/stats/test_stats_api.py)
     "store": {"errors", "records", "_version"},
     "targets": {"errors", "records", "registry"},
-    "judges": {"errors", "records", "registry", "stats", "targets"},
+    "judges": {"errors", "records", "registry", "stats", "targets", "_csv"},
     "analysis": {"errors", "records", "stats", "store", "judges"},
-    "probes": {"errors", "records", "registry", "stats", "judges", "targets", "analysis"},
+    "probes": {"errors", "records", "registry", "stats", "judges", "targets", "analysis", "_csv"},
     "spec": {"errors", "registry", "targets", "probes", "judges"},
     "report": {"errors", "records", "registry", "stats", "store", "judges", "probes", "spec",
                "analysis"},

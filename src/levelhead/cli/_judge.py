@@ -5,35 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import tomllib
 from typing import Any
 
 import click
 
 from levelhead.cli._files import read_text
+from levelhead.cli._judge_configs import judge_configs_from as _configs
 from levelhead.errors import SpecError
 from levelhead.judges import JUDGE_ERROR, Judge, JudgeInput, JudgeVerdict, PairJudge
 from levelhead.runner._judging import judge_stored, plan_judges, safe_verdict
-from levelhead.spec import judge_configs
 from levelhead.store import acquire_lease, open_store
-
-
-def _configs(names: tuple[str, ...], judges_file: str | None) -> list[Any]:
-    entries: list[Any] = list(names)
-    if judges_file:
-        text = read_text(judges_file, what="judges file")
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"{judges_file}: not valid TOML ({exc})") from None
-        tables = data.get("judges")
-        if not isinstance(tables, list):
-            raise SpecError(f"{judges_file}: expected [[judges]] tables")
-        return judge_configs(entries, ("--judge",), "command line") + judge_configs(
-            tables, ("judges",), judges_file)
-    if not entries:
-        raise SpecError("name at least one judge: --judge NAME (or --judges-file FILE)")
-    return judge_configs(entries, ("--judge",), "command line")
 
 
 def _shown(value: object) -> str:
@@ -104,7 +85,47 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
     return errors
 
 
-@click.command()
+class _JudgeGroup(click.Group):
+    """``judge RUN ...`` and ``judge --input FILE ...`` go to the hidden ``stored`` command, so
+    that ``judge eval`` can sit beside them without changing how they are typed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return ["eval", "stored"]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "eval":  # loads on use: it needs numpy, judging a run does not
+            from levelhead.cli import _with_global_options
+            from levelhead.cli._judge_eval import judge_eval
+
+            return _with_global_options(judge_eval)
+        return super().get_command(ctx, cmd_name)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in ("eval", "stored", "-h", "--help"):
+            args = ["stored", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_JudgeGroup, invoke_without_command=True)
+@click.pass_context
+def judge(ctx: click.Context) -> None:
+    """Judge the stored samples of a run again, judge texts from a file, or measure a judge
+    against people's labels.
+
+    \b
+      levelhead judge RUN --judge NAME            judge RUN's samples again (no re-sampling)
+      levelhead judge --input FILE --judge NAME   judge the lines of a JSONL file
+      levelhead judge eval --judge NAME --gold FILE
+                                                  a judge against labelled replies
+
+    See `levelhead judge RUN --help` and `levelhead judge eval --help`.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(2)
+
+
+@judge.command("stored", hidden=True)
 @click.argument("run_ref", metavar="[RUN]", required=False)
 @click.option("--judge", "names", multiple=True, metavar="NAME",
               help="A judge by name (repeatable), e.g. abuse.lexicon, refusal.rules.")
@@ -116,9 +137,10 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
 @click.option("--probe", "probes", multiple=True, metavar="ID",
               help="Only the samples of this probe (repeatable; default: every probe of the run).")
 @click.pass_obj
-def judge(obj: dict[str, Any], run_ref: str | None, names: tuple[str, ...], judges_file: str | None,
+def stored(obj: dict[str, Any], run_ref: str | None, names: tuple[str, ...], judges_file: str | None,
           input_path: str | None, probes: tuple[str, ...]) -> None:
-    """Judge the stored samples of RUN again, without re-sampling, or judge texts from a file.
+    """Judge the stored samples of RUN again, without re-sampling, or judge texts from a file
+    (``levelhead judge RUN --judge NAME`` / ``levelhead judge --input FILE --judge NAME``).
 
     Verdicts are added beside earlier ones with their judge's name, version and settings;
     judging again with the same judge only fills in what is missing.
