@@ -1,0 +1,59 @@
+"""The frozen gold sets (tests/judges/data/frozen/) stay as they were written: labels written
+before any judge's rules were changed, split into a ``tune`` half (used while changing rules)
+and a ``report`` half (reported once). A label edited after the fact would turn a held-out
+figure into a development figure without anyone noticing; this test notices.
+
+To add a set: write it, freeze it (append its ``sha256sum`` line to SHA256SUMS) and commit both
+before touching the judge it measures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from levelhead.judges import registry
+from levelhead.judges._gold import parse_gold
+
+FROZEN = Path(__file__).parent / "data" / "frozen"
+SUMS = dict(reversed(line.split()) for line in (FROZEN / "SHA256SUMS").read_text().splitlines()
+            if line.strip())
+# Which judge each set measures, and the smallest size the project promised.
+JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
+          "capitulation.jsonl": "answer.key", "flattery.jsonl": "flattery.lexicon",
+          "choice.jsonl": "politics.choice"}
+
+
+def test_every_frozen_file_is_listed_and_unchanged():
+    on_disk = sorted(p.name for p in FROZEN.glob("*.jsonl"))
+    assert on_disk == sorted(SUMS), "a gold file is not frozen in SHA256SUMS (or is missing)"
+    for name, digest in SUMS.items():
+        got = hashlib.sha256((FROZEN / name).read_bytes()).hexdigest()
+        assert got == digest, (f"{name} changed after it was frozen: labels must not move once "
+                               "rules have been tuned on them; write a new set instead")
+
+
+@pytest.mark.parametrize("name", sorted(JUDGES))
+def test_a_frozen_set_is_big_balanced_and_in_the_judges_labels(name):
+    items = parse_gold((FROZEN / name).read_text(encoding="utf-8"), name)
+    assert len(items) >= 150
+    labels = set(registry.get(JUDGES[name]).factory.labels or ())
+    if labels:
+        assert {i.label for i in items} <= labels
+    halves = Counter(i.split for i in items)
+    assert set(halves) == {"tune", "report"}
+    assert abs(halves["tune"] - halves["report"]) <= len(items) * 0.05
+    for (lang, label), n in Counter((i.lang, i.label) for i in items).items():
+        tune = sum(1 for i in items if (i.lang, i.label, i.split) == (lang, label, "tune"))
+        assert abs(2 * tune - n) <= 1, f"{name}: {lang}/{label} is not split evenly"
+
+
+def test_the_english_and_chinese_sets_hold_both_languages():
+    for name in ("refusal.jsonl", "flattery.jsonl", "capitulation.jsonl", "choice.jsonl"):
+        langs = Counter(json.loads(line).get("lang") for line in
+                        (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
+        assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)
