@@ -300,6 +300,7 @@ registry: Registry[JudgeClass] = Registry(
         "levelhead.judges.sycophancy",
         "levelhead.judges.scolding",
         "levelhead.judges.pressure",
+        "levelhead.judges.ensemble",
     ),
 )
 
