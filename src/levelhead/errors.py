@@ -5,8 +5,10 @@ line and exits with :attr:`LevelheadError.exit_code`, keeping tracebacks for ``-
 
     LevelheadError                 base; one actionable line, exit code 1
     ├── SpecError                  a spec file or option is malformed (exit 2): file, field path, expected
-    │   └── PressureDataError      a pressure task or persona file is malformed (defined beside
-    │                              its reader, levelhead.probes.pressure; also a ValueError)
+    │   ├── PressureDataError      a pressure task or persona file is malformed (defined beside
+    │   │                          its reader, levelhead.probes.pressure; also a ValueError)
+    │   └── CalibrationError       a judge's calibration file is malformed, or does not fit the
+    │                              run's judge (another version or other settings)
     ├── UnknownNameError           a kind, probe or judge name is not registered (exit 2); did-you-mean
     ├── StoreError                 the store cannot be opened, migrated, queried or written
     │   ├── StoreNotFoundError     no store at that path, for a command that only reads (exit 2)
@@ -36,6 +38,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "CalibrationError",
     "CompareError",
     "FatalTargetError",
     "LeaseLostError",
@@ -66,6 +69,12 @@ class SpecError(LevelheadError):
     """A spec file, spec field or command-line option is malformed."""
 
     exit_code = 2
+
+
+class CalibrationError(SpecError):
+    """A judge's calibration file (``levelhead judge eval --save-calibration``) cannot be read,
+    is malformed (file and field path), or was measured on another version or other settings of
+    the judge than the run's: it is never applied to verdicts it did not measure."""
 
 
 class UnknownNameError(LevelheadError):

@@ -17,6 +17,7 @@ __all__ = [
     "FINDINGS_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "Completion",
+    "CorrectedEstimate",
     "Finding",
     "FindingKind",
     "TokenLogprob",
@@ -29,8 +30,9 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 # Version 2 added ``kind`` and ``unit``: a finding says what it is, so that no reader guesses
-# from its metric's name whether it is a rate.
-FINDINGS_SCHEMA_VERSION = 2
+# from its metric's name whether it is a rate. Version 3 added ``corrected``: a judge's rate
+# corrected for the judge's measured errors, where a calibration was given.
+FINDINGS_SCHEMA_VERSION = 3
 
 FindingKind = Literal["rate", "difference", "mean", "turn"]
 
@@ -115,6 +117,41 @@ class Sample(BaseModel):
     created_at: str
 
 
+class CorrectedEstimate(BaseModel):
+    """A rate finding corrected for its judge's measured errors (``Finding.corrected``).
+
+    The estimate is Rogan-Gladen's, ``(apparent + sp - 1) / (se + sp - 1)``, clipped to [0, 1];
+    the interval is a Monte Carlo percentile interval that carries the run's sampling noise
+    (clustered by prompt, as the raw interval is) and the uncertainty of the judge's sensitivity
+    and specificity measured on human gold labels (``levelhead.stats.corrected_rate``).
+    ``informative`` is false, and the interval ``[0, 1]``, when the calibration cannot rule out a
+    judge no better than chance; ``note`` says why an interval is wide, or what was clipped.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float = 0.95
+    method: str = ""
+    informative: bool = True
+    sensitivity: float | None = None
+    sensitivity_low: float | None = None
+    sensitivity_high: float | None = None
+    specificity: float | None = None
+    specificity_low: float | None = None
+    specificity_high: float | None = None
+    positives: int = 0
+    negatives: int = 0
+    clipped: float = 0.0
+    chance: float = 0.0
+    calibration_share: float | None = None
+    calibration: str = ""
+    calibrated_at: str = ""
+    note: str = ""
+
+
 class Finding(BaseModel):
     """A statistic with its uncertainty, computed from a run's samples and verdicts.
 
@@ -128,6 +165,9 @@ class Finding(BaseModel):
     or a ``turn`` (a turn number). ``unit`` says in what: ``share`` (0 to 1, shown as a percentage,
     a difference in percentage points), ``score``, ``words``, ``characters``, ``list_items`` or
     ``turn``. Renderers, the gate and comparisons read these, never the metric's name.
+
+    ``corrected`` is set on a judge's label rate (``rate:<judge>``) when a calibration of that
+    judge was given: the rate corrected for the judge's measured errors; None otherwise.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -148,6 +188,7 @@ class Finding(BaseModel):
     missing: int = 0
     method: str = ""
     detail: dict[str, Any] = Field(default_factory=dict)
+    corrected: CorrectedEstimate | None = None
 
     @property
     def is_share(self) -> bool:

@@ -25,6 +25,8 @@ PINNED = [
     # The release gate's decisions (issue 14: its statistics live here, not in report).
     "OneSidedBounds", "interval_violation_p", "one_sided_bounds", "samples_to_decide_bound",
     "samples_to_resolve", "samples_without_events", "violation_p_value",
+    # Rates corrected for the judge's measured errors (issue 15).
+    "CorrectedRate", "corrected_rate", "rogan_gladen",
 ]
 ALLOWED_IMPORTS = {"numpy", "scipy", "statsmodels", "levelhead"}
 PACKAGE_DIR = pathlib.Path(stats_package.__file__).parent

@@ -14,6 +14,7 @@ import pytest
 from levelhead.stats import (
     binomial_test,
     clustered_rate,
+    corrected_rate,
     forced_choice,
     mirrored_asymmetry,
     paired_difference,
@@ -163,6 +164,55 @@ def test_still_civil_curve_covers_the_true_survival_with_censoring():
         covered_6 += curve.rows[5].interval.contains((1 - hazard) ** 6)
     assert LOW <= covered_3 / AUDITS <= HIGH
     assert LOW <= covered_6 / AUDITS <= HIGH
+
+
+# Judges as they come: a lexicon that misses 40 % of what it should find and false-alarms on 10 %,
+# a decent classifier, a near-perfect rule; behaviours from rare to even.
+_JUDGES = ((0.6, 0.9), (0.8, 0.99), (0.99, 0.999))
+_PREVALENCES = (0.02, 0.1, 0.25, 0.5)
+_PER_SETTING = 170  # 12 settings x 170 = 2,040 audits: Monte Carlo SE 1.7 points per setting
+
+
+def _corrected_audit(rng, prevalence, sensitivity, specificity):
+    """One audit with a known truth: 30-60 prompts whose true rates vary (ICC 0.02), 500-5,000
+    samples, judged by an imperfect judge; a calibration of 50-500 gold replies with the label
+    and 50-500 without. Returns (corrected covers, raw clustered covers)."""
+    prompts = int(rng.integers(30, 61))
+    per_prompt = int(rng.integers(500, 5001)) // prompts
+    truly = rng.binomial(per_prompt, rng.beta(*_beta_with(prevalence, 0.02), size=prompts))
+    flagged = (rng.binomial(truly, sensitivity)
+               + rng.binomial(per_prompt - truly, 1 - specificity))
+    judged = np.full(prompts, per_prompt)
+    positives, negatives = (int(x) for x in rng.integers(50, 501, size=2))
+    tp, tn = rng.binomial(positives, sensitivity), rng.binomial(negatives, specificity)
+    corrected = corrected_rate(flagged, judged, tp=tp, fn=positives - tp, tn=tn,
+                               fp=negatives - tn, draws=4000, seed=rng)
+    return (corrected.interval.contains(prevalence),
+            clustered_rate(flagged, judged).interval.contains(prevalence))
+
+
+def test_corrected_interval_covers_the_true_rate_where_the_raw_one_misses():
+    # The judge's errors move the raw rate away from the truth (a judge with sensitivity 0.6
+    # sees 0.6 x 50 % + 0.1 x 50 % = 35 % of a true 50 %), and no number of samples brings it
+    # back. The corrected interval, carrying sampling and calibration uncertainty, covers.
+    rng = np.random.default_rng(2024)
+    corrected, raw = {}, {}
+    for prevalence in _PREVALENCES:
+        for sensitivity, specificity in _JUDGES:
+            hits = np.array([_corrected_audit(rng, prevalence, sensitivity, specificity)
+                             for _ in range(_PER_SETTING)])
+            key = (prevalence, sensitivity, specificity)
+            corrected[key], raw[key] = hits.mean(axis=0)
+    for key in corrected:
+        print(f"prevalence {key[0]:.2f}, se {key[1]}, sp {key[2]}: corrected "
+              f"{corrected[key]:.3f}, raw {raw[key]:.3f}")
+    aggregate = float(np.mean(list(corrected.values())))
+    print(f"aggregate corrected coverage {aggregate:.4f} over {len(corrected) * _PER_SETTING} "
+          f"audits; lowest setting {min(corrected.values()):.3f}")
+    assert LOW <= aggregate <= HIGH
+    assert min(corrected.values()) >= 0.9
+    # The raw interval speaks about the judge's verdicts: with sensitivity 0.6 it misses badly.
+    assert raw[(0.1, 0.6, 0.9)] < 0.05 and raw[(0.5, 0.6, 0.9)] < 0.05
 
 
 def test_binomial_test_of_a_fair_choice_rejects_what_binomial_tables_say():

@@ -4,8 +4,10 @@ A run as findings see it (:class:`RunData`, read from a store by :func:`load_run
 counter of verdicts (:class:`Counts`, :func:`usable_label`), which owns the rule that errors and
 missing verdicts are never counted as good replies; per-prompt counts of a behaviour
 (:class:`BehaviourCounts`) for compare and gate; findings built from counts
-(:func:`rate_finding`, :func:`finding_from_rate` ...); and what a report page is made of
-(:class:`ReportSection` and its blocks, :func:`percent`, :func:`figure_label`).
+(:func:`rate_finding`, :func:`finding_from_rate` ...); a judge's calibration against human gold
+labels and the corrected rates it gives (:class:`Calibration`, :func:`corrected_estimate`); and
+what a report page is made of (:class:`ReportSection` and its blocks, :func:`percent`,
+:func:`figure_label`).
 
 A behaviour package (``levelhead.probes.politics`` ...) computes its findings and report
 sections with these; ``levelhead.report`` renders, compares and gates on the same types.
@@ -13,6 +15,13 @@ May import records, errors, stats, store (to read a run) and judges (what a judg
 about its labels) — never probes, report, runner or cli.
 """
 
+from levelhead.analysis._calibration import (
+    Calibration,
+    LabelCounts,
+    corrected_estimate,
+    load_calibrations,
+    match_calibrations,
+)
 from levelhead.analysis._counting import (
     BehaviourCounts,
     BehaviourKey,
@@ -54,9 +63,11 @@ __all__ = [
     "BehaviourCounts",
     "BehaviourKey",
     "Block",
+    "Calibration",
     "Card",
     "Chart",
     "Counts",
+    "LabelCounts",
     "Paragraph",
     "ReportSection",
     "RunData",
@@ -68,6 +79,7 @@ __all__ = [
     "TurnView",
     "by_language",
     "by_target",
+    "corrected_estimate",
     "count_label",
     "count_labels",
     "empty_finding",
@@ -77,7 +89,9 @@ __all__ = [
     "judge_bad_labels",
     "judge_labels",
     "label_test",
+    "load_calibrations",
     "load_run_data",
+    "match_calibrations",
     "paired_counts",
     "paired_finding",
     "percent",

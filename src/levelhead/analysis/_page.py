@@ -59,12 +59,15 @@ class Transcript:
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    """A summary card: one behaviour's headline number."""
+    """A summary card: one behaviour's headline number; ``corrected`` is the same number
+    corrected for the judge's measured errors, with its ``note`` when it has one."""
 
     title: str
     value: str
     detail: str = ""
     status: str | None = None  # "pass" | "fail" | "undecided" (from a gate), or None
+    corrected: str = ""
+    note: str = ""
 
 
 Block = Paragraph | Table | Chart | Transcript | Card

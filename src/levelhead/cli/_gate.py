@@ -56,10 +56,13 @@ def _write(path: str, text: str, *, append: bool = False) -> None:
 @click.option("--allow-incomplete", is_flag=True,
               help="Decide even when the run (or baseline) does not hold every sample it planned; "
                    "without it an incomplete run exits 2, naming what is missing.")
+@click.option("--calibration", "calibration_paths", multiple=True, metavar="FILE",
+              help="A judge's calibration (`levelhead judge eval --save-calibration FILE`), for "
+                   "rules with `corrected = true`. Repeat for several judges.")
 @click.pass_context
 def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str | None,
          junit_path: str | None, markdown_path: str | None, allow_undecided: bool,
-         allow_incomplete: bool) -> None:
+         allow_incomplete: bool, calibration_paths: tuple[str, ...]) -> None:
     """Gate a release: evaluate the policy's rules on RUN (against --baseline) and exit 0 pass,
     1 fail, 2 cannot decide (too few samples: it says how many more; or the run is incomplete:
     it says what is missing and how to resume), 3 usage error.
@@ -70,6 +73,7 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
     Example:  levelhead gate candidate --policy examples/policy.toml --baseline baseline \\
                   --junit gate.xml
     """
+    from levelhead.analysis import load_calibrations
     from levelhead.report import evaluate_gate, gate_junit, gate_markdown, load_policy, load_run_data
 
     # Outputs first: a verdict printed and then exit 3 for a missing folder would hide the
@@ -79,11 +83,13 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
             prepare_output(path, error=PolicyError)
     try:
         policy = load_policy(policy_path)
+        calibrations = load_calibrations(calibration_paths)
         store = open_store(ctx.obj["store"], read_only=True)
         data = load_run_data(store, store.find_run(run_ref).id)
         baseline = (None if baseline_ref is None
                     else load_run_data(store, store.find_run(baseline_ref).id))
-        result = evaluate_gate(policy, data, baseline, allow_incomplete=allow_incomplete)
+        result = evaluate_gate(policy, data, baseline, allow_incomplete=allow_incomplete,
+                               calibrations=calibrations)
     except PolicyError:
         raise
     except LevelheadError as exc:  # an unknown run, an unreadable store: the gate could not judge

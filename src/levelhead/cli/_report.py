@@ -40,21 +40,28 @@ def _target_pair(targets: str | None) -> tuple[str, str] | None:
               help="Add the release gate of this policy, and its verdict on each summary card.")
 @click.option("--baseline", "baseline_ref", metavar="RUN",
               help="The baseline run for the policy's margins (also compared with RUN).")
+@click.option("--calibration", "calibration_paths", multiple=True, metavar="FILE",
+              help="A judge's calibration (`levelhead judge eval --save-calibration FILE`): the "
+                   "page shows that judge's rates corrected for its measured errors beside the "
+                   "raw ones. Repeat for several judges.")
 @click.pass_obj
 def report(obj: dict[str, Any], run_ref: str, output: Path | None, compare_ref: str | None,
-           targets: str | None, policy_path: Path | None, baseline_ref: str | None) -> None:
+           targets: str | None, policy_path: Path | None, baseline_ref: str | None,
+           calibration_paths: tuple[str, ...]) -> None:
     """Write RUN as one HTML file that works offline: a summary card per behaviour, per-prompt
     rates, each probe's own charts, the worst replies shown whole, methods and known
     limitations. Model replies are shown as text, never as markup."""
+    from levelhead.analysis import load_calibrations
     from levelhead.report import build_report
     from levelhead.report._html import write_report
 
+    calibrations = load_calibrations(calibration_paths)
     pair = _target_pair(targets)
     store = open_store(obj["store"], read_only=True)
     if output is not None:  # a bad -o fails before the work, not after it
         prepare_output(output)
     built = build_report(store, run_ref, compare=compare_ref, targets=pair, policy=policy_path,
-                         baseline=baseline_ref)
+                         baseline=baseline_ref, calibrations=calibrations)
     for note in built.notes:
         click.echo(f"note: {note}", err=True)
     html = built.html

@@ -71,7 +71,8 @@ class EnsembleConfig(JudgeConfig):
                 raise ValueError(f"member {i}: give a judge name or a table with a name")
             if table["name"] == "ensemble":
                 raise ValueError(f"member {i}: an ensemble cannot hold another ensemble")
-            out.append(registry.get(table["name"]).config.model_validate(table))
+            model: type[JudgeConfig] = registry.get(table["name"]).config or JudgeConfig
+            out.append(model.model_validate(table))
         return out
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from levelhead.analysis import BehaviourCounts, paired_counts
+from levelhead.analysis import BehaviourCounts, Calibration, paired_counts
 from levelhead.errors import PolicyError
 from levelhead.records import Finding
 from levelhead.registry import did_you_mean
@@ -39,6 +39,10 @@ class BoundRule(PolicyRule):
       with ``confidence`` (one-sided);
     - ``max_increase`` / ``max_decrease``: against ``--baseline``, paired by prompt, the rate may
       not rise / fall by more than this (a non-inferiority margin, one-sided level ``alpha``).
+
+    With ``corrected = true`` a ``max`` / ``min`` on a judge's label rate is decided on the rate
+    corrected for the judge's measured errors (``--calibration FILE`` must give the judge's
+    calibration), whose interval carries the calibration's uncertainty too.
     """
 
     kind: Literal["bound"] = "bound"
@@ -56,6 +60,8 @@ class BoundRule(PolicyRule):
                                      description="one-sided level of max / min (policy's default)")
     alpha: float | None = Field(None, gt=0, lt=0.5,
                                 description="one-sided error of the margins (policy's default)")
+    corrected: bool = Field(False, description="decide max / min on the rate corrected for the "
+                                               "judge's measured errors (needs --calibration)")
 
     @model_validator(mode="after")
     def _has_a_bound(self) -> BoundRule:
@@ -63,6 +69,10 @@ class BoundRule(PolicyRule):
             raise ValueError("a rule needs a bound: max, min, max_increase or max_decrease")
         if self.max is not None and self.min is not None and self.min > self.max:
             raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
+        if self.corrected and (self.max_increase is not None or self.max_decrease is not None):
+            raise ValueError("corrected = true applies to max and min only: margins compare the "
+                             "judge's own rates on two runs, paired by prompt (its false alarms "
+                             "cancel out of the difference, which its errors only shrink)")
         return self
 
     def label(self) -> str:
@@ -141,6 +151,7 @@ def evaluate_bound_rule(rule: BoundRule, context: GateContext, index: int) -> li
                           f"counts, so it cannot be paired with a baseline; use max or min")
     confidence = rule.confidence or context.confidence
     alpha = rule.alpha or context.alpha
+    calibration = _calibration(rule, context, where, bool(findings)) if rule.corrected else None
     out: list[Outcome] = []
     for b in counts:
         base: dict[str, Any] = dict(rule=rule.label(), rule_index=index, target=b.target, probe=b.probe,
@@ -164,7 +175,8 @@ def evaluate_bound_rule(rule: BoundRule, context: GateContext, index: int) -> li
                                       f"of samples proves a rate is exactly {bound:g}; write the "
                                       f"rate you can accept, e.g. {check} = "
                                       f"{'0.001' if check == 'max' else '0.999'}")
-                out.append(_rate_check(b, check, bound, confidence, base))
+                out.append(_rate_check(b, check, bound, confidence, base) if calibration is None
+                           else _corrected_check(b, check, bound, confidence, calibration, base))
         for check in ("max_increase", "max_decrease"):
             margin = getattr(rule, check)
             if margin is not None:
@@ -238,6 +250,83 @@ def _rate_check(b: BehaviourCounts, check: str, bound: float, confidence: float,
                    low=low, high=high, confidence=confidence, n=b.total_n, prompts=prompts,
                    violation_p=violation_p_value(shows_violation), samples_needed=needed,
                    samples_note=note, reason=reason, method=method)
+
+
+def _calibration(rule: BoundRule, context: GateContext, where: str,
+                 own_finding: bool) -> Calibration:
+    """The calibration a ``corrected = true`` rule decides with, or a usage error."""
+    if own_finding or not rule.metric.startswith("rate:"):
+        raise PolicyError(f"{where}.corrected: '{rule.metric}' is a probe's own finding; "
+                          f"corrected = true applies to a judge's label rate "
+                          f"(metric = \"rate:<judge>\")")
+    judge = rule.metric.removeprefix("rate:")
+    if judge not in context.calibrations:
+        have = ", ".join(sorted(context.calibrations)) or "none"
+        raise PolicyError(f"{where}.corrected: no calibration of judge '{judge}' was given "
+                          f"(calibrated: {have}); pass --calibration FILE, as written by "
+                          f"`levelhead judge eval --judge {judge.split('#')[0]} --gold GOLD "
+                          f"--save-calibration FILE`")
+    return context.calibrations[judge]
+
+
+def _corrected_check(b: BehaviourCounts, check: str, bound: float, confidence: float,
+                     calibration: Calibration, base: dict[str, Any]) -> Outcome:
+    """A ``max`` / ``min`` decided on the rate corrected for the judge's measured errors: the
+    ends of the corrected interval at ``2c - 1`` are one-sided bounds at ``c``."""
+    from levelhead.stats import corrected_rate, violation_p_value
+
+    is_max = check == "max"
+    measured = calibration.labels.get(str(b.group))
+    method = f"corrected for judge error ({calibration.source})"
+    if measured is None:
+        return Outcome(**base, check=check, status="undecided", threshold=bound, n=b.total_n,
+                       confidence=confidence, method=method,
+                       reason=f"the calibration has no counts for the label '{b.group}'",
+                       samples_note="measure the judge on gold replies with this label")
+    counts = dict(tp=measured.tp, fn=measured.fn, tn=measured.tn, fp=measured.fp)
+
+    def at(level: float) -> Any:
+        return corrected_rate(list(b.k), list(b.n), **counts, confidence=level)
+
+    r = at(2.0 * confidence - 1.0)
+    low, high = r.ci_low, r.ci_high
+    passed = high <= bound if is_max else low >= bound
+    failed = low > bound if is_max else high < bound
+    status: Status = "pass" if passed else "fail" if failed else "undecided"
+    c = f"{100 * confidence:g} %"
+    flagged = f"{b.total_k:,} of {b.total_n:,} flagged ({_pct(r.apparent)})"
+    seen = f"{flagged}, corrected {_pct(r.estimate or 0.0)}"
+    if not r.informative:
+        status, reason = "undecided", f"{flagged}; no corrected rate: {r.note}"
+    elif status == "pass":
+        reason = (f"{seen}; {c} {'upper' if is_max else 'lower'} bound "
+                  f"{_pct(high if is_max else low)} {'≤' if is_max else '≥'} {_pct(bound)}")
+    elif status == "fail":
+        reason = (f"{seen}; {c} {'lower' if is_max else 'upper'} bound "
+                  f"{_pct(low if is_max else high)} {'>' if is_max else '<'} {_pct(bound)}")
+    else:
+        reason = f"{seen}; {c} bounds {_pct(low)} – {_pct(high)} include {_pct(bound)}"
+    needed, note = None, ""
+    if status != "pass":
+        share = r.calibration_share
+        if r.estimate is None or share is None or share >= 0.5:
+            note = ("the judge's calibration, more than the run's size, limits this interval"
+                    + ("" if share is None else f" ({_pct(share)} of its variance)")
+                    + ": label more gold replies and measure the judge again")
+        else:
+            toward = (r.estimate - low) if r.estimate > bound else (high - r.estimate)
+            needed, note = _scaled_samples(b.total_n, toward, bound - r.estimate, confidence)
+
+    def shows_violation(a: float) -> bool:
+        at_a = at(1.0 - 2.0 * a)
+        return bool(at_a.ci_low > bound) if is_max else bool(at_a.ci_high < bound)
+
+    return Outcome(**base, check=check, status=status, threshold=bound, estimate=r.estimate,
+                   low=low, high=high, confidence=confidence, n=b.total_n,
+                   prompts=sum(1 for x in b.n if x),
+                   violation_p=violation_p_value(shows_violation) if r.informative else 1.0,
+                   samples_needed=needed, samples_note=note, reason=reason,
+                   method=f"{method}: {r.method}")
 
 
 def _scaled_samples(n: int, half_width: float, gap: float, confidence: float

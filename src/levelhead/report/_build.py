@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from levelhead.analysis import ReportSection, load_run_data
+from levelhead.analysis import Calibration, ReportSection, load_run_data
 from levelhead.errors import CompareError
 from levelhead.store import Store
 
@@ -30,7 +31,8 @@ class BuiltReport:
 def build_report(store: Store, run: str | int, *, compare: str | int | None = None,
                  targets: tuple[str, str] | None = None,
                  policy: str | os.PathLike[str] | None = None,
-                 baseline: str | int | None = None) -> BuiltReport:
+                 baseline: str | int | None = None,
+                 calibrations: Sequence[Calibration] = ()) -> BuiltReport:
     """The report page of a run, with the comparison and release gate asked for.
 
     Args:
@@ -43,6 +45,9 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
         policy: A gate policy file: adds the gate section and its verdict on each card.
         baseline: The baseline run for the policy's margins; also compared with ``run`` when it
             can be paired (a note says so when it cannot).
+        calibrations: Calibrations of the run's judges (``levelhead.analysis.Calibration``):
+            their rates are shown corrected for the judges' measured errors beside the raw ones,
+            and gate rules with ``corrected = true`` decide on them.
 
     Returns:
         The page, its run's name and notes.
@@ -51,6 +56,7 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
         RunNotFoundError: a run named is not in the store.
         CompareError: ``compare`` or ``targets`` cannot be paired.
         PolicyError: the policy is malformed or does not fit the run.
+        CalibrationError: a calibration does not fit the run's judge.
     """
     from levelhead.report._compare import compare_runs, comparison_section
     from levelhead.report._findings import compute_findings
@@ -77,9 +83,10 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
             notes.append(f"no comparison with the baseline ({exc})")
     statuses = None
     if policy is not None:
-        result = evaluate_gate(load_policy(policy), data, base)
+        result = evaluate_gate(load_policy(policy), data, base, calibrations=calibrations)
         statuses = result.statuses
         extra.append(gate_section(result))
-    html = render_report(data, compute_findings(data), extra_sections=extra, statuses=statuses,
+    html = render_report(data, compute_findings(data, calibrations), extra_sections=extra,
+                         statuses=statuses,
                          conversations=tail_conversations(store, data))
     return BuiltReport(html, data.run_name, tuple(notes))

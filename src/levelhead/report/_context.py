@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
-from levelhead.analysis import BehaviourCounts, RunData
+from levelhead.analysis import BehaviourCounts, Calibration, RunData
 from levelhead.errors import PolicyError
 from levelhead.records import Finding
 from levelhead.registry import did_you_mean
@@ -17,14 +17,17 @@ __all__ = ["GateContext"]
 
 @dataclass
 class GateContext:
-    """What rules evaluate against: the run, the baseline, their behaviours and findings, and
-    the policy's defaults (where it was read from, for messages; its confidence and alpha)."""
+    """What rules evaluate against: the run, the baseline, their behaviours and findings, the
+    policy's defaults (where it was read from, for messages; its confidence and alpha), and the
+    calibrations of the run's judges (judge identity -> calibration, already matched to the run)
+    for rules decided on corrected rates."""
 
     data: RunData
     baseline: RunData | None = None
     source: str = "policy"
     confidence: float = 0.95
     alpha: float = 0.05
+    calibrations: dict[str, Calibration] = field(default_factory=dict)
 
     @cached_property
     def behaviours(self) -> list[BehaviourCounts]:
@@ -36,7 +39,7 @@ class GateContext:
 
     @cached_property
     def findings(self) -> list[Finding]:
-        return compute_findings(self.data)
+        return compute_findings(self.data, list(self.calibrations.values()))
 
     def baseline_target(self, target: str, where: str) -> str:
         """The baseline's target paired with ``target``: the one with the same name, or the only

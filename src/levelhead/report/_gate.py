@@ -20,11 +20,11 @@ section: :mod:`~levelhead.report._gate_render`). The statistics are
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
-from levelhead.analysis import RunData
+from levelhead.analysis import Calibration, RunData, match_calibrations
 from levelhead.report._context import GateContext
 from levelhead.report._outcome import RANK, Outcome, Status, StatusKey
 from levelhead.report._policy import Policy
@@ -90,18 +90,23 @@ class GateResult:
 
 
 def evaluate_gate(policy: Policy, data: RunData, baseline: RunData | None = None, *,
-                  allow_incomplete: bool = False) -> GateResult:
+                  allow_incomplete: bool = False,
+                  calibrations: Sequence[Calibration] = ()) -> GateResult:
     """Evaluate every rule of ``policy`` on a run (and its baseline, for margins).
 
     A run (or baseline) that does not hold every sample it planned cannot pass or fail: the
     result cannot decide, naming what is missing, unless ``allow_incomplete``. The checks are
-    evaluated all the same, to show where the run stands.
+    evaluated all the same, to show where the run stands. ``calibrations`` of the run's judges
+    let rules with ``corrected = true`` decide on rates corrected for the judge's errors.
 
     Raises:
         PolicyError: a rule names a behaviour, probe or target the run does not have, a margin
-            has no baseline, or a baseline target cannot be paired (usage errors: exit 3).
+            has no baseline, a baseline target cannot be paired, or a rule asks for a corrected
+            rate of a judge without a calibration (usage errors: exit 3).
+        CalibrationError: a calibration does not fit the run's judge.
     """
-    context = GateContext(data, baseline, policy.source, policy.confidence, policy.alpha)
+    context = GateContext(data, baseline, policy.source, policy.confidence, policy.alpha,
+                          match_calibrations(data, calibrations))
     outcomes: list[Outcome] = []
     for index, rule in enumerate(policy.rules):
         outcomes += rule.evaluate(context, index)

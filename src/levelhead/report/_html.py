@@ -131,7 +131,8 @@ class _Views:
         if isinstance(block, Card):
             return {"kind": "card", "title": block.title, "value": block.value,
                     "detail": block.detail, "status": block.status if block.status in (
-                        "pass", "fail", "undecided") else None}
+                        "pass", "fail", "undecided") else None,
+                    "corrected": block.corrected, "note": block.note}
         raise TypeError(f"a report section holds Paragraph, Table, Chart, Transcript or Card "
                         f"blocks, not {type(block).__name__}")
 

@@ -35,6 +35,7 @@ from levelhead.probes import registry as probe_registry
 from levelhead.records import Finding
 from levelhead.report._behaviours import behaviour_counts
 from levelhead.report._conditions import condition_sections
+from levelhead.report._corrected import corrected_card, corrected_limitations, corrected_section
 from levelhead.report._tail import Conversations, is_shown_rate, tail_section
 
 __all__ = ["is_secret_name", "public_settings", "report_sections"]
@@ -121,8 +122,9 @@ def summary_section(data: RunData, findings: list[Finding], statuses: Statuses) 
             if f.estimate == 0 and f.detail.get("upper_bound_statement"):
                 parts = [f"none in {f.n}: {f.detail['upper_bound_statement']}"] + parts[1:]
             parts.append(f"judge {judge}")
+            corrected, note = corrected_card(f)
             cards.append(Card(f"{f.group} · {f.probe} · {f.target}", percent(f.estimate),
-                              " · ".join(p for p in parts if p), status))
+                              " · ".join(p for p in parts if p), status, corrected, note))
         elif f.metric == "error_rate" and (f.estimate or 0) > 0:
             cards.append(Card(f"errors · {f.probe} · {f.target}", percent(f.estimate),
                               f"{_interval(f)} · n = {f.n}: failed samples, left out of every rate",
@@ -221,8 +223,10 @@ def _agreements(data: RunData) -> list[tuple[str, str, Any]]:
     return out
 
 
-def methods_section(data: RunData, agreements: list[tuple[str, str, Any]]) -> ReportSection:
-    """Targets and their settings (no secrets), N, seed, probes, judges with versions."""
+def methods_section(data: RunData, agreements: list[tuple[str, str, Any]],
+                    findings: list[Finding]) -> ReportSection:
+    """Targets and their settings (no secrets), N, seed, probes, judges with versions, and the
+    calibrations behind any corrected rate."""
     run = data.spec.get("run", {}) if isinstance(data.spec.get("run"), dict) else {}
     statuses: dict[str, int] = defaultdict(int)
     for s in data.samples:
@@ -272,6 +276,14 @@ def methods_section(data: RunData, agreements: list[tuple[str, str, Any]]) -> Re
         "an effective n, t with prompts − 1 degrees of freedom); per-prompt intervals are exact "
         "(Clopper-Pearson); \"how rare could it still be\" is the exact one-sided 95 % upper bound. "
         "See docs/statistics.md."))
+    calibrated = sorted({(f.metric.removeprefix("rate:"), f.corrected.calibration,
+                          f.corrected.calibrated_at)
+                         for f in findings if f.metric.startswith("rate:") and f.corrected})
+    if calibrated:
+        blocks.append(Table(("judge", "measured on", "measured at"), tuple(calibrated),
+                            caption="judge calibrations: rates of these judges are also shown "
+                                    "corrected for their measured errors (Rogan-Gladen, Monte "
+                                    "Carlo interval over sampling and calibration)"))
     return ReportSection("Methods", "methods", tuple(blocks), order=800)
 
 
@@ -333,6 +345,7 @@ def limitations_section(data: RunData, findings: list[Finding], behaviours: list
         if b.total_k == 0 and b.total_n:
             notes.append(f"No {b.group} reply ({b.metric[5:]}) on {b.probe} · {b.target} in "
                          f"{b.total_n}: reported as an upper bound only, never as \"0 %\".")
+    notes += corrected_limitations(findings)
     for t in data.spec.get("targets", []):
         if isinstance(t, dict) and t.get("kind") == "scripted":
             notes.append(f"Target {t.get('name')} is scripted (a test double with planted replies), "
@@ -361,12 +374,15 @@ def report_sections(data: RunData, findings: list[Finding], *, statuses: Statuse
     behaviours = _bad_behaviours(data)
     agreements = _agreements(data)
     out = [summary_section(data, findings, statuses)]
+    corrected = corrected_section(findings)
+    if corrected is not None:
+        out.append(corrected)
     out += probe_sections(data, findings)
     out += condition_sections(data, findings)
     per_prompt = per_prompt_section(data, behaviours)
     if per_prompt is not None:
         out.append(per_prompt)
     out.append(tail_section(data, findings, behaviours, conversations))
-    out.append(methods_section(data, agreements))
+    out.append(methods_section(data, agreements, findings))
     out.append(limitations_section(data, findings, behaviours, agreements))
     return out

@@ -1,11 +1,12 @@
 """Statistics: turn verdict tables into honest findings with their uncertainty.
 
-Rates with intervals (also clustered by prompt), the tail, paired comparisons of two targets,
-forced-choice shares, mirrored-pair asymmetry, multi-turn hazard, sample-size plans, and the
-one-sided decisions a release gate makes (bounds, violation p-values, samples to decide). Every
-function is pure (no I/O, no printing); every finding carries the errors and missing verdicts
-the caller counted, and the arithmetic uses judged samples only. Methods are described in
-docs/statistics.md. May import numpy, scipy and statsmodels only (never store, cli or targets).
+Rates with intervals (also clustered by prompt), rates corrected for the judge's measured
+errors, the tail, paired comparisons of two targets, forced-choice shares, mirrored-pair
+asymmetry, multi-turn hazard, sample-size plans, and the one-sided decisions a release gate
+makes (bounds, violation p-values, samples to decide). Every function is pure (no I/O, no
+printing); every finding carries the errors and missing verdicts the caller counted, and the
+arithmetic uses judged samples only. Methods are described in docs/statistics.md. May import
+numpy, scipy and statsmodels only (never store, cli or targets).
 """
 
 from levelhead.stats._agreement import Agreement, cohen_kappa, fleiss_kappa
@@ -22,6 +23,7 @@ from levelhead.stats._decisions import (
 )
 from levelhead.stats._means import ClusteredMean, clustered_mean
 from levelhead.stats._mirrored import MirroredAsymmetry, mirrored_asymmetries, mirrored_asymmetry
+from levelhead.stats._misclass import CorrectedRate, corrected_rate, rogan_gladen
 from levelhead.stats._multiplicity import AdjustedFinding, adjust_p_values
 from levelhead.stats._onset import EarlyLate, HazardOnset, early_late_hazard, hazard_onset
 from levelhead.stats._paired import (
@@ -63,6 +65,7 @@ __all__ = [
     "ClusteredMean",
     "ConditionSpread",
     "ClusteredRate",
+    "CorrectedRate",
     "EarlyLate",
     "ForcedChoice",
     "HazardOnset",
@@ -87,6 +90,7 @@ __all__ = [
     "clustered_rate",
     "cohen_kappa",
     "condition_spread",
+    "corrected_rate",
     "count_by_prompt",
     "early_late_hazard",
     "fleiss_kappa",
@@ -103,6 +107,7 @@ __all__ = [
     "prompt_tail",
     "rate",
     "rate_interval",
+    "rogan_gladen",
     "samples_for_interval_width",
     "samples_to_decide_bound",
     "samples_needed",
