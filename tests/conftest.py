@@ -92,6 +92,16 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reports and gate summaries follow the locale (``--lang`` defaults to it): tests read
+    English text, so they run under an English locale whatever the machine is set to; a test
+    about Chinese output asks for it with ``--lang zh`` or its own environment."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture(autouse=True)
 def _collect_garbage_between_tests() -> Iterator[None]:
     """Run finalizers (event loops, sessions) between tests, not in the middle of a later
     test's compile: CPython 3.11.7 raises "AST constructor recursion depth mismatch" when a

@@ -21,6 +21,15 @@ IMG = "<img src=x onerror=alert(1)>"
 WORST = f"You idiot, you moron. {SCRIPT}"
 
 
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands' --lang defaults to the locale's language: these tests expect English
+    whatever the machine is set to."""
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 def _run(store_path, *, samples=12, prompts=3, name="planted", judges=("abuse.lexicon", "refusal.rules")):
     spec = spec_from_dict({
         "run": {"name": name, "samples": samples, "seed": 7},
@@ -84,8 +93,13 @@ def test_a_probe_section_cannot_smuggle_markup(store_path):
 def test_summary_tail_and_sections_show_the_planted_behaviour(store_path):
     store, data = _run(store_path)
     page = _page(store, data)
-    for title in ("Summary", "Per-prompt rates", "The tail", "Methods", "Known limitations"):
+    for title in ("What needs attention", "What looks fine", "Every behaviour", "Per-prompt rates",
+                  "The tail", "Methods", "Known limitations"):
         assert title in page
+    # The page leads with what needs attention: the planted abuse and refusals, in words.
+    assert page.index('id="attention"') < page.index('id="fine"') < page.index('id="summary"')
+    attention = page[page.index('id="attention"'):page.index('id="fine"')]
+    assert "Is abusive in" in attention and "Refuses outright in" in attention
     assert "abusive · custom · bot" in page and "full_refusal · custom · bot" in page
     # the worst reply is shown whole, with the conversation that led to it
     tail = page[page.index('id="tail"'):page.index('id="methods"')]

@@ -27,6 +27,8 @@ PINNED = [
     "samples_to_resolve", "samples_without_events", "violation_p_value",
     # Rates corrected for the judge's measured errors (issue 15).
     "CorrectedRate", "corrected_rate", "rogan_gladen",
+    # Mirrored pairs one at a time, flagged after a multiplicity adjustment (issue 16).
+    "PairAsymmetry", "flag_pair_asymmetries", "pair_asymmetry",
 ]
 ALLOWED_IMPORTS = {"numpy", "scipy", "statsmodels", "levelhead"}
 PACKAGE_DIR = pathlib.Path(stats_package.__file__).parent

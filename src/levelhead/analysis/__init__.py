@@ -5,7 +5,10 @@ counter of verdicts (:class:`Counts`, :func:`usable_label`), which owns the rule
 missing verdicts are never counted as good replies; per-prompt counts of a behaviour
 (:class:`BehaviourCounts`) for compare and gate; findings built from counts
 (:func:`rate_finding`, :func:`finding_from_rate` ...); a judge's calibration against human gold
-labels and the corrected rates it gives (:class:`Calibration`, :func:`corrected_estimate`); and
+labels and the corrected rates it gives (:class:`Calibration`, :func:`corrected_estimate`);
+what needs attention — for each finding, whether it is flagged, its no-problem value, how far its
+interval is from it and one plain sentence (:func:`attention`, :class:`Assessment`); the
+reader's language and its catalogue of strings (:func:`say`, :func:`default_language`); and
 what a report page is made of (:class:`ReportSection` and its blocks, :func:`percent`,
 :func:`figure_label`).
 
@@ -15,6 +18,15 @@ May import records, errors, stats, store (to read a run) and judges (what a judg
 about its labels) — never probes, report, runner or cli.
 """
 
+from levelhead.analysis._attention import (
+    Assessment,
+    AssessmentStatus,
+    Thresholds,
+    assess,
+    attention,
+    flagged,
+    thresholds_by_key,
+)
 from levelhead.analysis._calibration import (
     Calibration,
     LabelCounts,
@@ -44,8 +56,18 @@ from levelhead.analysis._findings import (
     rate_finding,
 )
 from levelhead.analysis._labels import judge_bad_labels, judge_labels
+from levelhead.analysis._language import (
+    LANGUAGES,
+    Language,
+    default_language,
+    language,
+    pct,
+    pct_range,
+    say,
+)
 from levelhead.analysis._page import (
     Block,
+    Bullet,
     Card,
     Chart,
     Paragraph,
@@ -60,45 +82,60 @@ from levelhead.analysis._page import (
 )
 
 __all__ = [
+    "LANGUAGES",
+    "Assessment",
+    "AssessmentStatus",
     "BehaviourCounts",
     "BehaviourKey",
     "Block",
+    "Bullet",
     "Calibration",
     "Card",
     "Chart",
     "Counts",
     "LabelCounts",
+    "Language",
     "Paragraph",
     "ReportSection",
     "RunData",
     "SampleKey",
     "SampleView",
     "Table",
+    "Thresholds",
     "Transcript",
     "TurnKey",
     "TurnView",
+    "assess",
+    "attention",
     "by_language",
     "by_target",
     "corrected_estimate",
     "count_label",
     "count_labels",
+    "default_language",
     "empty_finding",
     "figure_label",
     "known",
     "finding_from_rate",
+    "flagged",
     "judge_bad_labels",
     "judge_labels",
     "label_test",
+    "language",
     "load_calibrations",
     "load_run_data",
     "match_calibrations",
     "paired_counts",
     "paired_finding",
+    "pct",
+    "pct_range",
     "percent",
     "probe_section",
     "rate_by_prompt",
     "rate_finding",
     "sample_transcripts",
+    "say",
+    "thresholds_by_key",
     "usable",
     "usable_label",
 ]

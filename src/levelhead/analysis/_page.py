@@ -1,5 +1,8 @@
 """What a report page is made of: sections of typed blocks, never raw HTML.
 
+A link (``Card.link``, ``Bullet.link``) names the ``anchor`` of another section as that section
+gives it; the renderer turns it into the section's id in the page.
+
 Every probe may add sections of its own through its ``report_sections(data, findings,
 probe_id) -> list[ReportSection]`` hook; compare and gate add theirs the same way. Blocks carry
 plain text and numbers only: the renderer escapes all of it, so a model reply can never become
@@ -17,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Block", "Card", "Chart", "Paragraph", "ReportSection", "Table", "Transcript",
+__all__ = ["Block", "Bullet", "Card", "Chart", "Paragraph", "ReportSection", "Table", "Transcript",
            "figure_label", "known", "percent", "probe_section", "sample_transcripts"]
 
 
@@ -68,9 +71,22 @@ class Card:
     status: str | None = None  # "pass" | "fail" | "undecided" (from a gate), or None
     corrected: str = ""
     note: str = ""
+    link: str = ""  # the anchor of the section with more (e.g. "probe-politics.mirrored")
 
 
-Block = Paragraph | Table | Chart | Transcript | Card
+@dataclass(frozen=True, slots=True)
+class Bullet:
+    """One line of a compact list (consecutive bullets make one list): plain text, with a link
+    to the anchor of the section that says more, a smaller ``note`` under it, and a gate's
+    ``status`` where one decided on it."""
+
+    text: str
+    link: str = ""
+    note: str = ""
+    status: str | None = None  # "pass" | "fail" | "undecided", or None
+
+
+Block = Paragraph | Table | Chart | Transcript | Card | Bullet
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,10 +59,13 @@ def _write(path: str, text: str, *, append: bool = False) -> None:
 @click.option("--calibration", "calibration_paths", multiple=True, metavar="FILE",
               help="A judge's calibration (`levelhead judge eval --save-calibration FILE`), for "
                    "rules with `corrected = true`. Repeat for several judges.")
+@click.option("--lang", "lang", type=click.Choice(["en", "zh"]), default=None,
+              help="The summary's language: en or zh [default: from the locale: zh when LC_ALL, "
+                   "LC_MESSAGES or LANG starts with zh, else en]. JUnit XML stays in English.")
 @click.pass_context
 def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str | None,
          junit_path: str | None, markdown_path: str | None, allow_undecided: bool,
-         allow_incomplete: bool, calibration_paths: tuple[str, ...]) -> None:
+         allow_incomplete: bool, calibration_paths: tuple[str, ...], lang: str | None) -> None:
     """Gate a release: evaluate the policy's rules on RUN (against --baseline) and exit 0 pass,
     1 fail, 2 cannot decide (too few samples: it says how many more; or the run is incomplete:
     it says what is missing and how to resume), 3 usage error.
@@ -73,7 +76,7 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
     Example:  levelhead gate candidate --policy examples/policy.toml --baseline baseline \\
                   --junit gate.xml
     """
-    from levelhead.analysis import load_calibrations
+    from levelhead.analysis import language, load_calibrations
     from levelhead.report import evaluate_gate, gate_junit, gate_markdown, load_policy, load_run_data
 
     # Outputs first: a verdict printed and then exit 3 for a missing folder would hide the
@@ -94,7 +97,7 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
         raise
     except LevelheadError as exc:  # an unknown run, an unreadable store: the gate could not judge
         raise PolicyError(str(exc)) from exc
-    summary = gate_markdown(result)
+    summary = gate_markdown(result, language(lang))
     if junit_path:
         _write(junit_path, gate_junit(result))
     if markdown_path:

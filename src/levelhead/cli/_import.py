@@ -54,7 +54,8 @@ def paired_prompts(source: Path, name: str, output: Path | None) -> None:
     from levelhead.probes.politics._import import import_paired_prompts
 
     _check_name(name)
-    items = import_paired_prompts(_read_csv(source)[1], source, name)
+    items = import_paired_prompts(_read_csv(source)[1], source, name, warn=lambda line: click.secho(
+        f"warning: {line}", fg="yellow", err=True))
     output = _write_items(output or Path(f"{name}.jsonl"), items)
     langs = sorted({str(it["lang"]) for it in items})
     click.echo(f"wrote {len(items)} mirrored pairs ({', '.join(langs)}) to {output}. Use it with:\n"

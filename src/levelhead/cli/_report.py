@@ -44,14 +44,18 @@ def _target_pair(targets: str | None) -> tuple[str, str] | None:
               help="A judge's calibration (`levelhead judge eval --save-calibration FILE`): the "
                    "page shows that judge's rates corrected for its measured errors beside the "
                    "raw ones. Repeat for several judges.")
+@click.option("--lang", "lang", type=click.Choice(["en", "zh"]), default=None,
+              help="The page's language: en or zh [default: from the locale: zh when LC_ALL, "
+                   "LC_MESSAGES or LANG starts with zh, else en].")
 @click.pass_obj
 def report(obj: dict[str, Any], run_ref: str, output: Path | None, compare_ref: str | None,
            targets: str | None, policy_path: Path | None, baseline_ref: str | None,
-           calibration_paths: tuple[str, ...]) -> None:
-    """Write RUN as one HTML file that works offline: a summary card per behaviour, per-prompt
-    rates, each probe's own charts, the worst replies shown whole, methods and known
-    limitations. Model replies are shown as text, never as markup."""
-    from levelhead.analysis import load_calibrations
+           calibration_paths: tuple[str, ...], lang: str | None) -> None:
+    """Write RUN as one HTML file that works offline: what needs attention first (every flagged
+    finding in plain words, furthest from its no-problem value first), then what looks fine, a
+    card per behaviour, per-prompt rates, each probe's own charts, the worst replies shown
+    whole, methods and known limitations. Model replies are shown as text, never as markup."""
+    from levelhead.analysis import language, load_calibrations
     from levelhead.report import build_report
     from levelhead.report._html import write_report
 
@@ -61,7 +65,7 @@ def report(obj: dict[str, Any], run_ref: str, output: Path | None, compare_ref: 
     if output is not None:  # a bad -o fails before the work, not after it
         prepare_output(output)
     built = build_report(store, run_ref, compare=compare_ref, targets=pair, policy=policy_path,
-                         baseline=baseline_ref, calibrations=calibrations)
+                         baseline=baseline_ref, calibrations=calibrations, lang=language(lang))
     for note in built.notes:
         click.echo(f"note: {note}", err=True)
     html = built.html

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from levelhead.analysis import Calibration, ReportSection, load_run_data
+from levelhead.analysis import Calibration, Language, ReportSection, load_run_data
 from levelhead.errors import CompareError
 from levelhead.store import Store
 
@@ -32,7 +32,7 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
                  targets: tuple[str, str] | None = None,
                  policy: str | os.PathLike[str] | None = None,
                  baseline: str | int | None = None,
-                 calibrations: Sequence[Calibration] = ()) -> BuiltReport:
+                 calibrations: Sequence[Calibration] = (), lang: Language = "en") -> BuiltReport:
     """The report page of a run, with the comparison and release gate asked for.
 
     Args:
@@ -48,6 +48,8 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
         calibrations: Calibrations of the run's judges (``levelhead.analysis.Calibration``):
             their rates are shown corrected for the judges' measured errors beside the raw ones,
             and gate rules with ``corrected = true`` decide on them.
+        lang: The reader's language, ``"en"`` or ``"zh"``: the page's own words, its plain-word
+            sentences and the gate's section (a probe's own sections keep their words).
 
     Returns:
         The page, its run's name and notes.
@@ -58,6 +60,7 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
         PolicyError: the policy is malformed or does not fit the run.
         CalibrationError: a calibration does not fit the run's judge.
     """
+    from levelhead.report._attention import policy_thresholds
     from levelhead.report._compare import compare_runs, comparison_section
     from levelhead.report._findings import compute_findings
     from levelhead.report._gate import evaluate_gate
@@ -81,12 +84,15 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
             extra.append(comparison_section(compare_runs(base, data)))
         except CompareError as exc:
             notes.append(f"no comparison with the baseline ({exc})")
-    statuses = None
+    statuses = thresholds = None
+    findings = compute_findings(data, calibrations)
     if policy is not None:
-        result = evaluate_gate(load_policy(policy), data, base, calibrations=calibrations)
+        rules = load_policy(policy)
+        result = evaluate_gate(rules, data, base, calibrations=calibrations)
         statuses = result.statuses
-        extra.append(gate_section(result))
-    html = render_report(data, compute_findings(data, calibrations), extra_sections=extra,
-                         statuses=statuses,
-                         conversations=tail_conversations(store, data))
+        thresholds = policy_thresholds(rules, findings)
+        extra.append(gate_section(result, lang))
+    html = render_report(data, findings, extra_sections=extra, statuses=statuses,
+                         conversations=tail_conversations(store, data), thresholds=thresholds,
+                         lang=lang)
     return BuiltReport(html, data.run_name, tuple(notes))

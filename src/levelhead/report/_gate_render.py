@@ -8,61 +8,102 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any, overload
 
-from levelhead.analysis import Card, Paragraph, ReportSection, Table
+from levelhead.analysis import Card, Language, Paragraph, ReportSection, Table, say
 from levelhead.report._gate import GateResult
 from levelhead.report._outcome import Outcome
 
 __all__ = ["gate_junit", "gate_markdown", "gate_section", "outcome_line"]
 
-_MARK = {"pass": "✅ pass", "fail": "❌ fail", "undecided": "❔ cannot decide"}
-_HEADLINE = {"pass": "✅ PASS", "fail": "❌ FAIL", "undecided": "❔ CANNOT DECIDE"}
+_MARK = {"pass": "✅ {}", "fail": "❌ {}", "undecided": "❔ {}"}
+_HEADLINE = {"pass": "✅ {}", "fail": "❌ {}", "undecided": "❔ {}"}
 
 
-def _value(o: Outcome, x: float | None, *, signed: bool = False) -> str:
+def _mark(status: str, lang: Language) -> str:
+    return _MARK[status].format(say(lang, f"gate.mark.{status}"))
+
+
+def _headline(status: str, lang: Language) -> str:
+    return _HEADLINE[status].format(say(lang, f"gate.headline.{status}"))
+
+
+def _value(o: Outcome, x: float | None, *, signed: bool = False, lang: Language = "en") -> str:
     if x is None:
         return "-"
     if o.check in ("max_increase", "max_decrease"):
-        return f"{100 * x:+.1f} pts"
+        return say(lang, "gate.pts", value=f"{100 * x:+.1f}")
     if not o.is_rate:
         return f"{x:+.3g}" if signed else f"{x:.3g}"
     v = 100 * x
-    return "0 %" if v == 0 else f"{v:.1f} %" if abs(v) >= 1 else f"{v:.3g} %"
+    text = "0 %" if v == 0 else f"{v:.1f} %" if abs(v) >= 1 else f"{v:.3g} %"
+    return text.replace(" %", "%") if lang == "zh" else text
 
 
-def _check(o: Outcome) -> str:
+def _check(o: Outcome, lang: Language = "en") -> str:
     """The bound as a reader says it: ``≤ 0.1 %``, ``rise ≤ 2.0 pts``."""
     if o.check == "max_increase":
-        return f"rise ≤ {100 * o.threshold:.1f} pts"
+        return say(lang, "gate.rise", value=f"{100 * o.threshold:.1f}")
     if o.check == "max_decrease":
-        return f"fall ≤ {100 * o.threshold:.1f} pts"
-    return f"{'≤' if o.check == 'max' else '≥'} {_value(o, o.threshold)}"
+        return say(lang, "gate.fall", value=f"{100 * o.threshold:.1f}")
+    return f"{'≤' if o.check == 'max' else '≥'} {_value(o, o.threshold, lang=lang)}"
 
 
-def _bounds(o: Outcome) -> str:
+def _bounds(o: Outcome, lang: Language = "en") -> str:
     if o.low is None or o.high is None:
         return "-"
-    return f"{_value(o, o.low)} – {_value(o, o.high)} ({100 * o.confidence:g} % each side)"
+    return say(lang, "gate.bounds", low=_value(o, o.low, lang=lang), high=_value(o, o.high, lang=lang),
+               confidence=f"{100 * o.confidence:g}")
 
 
-def _needed(o: Outcome) -> str:
+def _reason(o: Outcome, lang: Language) -> str:
+    """Why, in ``lang``: the rule's own line in English; in another language, said again from
+    the outcome's numbers where it has them (the few reasons without numbers, such as a run
+    with nothing judged, keep their English line)."""
+    if lang == "en" or o.estimate is None or o.low is None or o.high is None:
+        return o.reason
+    upper = o.check in ("max", "max_increase", "max_decrease")  # a rise is the violation
+
+    def value(x: float | None) -> str:
+        return _value(o, x, lang=lang)
+
+    observed = say(lang, "gate.reason.observed", value=_value(o, o.estimate, signed=True, lang=lang),
+                   n=f"{o.n:,}")
+    confidence = f"{100 * o.confidence:g}"
+    threshold = value(o.threshold)
+    if o.status == "pass":
+        why = say(lang, "gate.reason.pass_upper" if upper else "gate.reason.pass_lower",
+                  confidence=confidence, bound=value(o.high if upper else o.low), threshold=threshold)
+    elif o.status == "fail":
+        why = say(lang, "gate.reason.fail_upper" if upper else "gate.reason.fail_lower",
+                  confidence=confidence, bound=value(o.low if upper else o.high), threshold=threshold)
+    elif (o.low > o.threshold) if upper else (o.high < o.threshold):
+        why = say(lang, "gate.reason.not_after_correction", confidence=confidence,
+                  bound=value(o.low if upper else o.high), threshold=threshold)
+    else:
+        why = say(lang, "gate.reason.include", confidence=confidence, low=value(o.low),
+                  high=value(o.high), threshold=threshold)
+    return observed + say(lang, "gate.reason.join") + why
+
+
+def _needed(o: Outcome, lang: Language = "en") -> str:
     """What would most likely decide an undecided check: "needs about N samples…", or what to
     do when no number of samples would."""
     if o.samples_needed is None:
-        return o.samples_note or "no estimate of the samples needed"
-    return "needs " + _amount(o)
+        return o.samples_note or say(lang, "gate.no_estimate")
+    return say(lang, "gate.needs", amount=_amount(o, lang))
 
 
-def _amount(o: Outcome) -> str:
+def _amount(o: Outcome, lang: Language = "en") -> str:
     assert o.samples_needed is not None
     more = o.samples_needed - o.n
-    per_prompt = f"; about {math.ceil(o.samples_needed / o.prompts):,} per prompt over " \
-                 f"{o.prompts} prompts" if o.prompts else ""
-    side = " per side" if o.check in ("max_increase", "max_decrease") else ""
+    per_prompt = say(lang, "gate.per_prompt", per=f"{math.ceil(o.samples_needed / o.prompts):,}",
+                     prompts=o.prompts) if o.prompts else ""
+    side = say(lang, "gate.per_side") if o.check in ("max_increase", "max_decrease") else ""
     if more > 0:
-        amount = f"about {o.samples_needed:,} judged samples{side} in all ({more:,} more{per_prompt})"
+        amount = say(lang, "gate.amount", needed=f"{o.samples_needed:,}", side=side,
+                     more=f"{more:,}", per_prompt=per_prompt)
     else:  # the plan's design effect is below the one seen: the spread between prompts holds it back
-        amount = (f"about {o.samples_needed:,} judged samples{side} would do at this rate, but this "
-                  f"run has {o.n:,}: the spread between prompts holds it back; add prompts")
+        amount = say(lang, "gate.amount_spread", needed=f"{o.samples_needed:,}", side=side,
+                     n=f"{o.n:,}")
     return f"{amount} — {o.samples_note}"
 
 
@@ -82,52 +123,60 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _summary(result: GateResult) -> str:
+def _summary(result: GateResult, lang: Language = "en") -> str:
     run_id, run_name = result.run
-    parts = [f"Run `{run_name}` (#{run_id})"]
+    parts = [say(lang, "gate.summary.run", name=run_name, id=run_id)]
     if result.baseline is not None:
-        parts.append(f"against baseline `{result.baseline[1]}` (#{result.baseline[0]})")
+        parts.append(say(lang, "gate.summary.baseline", name=result.baseline[1],
+                         id=result.baseline[0]))
     policy = result.policy
-    parts.append(f"with policy `{policy.name or policy.source}`:")
+    parts.append(say(lang, "gate.summary.policy", policy=policy.name or policy.source))
     total = len(result.outcomes)
-    counts = (f"{total} check{'' if total == 1 else 's'} — {result.count('pass')} pass, "
-              f"{result.count('fail')} fail, {result.count('undecided')} cannot decide.")
+    counts = say(lang, "gate.summary.counts" if total != 1 else "gate.summary.count", total=total,
+                 passed=result.count("pass"), failed=result.count("fail"),
+                 undecided=result.count("undecided"))
     tested = sum(o.violation_p is not None for o in result.outcomes)
-    correction = (f" Fail decisions are Holm-corrected over {tested} checks."
+    correction = (say(lang, "gate.summary.holm", tested=tested)
                   if policy.correction == "holm" and tested > 1 else "")
-    return " ".join(parts) + " " + counts + correction
+    return say(lang, "gate.summary.join").join(parts) + say(lang, "gate.summary.join") + counts \
+        + correction
 
 
-def _incomplete_lines(result: GateResult) -> list[str]:
+def _incomplete_lines(result: GateResult, lang: Language = "en") -> list[str]:
     """Why an incomplete run keeps the gate from deciding (or that it was let through)."""
     if not result.incomplete:
         return []
     what = "; ".join(result.incomplete)
     if result.blocked:
-        return [f"**Cannot decide: the run is incomplete.** {what}. The checks below rest on "
-                "part of the plan only; resume the run, or gate it as it is with "
-                "--allow-incomplete."]
-    return [f"**Incomplete run, gated as it is (--allow-incomplete).** {what}."]
+        return [say(lang, "gate.incomplete.blocked", what=what)]
+    return [say(lang, "gate.incomplete.allowed", what=what)]
 
 
-def gate_markdown(result: GateResult) -> str:
-    """A Markdown summary for a CI job page (GitHub's step summary, GitLab's job log...)."""
-    headline = _HEADLINE[result.status] + (" (run incomplete)" if result.blocked else "")
-    notes = _incomplete_lines(result)
-    lines = [f"### levelhead gate: {headline}", "", *(n for note in notes for n in (note, "")),
-             _summary(result), "",
-             "| result | rule | target | probe | check | observed | one-sided bounds | reason |",
-             "|---|---|---|---|---|---|---|---|"]
+def _columns(lang: Language) -> tuple[str, ...]:
+    return tuple(say(lang, f"gate.column.{i}") for i in range(8))
+
+
+def gate_markdown(result: GateResult, lang: Language = "en") -> str:
+    """A Markdown summary for a CI job page (GitHub's step summary, GitLab's job log...), in
+    ``lang`` (``"en"`` or ``"zh"``)."""
+    headline = _headline(result.status, lang) + (say(lang, "gate.run_incomplete")
+                                                 if result.blocked else "")
+    notes = _incomplete_lines(result, lang)
+    lines = [say(lang, "gate.title", headline=headline), "",
+             *(n for note in notes for n in (note, "")), _summary(result, lang), "",
+             "| " + " | ".join(_columns(lang)) + " |", "|---|---|---|---|---|---|---|---|"]
     for o in result.outcomes:
         lines.append("| " + " | ".join(_cell(c) for c in (
-            _MARK[o.status], o.rule, o.target, o.probe or "", _check(o),
-            _value(o, o.estimate, signed=True), _bounds(o), o.reason)) + " |")
+            _mark(o.status, lang), o.rule, o.target, o.probe or "", _check(o, lang),
+            _value(o, o.estimate, signed=True, lang=lang), _bounds(o, lang), _reason(o, lang)))
+            + " |")
     undecided = [o for o in result.outcomes if o.status == "undecided"]
     if undecided:
-        lines += ["", "**Cannot decide** — what would decide each check:", ""]
-        lines += [f"- {o.rule} ({_check(o)}) on {o.target}"
-                  f"{' / ' + o.probe if o.probe else ''}: {_needed(o)}." for o in undecided]
-    lines += ["", f"Exit code {result.exit_code} (0 pass, 1 fail, 2 cannot decide, 3 usage error)."]
+        lines += ["", say(lang, "gate.undecided_head"), ""]
+        lines += [say(lang, "gate.undecided_line", rule=o.rule, check=_check(o, lang), target=o.target,
+                      probe=f" / {o.probe}" if o.probe else "", needed=_needed(o, lang))
+                  for o in undecided]
+    lines += ["", say(lang, "gate.exit", code=result.exit_code)]
     return "\n".join(lines) + "\n"
 
 
@@ -189,23 +238,22 @@ def gate_junit(result: GateResult) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def gate_section(result: GateResult) -> ReportSection:
+def gate_section(result: GateResult, lang: Language = "en") -> ReportSection:
     """The gate as a section of the HTML report (order 300): a verdict card, the checks, and
     what would decide the undecided ones."""
     blocks: list[Any] = [
-        Card("release gate", _HEADLINE[result.status].split(" ", 1)[1].lower(),
-             f"{result.count('pass')} pass, {result.count('fail')} fail, "
-             f"{result.count('undecided')} cannot decide", status=result.status),
-        *(Paragraph(note.replace("**", "")) for note in _incomplete_lines(result)),
-        Paragraph(_summary(result).replace("`", "")),
-        Table(("result", "rule", "target", "probe", "check", "observed", "one-sided bounds",
-               "reason"),
-              tuple((o.status, o.rule, o.target, o.probe, _check(o),
-                     _value(o, o.estimate, signed=True), _bounds(o), o.reason)
+        Card(say(lang, "gate.card"), say(lang, f"gate.verdict.{result.status}"),
+             say(lang, "gate.card_detail", passed=result.count("pass"), failed=result.count("fail"),
+                 undecided=result.count("undecided")), status=result.status),
+        *(Paragraph(note.replace("**", "")) for note in _incomplete_lines(result, lang)),
+        Paragraph(_summary(result, lang).replace("`", "")),
+        Table(_columns(lang),
+              tuple((say(lang, f"status.{o.status}"), o.rule, o.target, o.probe, _check(o, lang),
+                     _value(o, o.estimate, signed=True, lang=lang), _bounds(o, lang), _reason(o, lang))
                     for o in result.outcomes),
-              caption="Pass: the bound is shown to hold; fail: shown broken; cannot decide: "
-                      "neither, with this many samples."),
+              caption=say(lang, "gate.caption")),
     ]
-    blocks += [Paragraph(f"Cannot decide {o.rule} ({_check(o)}) on {o.target}: {_needed(o)}.")
+    blocks += [Paragraph(say(lang, "gate.undecided_paragraph", rule=o.rule, check=_check(o, lang),
+                             target=o.target, needed=_needed(o, lang)))
                for o in result.outcomes if o.status == "undecided"]
-    return ReportSection("Release gate", "gate", tuple(blocks), order=300)
+    return ReportSection(say(lang, "gate.section"), "gate", tuple(blocks), order=300)

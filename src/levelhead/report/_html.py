@@ -25,14 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from levelhead.analysis import (
+    Bullet,
     Card,
     Chart,
+    Language,
     Paragraph,
     ReportSection,
     RunData,
     SampleKey,
     Table,
     Transcript,
+    say,
 )
 from levelhead.records import Finding
 from levelhead.report._sections import report_sections
@@ -96,11 +99,24 @@ def _anchor(text: str, taken: set[str]) -> str:
     return anchor
 
 
-class _Views:
-    """Blocks as plain dicts for the template (the template never sees a figure as markup)."""
+_STATUSES = ("pass", "fail", "undecided")
 
-    def __init__(self) -> None:
+
+class _Views:
+    """Blocks as plain dicts for the template (the template never sees a figure as markup).
+
+    ``links`` maps a section's own anchor to its id in the page: a block's link to a section
+    that is not on the page is dropped rather than left dangling."""
+
+    def __init__(self, lang: Language = "en", links: Mapping[str, str] | None = None) -> None:
         self.charts = 0
+        self.lang = lang
+        self.links = links or {}
+
+    def _status(self, status: str | None) -> tuple[str | None, str]:
+        if status not in _STATUSES:
+            return None, ""
+        return status, say(self.lang, "card.gate", status=say(self.lang, f"status.{status}"))
 
     def table(self, table: Table) -> dict[str, Any]:
         return {"kind": "table", "caption": table.caption, "columns": list(table.columns),
@@ -129,12 +145,17 @@ class _Views:
                     "turns": [{"role": t[0], "text": t[1], "note": t[2] if len(t) > 2 else ""}
                               for t in block.turns]}
         if isinstance(block, Card):
+            status, status_text = self._status(block.status)
             return {"kind": "card", "title": block.title, "value": block.value,
-                    "detail": block.detail, "status": block.status if block.status in (
-                        "pass", "fail", "undecided") else None,
-                    "corrected": block.corrected, "note": block.note}
-        raise TypeError(f"a report section holds Paragraph, Table, Chart, Transcript or Card "
-                        f"blocks, not {type(block).__name__}")
+                    "detail": block.detail, "status": status, "status_text": status_text,
+                    "corrected": block.corrected, "note": block.note,
+                    "link": self.links.get(block.link, "")}
+        if isinstance(block, Bullet):
+            status, _ = self._status(block.status)
+            return {"kind": "bullet", "text": block.text, "note": block.note, "status": status,
+                    "link": self.links.get(block.link, "")}
+        raise TypeError(f"a report section holds Paragraph, Table, Chart, Transcript, Card or "
+                        f"Bullet blocks, not {type(block).__name__}")
 
 
 @lru_cache(maxsize=1)
@@ -153,7 +174,8 @@ def render_report(data: RunData, findings: list[Finding], *,
                   extra_sections: Sequence[ReportSection] = (),
                   statuses: Statuses | None = None,
                   conversations: Mapping[SampleKey, Sequence[tuple[str, str]]] | None = None,
-                  ) -> str:
+                  thresholds: Mapping[tuple[str, str, str, str | None], float] | None = None,
+                  lang: Language = "en") -> str:
     """The whole report page of a run as one HTML string.
 
     Args:
@@ -165,6 +187,11 @@ def render_report(data: RunData, findings: list[Finding], *,
         conversations: Whole transcripts of the worst replies (see
             :func:`~levelhead.report._tail.tail_conversations`); without them the tail shows
             each reply alone.
+        thresholds: A policy's ``max`` per behaviour (see
+            :func:`~levelhead.report._attention.policy_thresholds`): the no-problem value of
+            those rates in "What needs attention" (0 without one).
+        lang: The reader's language (``"en"`` or ``"zh"``): the page's own words and its
+            plain-word sentences; a probe's own sections keep theirs.
 
     Returns:
         The page; every string in it that came from a run is escaped.
@@ -172,15 +199,28 @@ def render_report(data: RunData, findings: list[Finding], *,
     from markupsafe import Markup
 
     sections = report_sections(data, findings, statuses=statuses or {},
-                               conversations=conversations or {})
+                               conversations=conversations or {}, thresholds=thresholds,
+                               lang=lang)
     sections += list(extra_sections)
     sections.sort(key=lambda s: s.order)  # stable: equal orders keep their arrival order
-    views, taken = _Views(), set[str]()
-    page = [{"title": s.title, "anchor": _anchor(s.anchor or s.title, taken),
-             "blocks": [views.block(b) for b in s.blocks]} for s in sections]
+    taken = set[str]()
+    anchors = [_anchor(s.anchor or s.title, taken) for s in sections]
+    links: dict[str, str] = {}
+    for s, anchor in zip(sections, anchors, strict=True):
+        links.setdefault(s.anchor or s.title, anchor)  # a link goes to the first such section
+    views = _Views(lang, links)
+    page = [{"title": s.title, "anchor": anchor, "blocks": [views.block(b) for b in s.blocks]}
+            for s, anchor in zip(sections, anchors, strict=True)]
     samples = len(data.samples)
     template = _environment().get_template("report.html.j2")
+    created = say(lang, "page.created", at=data.created_at) if data.created_at else ""
+    words = {key.removeprefix("page."): text for key, text in _page_words(lang).items()}
     page_html: str = template.render(
+        words=words, html_lang="zh-Hans" if lang == "zh" else "en",
+        title=say(lang, "page.title", run=data.run_name),
+        facts=say(lang, "page.facts", id=data.run_id, created=created, samples=samples,
+                  targets=", ".join(data.targets()),
+                  probes=", ".join(sorted({s.probe for s in data.samples}))),
         run=data, sections=page, samples=samples, targets=data.targets(),
         incomplete=data.incomplete or "",
         probes=sorted({s.probe for s in data.samples}),
@@ -188,6 +228,13 @@ def render_report(data: RunData, findings: list[Finding], *,
         css=Markup(_asset("report.css")), js=Markup(_asset("report.js")),  # noqa: S704
         plotly=plotly_js_gz_b64() if views.charts else "", charts=views.charts)
     return page_html
+
+
+def _page_words(lang: Language) -> dict[str, str]:
+    """The page's own fixed words (heading, notes, footer) in ``lang``."""
+    return {key: say(lang, key) for key in (
+        "page.heading", "page.incomplete", "page.incomplete_text", "page.nav", "page.footer",
+        "page.numbers", "page.charts_failed", "page.more")}
 
 
 def write_report(path: str | os.PathLike[str], html: str) -> int:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from levelhead.analysis import (
+    Assessment,
     BehaviourCounts,
     Card,
     Chart,
+    Language,
     Paragraph,
     ReportSection,
     RunData,
@@ -27,12 +29,14 @@ from levelhead.analysis import (
     figure_label,
     judge_bad_labels,
     judge_labels,
-    percent,
+    pct,
+    say,
 )
 from levelhead.errors import looks_like_secret
 from levelhead.judges import JUDGE_ERROR
 from levelhead.probes import registry as probe_registry
 from levelhead.records import Finding
+from levelhead.report._attention import attention_sections
 from levelhead.report._behaviours import behaviour_counts
 from levelhead.report._conditions import condition_sections
 from levelhead.report._corrected import corrected_card, corrected_limitations, corrected_section
@@ -48,10 +52,11 @@ Statuses = Mapping[tuple[str, str, str, str | None], str]
 
 
 # ----------------------------------------------------------------------------- formatting
-def _interval(f: Finding) -> str:
+def _interval(f: Finding, lang: Language = "en") -> str:
     if f.ci_low is None or f.ci_high is None:
         return ""
-    return f"{percent(f.confidence)} CI {percent(f.ci_low)} – {percent(f.ci_high)}"
+    return say(lang, "say.ci", confidence=pct(f.confidence, lang), low=pct(f.ci_low, lang),
+               high=pct(f.ci_high, lang))
 
 
 # ----------------------------------------------------------------------------- secrets
@@ -99,50 +104,71 @@ def _short(value: Any, limit: int = 240) -> str:
 
 
 # ----------------------------------------------------------------------------- summary
-def summary_section(data: RunData, findings: list[Finding], statuses: Statuses) -> ReportSection:
+def _placeholder_name(data: RunData, f: Finding) -> str | None:
+    """The name a judge's label stands for, where the label is a tag of the probe's prompts (a
+    forced choice's ``x`` and ``y`` name its options): that name when every prompt of the probe
+    gives the same one, None when they differ (the probe's section names them item by item);
+    the label itself when it stands for nothing."""
+    label = str(f.group)
+    names = {s.tags[label] for s in data.for_probe(f.probe) if s.target == f.target and label in s.tags}
+    if not names:
+        return label
+    return names.pop() if len(names) == 1 else None
+
+
+def summary_section(data: RunData, findings: list[Finding], statuses: Statuses,
+                    lang: Language = "en", ranked: Sequence[Assessment] = ()) -> ReportSection:
     """One card per behaviour (target × probe × bad label; every label of a judge that declares
-    none), with its rate, interval, n and the gate's verdict if one was given."""
-    blocks: list[Any] = [Paragraph(
-        "One card per behaviour: the share of judged replies with that label, with its interval "
-        "(clustered by prompt when a probe has several). Errors and replies without a verdict are "
-        "left out of n and counted beside it, never as good replies.")]
+    none), with its rate, interval, n and the gate's verdict if one was given. Cards follow
+    ``ranked`` (the order of "What needs attention": flagged first, furthest first), the rest
+    in the findings' order; a label that stands for a name (a forced choice's ``x``) is shown
+    by that name, or left to the probe's section when it names a different option per item."""
+    blocks: list[Any] = [Paragraph(say(lang, "summary.intro"))]
+    rank = {id(a.finding): i for i, a in enumerate(ranked)}
+    ordered = sorted(enumerate(findings), key=lambda p: (rank.get(id(p[1]), len(rank)), p[0]))
     cards = []
-    for f in findings:
+    for _, f in ordered:
         status = statuses.get((f.target, f.probe, f.metric, f.group))
         judge = f.metric[5:] if f.metric.startswith("rate:") else ""
         if f.metric.startswith("rate:") and f.n == 0:
-            cards.append(Card(f"{judge} · {f.probe} · {f.target}", "no verdict",
-                              f"the judge gave no usable verdict on {f.missing} samples", status))
+            cards.append(Card(f"{judge} · {f.probe} · {f.target}", say(lang, "summary.no_verdict"),
+                              say(lang, "summary.no_verdict_detail", n=f.missing), status))
         elif is_shown_rate(f):
-            parts = [_interval(f), f"n = {f.n}"]
+            name = _placeholder_name(data, f)
+            if name is None:
+                continue
+            parts = [_interval(f, lang), say(lang, "attention.n", n=f.n)]
             if f.errors:
-                parts.append(f"{f.errors} errors")
+                parts.append(say(lang, "summary.errors", n=f.errors))
             if f.missing:
-                parts.append(f"{f.missing} without verdict")
+                parts.append(say(lang, "summary.missing", n=f.missing))
             if f.estimate == 0 and f.detail.get("upper_bound_statement"):
-                parts = [f"none in {f.n}: {f.detail['upper_bound_statement']}"] + parts[1:]
-            parts.append(f"judge {judge}")
-            corrected, note = corrected_card(f)
-            cards.append(Card(f"{f.group} · {f.probe} · {f.target}", percent(f.estimate),
+                statement = (f.detail["upper_bound_statement"] if lang == "en" else say(
+                    lang, "summary.bound", label=name, upper=pct(f.detail.get("upper_bound"), lang)))
+                parts = [say(lang, "summary.none", n=f.n, statement=statement)] + parts[1:]
+            parts.append(say(lang, "summary.judge", judge=judge))
+            corrected, note = corrected_card(f, lang)
+            cards.append(Card(f"{name} · {f.probe} · {f.target}", pct(f.estimate, lang),
                               " · ".join(p for p in parts if p), status, corrected, note))
         elif f.metric == "error_rate" and (f.estimate or 0) > 0:
-            cards.append(Card(f"errors · {f.probe} · {f.target}", percent(f.estimate),
-                              f"{_interval(f)} · n = {f.n}: failed samples, left out of every rate",
+            cards.append(Card(say(lang, "summary.errors_title", probe=f.probe, target=f.target),
+                              pct(f.estimate, lang),
+                              say(lang, "summary.errors_detail", interval=_interval(f, lang), n=f.n),
                               status))
         elif status is not None:  # a gate rule on a probe's own finding: show it too
             cards.append(Card(f"{f.metric}{' · ' + f.group if f.group else ''} · {f.probe} · "
-                              f"{f.target}", _estimate_text(f), f"{_interval(f)} · n = {f.n}",
-                              status))
+                              f"{f.target}", _estimate_text(f, lang),
+                              f"{_interval(f, lang)} · {say(lang, 'attention.n', n=f.n)}", status))
     if not cards:
-        blocks.append(Paragraph("No judged behaviour in this run (no judge gave a verdict)."))
-    return ReportSection("Summary", "summary", tuple(blocks + cards), order=0)
+        blocks.append(Paragraph(say(lang, "summary.empty")))
+    return ReportSection(say(lang, "summary.title"), "summary", tuple(blocks + cards), order=0)
 
 
-def _estimate_text(f: Finding) -> str:
+def _estimate_text(f: Finding, lang: Language = "en") -> str:
     if f.estimate is None:
         return "–"
     if f.is_share:
-        return percent(f.estimate)
+        return pct(f.estimate, lang)
     return f"{f.estimate:.3g}"
 
 
@@ -151,7 +177,8 @@ def _bad_behaviours(data: RunData) -> list[BehaviourCounts]:
     return [b for b in behaviour_counts(data) if b.metric.startswith("rate:") and b.bad]
 
 
-def per_prompt_section(data: RunData, behaviours: list[BehaviourCounts]) -> ReportSection | None:
+def per_prompt_section(data: RunData, behaviours: list[BehaviourCounts],
+                       lang: Language = "en") -> ReportSection | None:
     """Per probe and bad label: each prompt's rate with its exact interval, as a dot plot."""
     from levelhead.stats import tail_by_prompt
 
@@ -175,24 +202,28 @@ def per_prompt_section(data: RunData, behaviours: list[BehaviourCounts]) -> Repo
                             "array": [h - r for h, r in zip(highs, rates, strict=True)],
                             "arrayminus": [r - lo for lo, r in zip(lows, rates, strict=True)]},
                 "hovertemplate": "%{x}: %{y:.2%}"})
-            rows += [(b.target, t.prompt_id, t.k, t.n, percent(r), percent(t.rate_interval.low),
-                      percent(t.rate_interval.high)) for t, r in zip(tails, rates, strict=True)]
+            rows += [(b.target, t.prompt_id, t.k, t.n, pct(r, lang), pct(t.rate_interval.low, lang),
+                      pct(t.rate_interval.high, lang)) for t, r in zip(tails, rates, strict=True)]
         judge = metric[5:]
         figure = {"data": traces, "layout": {
-            "title": {"text": figure_label(f"{label} by prompt · {probe} ({judge})")},
-            "xaxis": {"type": "category", "title": {"text": "prompt"}, "automargin": True},
-            "yaxis": {"title": {"text": f"share {figure_label(label)}"}, "tickformat": ".0%",
+            "title": {"text": figure_label(say(lang, "per_prompt.figure", label=label, probe=probe,
+                                                judge=judge))},
+            "xaxis": {"type": "category", "title": {"text": figure_label(say(lang, "word.prompt"))},
+                      "automargin": True},
+            "yaxis": {"title": {"text": figure_label(say(lang, "per_prompt.axis", label=label))},
+                      "tickformat": ".0%",
                       "rangemode": "tozero"},
             "height": 380, "showlegend": True, "legend": {"orientation": "h", "y": -0.3}}}
-        blocks.append(Chart(figure, f"{label} ({judge}) per prompt of {probe}: each dot is one "
-                                    "prompt's share, with its exact 95 % interval.",
-                            Table(("target", "prompt", str(label), "judged", "rate", "low", "high"),
+        blocks.append(Chart(figure, say(lang, "per_prompt.caption", label=label, judge=judge,
+                                        probe=probe),
+                            Table((say(lang, "word.target"), say(lang, "word.prompt"), str(label),
+                                   say(lang, "word.judged"), say(lang, "word.rate"),
+                                   say(lang, "word.low"), say(lang, "word.high")),
                                   tuple(rows))))
     if not blocks:
         return None
-    return ReportSection("Per-prompt rates", "per-prompt", (Paragraph(
-        "A probe's rate is an average over its prompts; here is each prompt on its own. A prompt "
-        "far above the others is where the behaviour lives."), *blocks), order=150)
+    return ReportSection(say(lang, "per_prompt.title"), "per-prompt",
+                         (Paragraph(say(lang, "per_prompt.intro")), *blocks), order=150)
 
 
 # ----------------------------------------------------------------------------- methods
@@ -224,25 +255,26 @@ def _agreements(data: RunData) -> list[tuple[str, str, Any]]:
 
 
 def methods_section(data: RunData, agreements: list[tuple[str, str, Any]],
-                    findings: list[Finding]) -> ReportSection:
+                    findings: list[Finding], lang: Language = "en") -> ReportSection:
     """Targets and their settings (no secrets), N, seed, probes, judges with versions, and the
     calibrations behind any corrected rate."""
     run = data.spec.get("run", {}) if isinstance(data.spec.get("run"), dict) else {}
     statuses: dict[str, int] = defaultdict(int)
     for s in data.samples:
         statuses[s.status] += 1
-    blocks: list[Any] = [Paragraph(
-        f"Run {data.run_name} (id {data.run_id}), created {data.created_at or 'at an unknown time'}; "
-        f"seed {data.seed if data.seed is not None else run.get('seed', 'not recorded')}; "
-        f"N = {run.get('samples', '?')} samples per prompt and target; {len(data.samples)} samples "
-        f"stored ({', '.join(f'{n} {k}' for k, n in sorted(statuses.items())) or 'none'}).")]
+    seed = data.seed if data.seed is not None else run.get("seed", say(lang, "methods.no_seed"))
+    blocks: list[Any] = [Paragraph(say(
+        lang, "methods.run", run=data.run_name, id=data.run_id,
+        created=data.created_at or say(lang, "methods.unknown_time"), seed=seed,
+        samples=run.get("samples", "?"), stored=len(data.samples),
+        statuses=", ".join(f"{n} {k}" for k, n in sorted(statuses.items())) or say(lang, "word.none")))]
     for t in data.spec.get("targets", []):
         if not isinstance(t, dict):
             continue
         settings = public_settings({k: v for k, v in t.items() if k != "name"})
-        blocks.append(Table(("setting", "value"),
+        blocks.append(Table((say(lang, "word.setting"), say(lang, "word.value")),
                             tuple((k, _short(v)) for k, v in settings.items() if v is not None),
-                            caption=f"target {t.get('name', '?')}"))
+                            caption=say(lang, "methods.target", name=t.get("name", "?"))))
     prompts: dict[str, set[str]] = defaultdict(set)
     for s in data.samples:
         prompts[s.probe].add(s.prompt_id)
@@ -252,7 +284,9 @@ def methods_section(data: RunData, agreements: list[tuple[str, str, Any]],
                                     if k not in ("name", "id", "judges", "prompts") and v is not None})
         probe_rows.append((probe_id, data.probe_names.get(probe_id, probe_id), len(prompts[probe_id]),
                            _short(settings) if settings else ""))
-    blocks.append(Table(("probe", "kind", "prompts", "settings"), tuple(probe_rows), caption="probes"))
+    blocks.append(Table((say(lang, "word.probe"), say(lang, "word.kind"), say(lang, "word.prompts"),
+                         say(lang, "word.settings")), tuple(probe_rows),
+                        caption=say(lang, "methods.probes")))
     judge_rows = []
     for identity, (name, version) in sorted(data.judge_versions.items()):
         verdicts = data.verdicts.get(identity, {})
@@ -263,97 +297,83 @@ def methods_section(data: RunData, agreements: list[tuple[str, str, Any]],
         judge_rows.append((identity, name, version, len(verdicts) + len(pairs), errors,
                            ", ".join(bad) if bad else "–",
                            _short(public_settings(data.judge_args.get(identity, {})))))
-    blocks.append(Table(("judge", "kind", "version", "verdicts", "judge errors", "bad labels",
-                         "settings"), tuple(judge_rows), caption="judges"))
+    blocks.append(Table(tuple(say(lang, f"methods.judge_column.{i}") for i in range(7)),
+                        tuple(judge_rows), caption=say(lang, "methods.judges")))
     if agreements:
-        blocks.append(Table(("judge A", "judge B", "replies", "agreement", "Cohen's κ"),
-                            tuple((a, b, r.n, percent(r.observed), f"{r.kappa:.2f}")
+        blocks.append(Table(tuple(say(lang, f"methods.agreement_column.{i}") for i in range(5)),
+                            tuple((a, b, r.n, pct(r.observed, lang), f"{r.kappa:.2f}")
                                   for a, b, r in agreements),
-                            caption="agreement between judges that share a label set"))
-    blocks.append(Paragraph(
-        "Statistics: a rate is the share of judged replies (errors and missing verdicts left "
-        "out and counted); with several prompts its interval is clustered by prompt (Wilson with "
-        "an effective n, t with prompts − 1 degrees of freedom); per-prompt intervals are exact "
-        "(Clopper-Pearson); \"how rare could it still be\" is the exact one-sided 95 % upper bound. "
-        "See docs/statistics.md."))
+                            caption=say(lang, "methods.agreement")))
+    blocks.append(Paragraph(say(lang, "methods.statistics")))
     calibrated = sorted({(f.metric.removeprefix("rate:"), f.corrected.calibration,
                           f.corrected.calibrated_at)
                          for f in findings if f.metric.startswith("rate:") and f.corrected})
     if calibrated:
-        blocks.append(Table(("judge", "measured on", "measured at"), tuple(calibrated),
-                            caption="judge calibrations: rates of these judges are also shown "
-                                    "corrected for their measured errors (Rogan-Gladen, Monte "
-                                    "Carlo interval over sampling and calibration)"))
-    return ReportSection("Methods", "methods", tuple(blocks), order=800)
+        blocks.append(Table(tuple(say(lang, f"methods.calibration_column.{i}") for i in range(3)),
+                            tuple(calibrated), caption=say(lang, "methods.calibrations")))
+    return ReportSection(say(lang, "methods.title"), "methods", tuple(blocks), order=800)
 
 
 # ----------------------------------------------------------------------------- limitations
 def limitations_section(data: RunData, findings: list[Finding], behaviours: list[BehaviourCounts],
-                        agreements: list[tuple[str, str, Any]]) -> ReportSection:
+                        agreements: list[tuple[str, str, Any]], lang: Language = "en") -> ReportSection:
     """What this run cannot tell, written from the run itself."""
     notes: list[str] = []
     if data.incomplete:
-        notes.append(f"Incomplete run: {data.incomplete}. Prompts sampled less often, or not at "
-                     "all, weigh less or nothing in every rate; a rate that depends on the prompt "
-                     "can be biased until the run is finished.")
+        notes.append(say(lang, "limits.incomplete", what=data.incomplete))
     per_prompt: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for s in data.samples:
         per_prompt[(s.probe, s.target)][s.prompt_id] += s.ok
     for (probe, target), counts in sorted(per_prompt.items()):
         smallest = min(counts.values())
         if len(counts) < 2:
-            notes.append(f"{probe} · {target}: one prompt only, so nothing here says how the "
-                         "behaviour varies between prompts or generalises beyond this one.")
+            notes.append(say(lang, "limits.one_prompt", probe=probe, target=target))
         if max(counts.values()) == 0:
-            notes.append(f"No good sample: every sample of {probe} · {target} failed, so this "
-                         "run says nothing about its behaviour there.")
+            notes.append(say(lang, "limits.no_good_sample", probe=probe, target=target))
         elif smallest < SMALL_N:
-            notes.append(f"Small N: {probe} · {target} has as few as {smallest} good samples on a "
-                         f"prompt (fewer than {SMALL_N}); per-prompt rates are rough, and a behaviour "
-                         f"rarer than about 1 in {max(smallest, 1)} may not have shown at all.")
+            notes.append(say(lang, "limits.small_n", probe=probe, target=target, smallest=smallest,
+                             small=SMALL_N, rarer=max(smallest, 1)))
+    high = say(lang, "limits.high_share")
     for f in findings:
         if f.metric == "error_rate" and f.n and (f.estimate or 0) > 0:
-            notes.append(f"Errors: {percent(f.estimate)} of samples of {f.probe} · {f.target} "
-                         f"failed ({round((f.estimate or 0) * f.n)} of {f.n}); they are left out of "
-                         "every rate, and a failure that depends on the prompt can bias them."
-                         + (" That is a high share." if (f.estimate or 0) > _HIGH_SHARE else ""))
+            notes.append(say(lang, "limits.errors", share=pct(f.estimate, lang), probe=f.probe,
+                             target=f.target, k=round((f.estimate or 0) * f.n), n=f.n)
+                         + (high if (f.estimate or 0) > _HIGH_SHARE else ""))
         elif f.metric.startswith("rate:") and f.n == 0:
-            notes.append(f"{f.metric[5:]} gave no usable verdict on {f.probe} · {f.target} "
-                         f"({f.missing} samples): {f.detail.get('note', 'nothing to report')}.")
+            notes.append(say(lang, "limits.no_verdict", judge=f.metric[5:], probe=f.probe,
+                             target=f.target, missing=f.missing,
+                             note=f.detail.get("note", say(lang, "limits.nothing"))))
     seen_missing: set[tuple[str, str, str]] = set()
     for f in findings:
         key = (f.metric, f.probe, f.target)
         if f.metric.startswith("rate:") and f.n and f.missing and key not in seen_missing:
             seen_missing.add(key)
             share = f.missing / (f.n + f.missing)
-            notes.append(f"Missing verdicts: {f.metric[5:]} has no verdict on {f.missing} of "
-                         f"{f.n + f.missing} good samples of {f.probe} · {f.target} "
-                         f"({percent(share)}); they are counted, not treated as good."
-                         + (" That is a high share." if share > _HIGH_SHARE else ""))
+            notes.append(say(lang, "limits.missing", judge=f.metric[5:], missing=f.missing,
+                             total=f.n + f.missing, probe=f.probe, target=f.target,
+                             share=pct(share, lang))
+                         + (high if share > _HIGH_SHARE else ""))
     for judge, verdicts in sorted(data.verdicts.items()):
         errors = sum(1 for v in verdicts.values() if v == JUDGE_ERROR)
         if errors:
-            notes.append(f"Judge {judge} returned judge_error on {errors} of {len(verdicts)} "
-                         "replies (re-run `levelhead judge` to try them again).")
+            notes.append(say(lang, "limits.judge_errors", judge=judge, errors=errors,
+                             total=len(verdicts)))
     for judge_a, judge_b, r in agreements:
         if math.isnan(r.kappa) or r.kappa < LOW_KAPPA:
-            kappa = "undefined" if math.isnan(r.kappa) else f"{r.kappa:.2f}"
-            notes.append(f"Judges disagree: {judge_a} and {judge_b} share a label set but agree on only "
-                         f"{percent(r.observed)} of {r.n} replies (Cohen's κ = {kappa}); the rates "
-                         "depend on which judge you believe.")
+            kappa = say(lang, "limits.undefined") if math.isnan(r.kappa) else f"{r.kappa:.2f}"
+            notes.append(say(lang, "limits.disagree", a=judge_a, b=judge_b,
+                             agree=pct(r.observed, lang), n=r.n, kappa=kappa))
     for b in behaviours:
         if b.total_k == 0 and b.total_n:
-            notes.append(f"No {b.group} reply ({b.metric[5:]}) on {b.probe} · {b.target} in "
-                         f"{b.total_n}: reported as an upper bound only, never as \"0 %\".")
-    notes += corrected_limitations(findings)
+            notes.append(say(lang, "limits.never_seen", label=b.group, judge=b.metric[5:],
+                             probe=b.probe, target=b.target, n=b.total_n))
+    notes += corrected_limitations(findings, lang)
     for t in data.spec.get("targets", []):
         if isinstance(t, dict) and t.get("kind") == "scripted":
-            notes.append(f"Target {t.get('name')} is scripted (a test double with planted replies), "
-                         "not a model.")
+            notes.append(say(lang, "limits.scripted", name=t.get("name")))
     if not notes:
-        notes.append("Nothing in this run stands out: enough samples per prompt, no errors, every "
-                     "reply judged. The judges' own accuracy still bounds what the rates mean.")
-    return ReportSection("Known limitations", "limitations", tuple(Paragraph(n) for n in notes),
+        notes.append(say(lang, "limits.nothing_stands_out"))
+    return ReportSection(say(lang, "limits.title"), "limitations", tuple(Paragraph(n) for n in notes),
                          order=900)
 
 
@@ -369,20 +389,24 @@ def probe_sections(data: RunData, findings: list[Finding]) -> list[ReportSection
 
 
 def report_sections(data: RunData, findings: list[Finding], *, statuses: Statuses,
-                    conversations: Conversations) -> list[ReportSection]:
-    """Every generic section of a run, and each probe's own."""
+                    conversations: Conversations,
+                    thresholds: Mapping[tuple[str, str, str, str | None], float] | None = None,
+                    lang: Language = "en") -> list[ReportSection]:
+    """Every generic section of a run, and each probe's own: first what needs attention and
+    what looks fine, then every behaviour's card, in that order."""
     behaviours = _bad_behaviours(data)
     agreements = _agreements(data)
-    out = [summary_section(data, findings, statuses)]
-    corrected = corrected_section(findings)
+    out, ranked = attention_sections(findings, statuses=statuses, thresholds=thresholds, lang=lang)
+    out.append(summary_section(data, findings, statuses, lang, ranked))
+    corrected = corrected_section(findings, lang)
     if corrected is not None:
         out.append(corrected)
     out += probe_sections(data, findings)
     out += condition_sections(data, findings)
-    per_prompt = per_prompt_section(data, behaviours)
+    per_prompt = per_prompt_section(data, behaviours, lang)
     if per_prompt is not None:
         out.append(per_prompt)
-    out.append(tail_section(data, findings, behaviours, conversations))
-    out.append(methods_section(data, agreements, findings))
-    out.append(limitations_section(data, findings, behaviours, agreements))
+    out.append(tail_section(data, findings, behaviours, conversations, lang))
+    out.append(methods_section(data, agreements, findings, lang))
+    out.append(limitations_section(data, findings, behaviours, agreements, lang))
     return out

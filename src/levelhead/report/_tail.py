@@ -14,6 +14,7 @@ from typing import Any
 
 from levelhead.analysis import (
     BehaviourCounts,
+    Language,
     Paragraph,
     ReportSection,
     RunData,
@@ -22,7 +23,8 @@ from levelhead.analysis import (
     Table,
     Transcript,
     judge_bad_labels,
-    percent,
+    pct,
+    say,
 )
 from levelhead.records import Finding
 
@@ -110,47 +112,48 @@ def tail_conversations(store: Any, data: RunData, top: int = TAIL_TOP
     return out
 
 
-def _verdict_meta(data: RunData, key: SampleKey) -> list[tuple[str, str]]:
+def _verdict_meta(data: RunData, key: SampleKey, tags: Mapping[str, str]) -> list[tuple[str, str]]:
     out = []
     for judge, verdicts in sorted(data.verdicts.items()):
         label = verdicts.get(key)
         if label is None:
             continue
+        # A label that stands for a name of the prompt (a forced choice's x and y) shows the name.
+        label = tags.get(label, label)
         score = data.scores.get(judge, {}).get(key)
         out.append((judge, label if score is None else f"{label} (score {score:.3g})"))
     return out
 
 
-def _prompt_tail_block(b: BehaviourCounts) -> list[Any]:
+def _prompt_tail_block(b: BehaviourCounts, lang: Language = "en") -> list[Any]:
     from levelhead.stats import tail_by_prompt
 
     tails = tail_by_prompt(b.k, b.n, prompt_ids=b.prompt_ids, future_draws=FUTURE_ASKS)
     judge = b.metric[5:]
     if not b.total_k:
         worst_upper = max(t.p_any_future_upper or 0.0 for t in tails)
-        return [Paragraph(
-            f"{b.group} ({judge}): none in {b.total_n} judged replies over {len(tails)} prompts. "
-            f"Per prompt, P(at least one {b.group} reply in the next {FUTURE_ASKS} asks) could "
-            f"still be up to {percent(worst_upper)} (95 % upper bound) on the least-sampled prompt.")]
+        return [Paragraph(say(lang, "tail.none_seen", label=b.group, judge=judge, n=b.total_n,
+                              prompts=len(tails), asks=FUTURE_ASKS, upper=pct(worst_upper, lang)))]
     ranked = sorted(tails, key=lambda t: (-t.p_any, -t.upper_bound, str(t.prompt_id)))
     worst = ranked[0]
-    blocks: list[Any] = [Paragraph(
-        f"{b.group} ({judge}): {b.total_k} of {b.total_n} judged replies, on "
-        f"{sum(1 for t in tails if t.k)} of {len(tails)} prompts. On prompt {worst.prompt_id}, "
-        f"P(at least one {b.group} reply in {worst.draws} asks) = {percent(worst.p_any)} "
-        f"(95 % CI {percent(worst.p_any_interval.low)} – {percent(worst.p_any_interval.high)}).")]
-    rows = tuple((t.prompt_id, t.k, t.n, percent(t.upper_bound), percent(t.p_any),
-                  f"{percent(t.p_any_interval.low)} – {percent(t.p_any_interval.high)}",
-                  percent(t.p_any_future_upper)) for t in ranked[:TAIL_TOP])
-    blocks.append(Table(("prompt", str(b.group), "judged", "rate ≤ (95 %)", "P(≥1 in N)", "95 % CI",
-                         f"P(≥1 in next {FUTURE_ASKS}) ≤"), rows,
-                        caption=f"the prompts most likely to give {b.group} replies "
-                                f"(top {len(rows)} of {len(tails)})"))
+    blocks: list[Any] = [Paragraph(say(
+        lang, "tail.seen", label=b.group, judge=judge, k=b.total_k, n=b.total_n,
+        on=sum(1 for t in tails if t.k), prompts=len(tails), prompt=worst.prompt_id,
+        draws=worst.draws, p=pct(worst.p_any, lang), low=pct(worst.p_any_interval.low, lang),
+        high=pct(worst.p_any_interval.high, lang)))]
+    rows = tuple((t.prompt_id, t.k, t.n, pct(t.upper_bound, lang), pct(t.p_any, lang),
+                  f"{pct(t.p_any_interval.low, lang)} – {pct(t.p_any_interval.high, lang)}",
+                  pct(t.p_any_future_upper, lang)) for t in ranked[:TAIL_TOP])
+    blocks.append(Table((say(lang, "word.prompt"), str(b.group), say(lang, "word.judged"),
+                         say(lang, "tail.column.bound"), say(lang, "tail.column.p_any"),
+                         say(lang, "tail.column.ci"), say(lang, "tail.column.next", asks=FUTURE_ASKS)),
+                        rows, caption=say(lang, "tail.caption", label=b.group, top=len(rows),
+                                          prompts=len(tails))))
     return blocks
 
 
 def tail_section(data: RunData, findings: list[Finding], behaviours: list[BehaviourCounts],
-                 conversations: Conversations) -> ReportSection:
+                 conversations: Conversations, lang: Language = "en") -> ReportSection:
     """The worst-of-N replies of each probe and target, shown whole, with how rare each bad
     behaviour could still be."""
     severities = _severities(data)
@@ -171,31 +174,29 @@ def tail_section(data: RunData, findings: list[Finding], behaviours: list[Behavi
     by_group: dict[tuple[str, str], list[BehaviourCounts]] = defaultdict(list)
     for b in behaviours:
         by_group[(b.probe, b.target)].append(b)
-    blocks: list[Any] = [Paragraph(
-        f"For each probe and target: how rare each bad behaviour could still be, the prompts most "
-        f"likely to show it, then up to {TAIL_TOP} of the worst replies shown whole (severity: "
-        "how many judges call the reply bad, then their scores).")]
+    blocks: list[Any] = [Paragraph(say(lang, "tail.intro", top=TAIL_TOP))]
     order = {t: i for i, t in enumerate(data.targets())}
     groups = sorted(set(by_group) | set(worst), key=lambda g: (g[0], order.get(g[1], len(order)), g[1]))
     for probe, target in groups:
         rows = worst.get((probe, target), [])
-        blocks.append(Paragraph(f"{probe} · {target}: {bad_count[(probe, target)]} "
-                                f"of {judged[(probe, target)]} replies labelled bad by at least one "
-                                "judge."))
+        blocks.append(Paragraph(say(lang, "tail.group", probe=probe, target=target,
+                                    bad=bad_count[(probe, target)], judged=judged[(probe, target)])))
         for f in bounds.get((probe, target), []):
-            blocks.append(Paragraph(f"How rare could it still be? {f.detail['upper_bound_statement']} "
-                                    f"({f.metric[5:]}; {f.n} judged replies, as one pool)."))
+            statement = (f.detail["upper_bound_statement"] if lang == "en" else say(
+                lang, "summary.bound", label=f.group, upper=pct(f.detail.get("upper_bound"), lang)))
+            blocks.append(Paragraph(say(lang, "tail.how_rare", statement=statement,
+                                        judge=f.metric[5:], n=f.n)))
         for b in by_group.get((probe, target), []):
-            blocks += _prompt_tail_block(b)
+            blocks += _prompt_tail_block(b, lang)
         for rank, (key, severity) in enumerate(rows, start=1):
             s = samples[key]
             turns = tuple(conversations.get(key) or (("assistant", s.text or ""),))
-            meta = [("target", key[0]), ("probe", key[1]), ("prompt", key[2]),
-                    ("sample", str(key[3])), ("severity", f"{severity:.3g}")]
-            blocks.append(Transcript(f"Worst reply #{rank} · {probe} · {target} · prompt {key[2]}",
-                                     turns, tuple(meta + _verdict_meta(data, key))))
+            meta = [(say(lang, "word.target"), key[0]), (say(lang, "word.probe"), key[1]),
+                    (say(lang, "word.prompt"), key[2]), (say(lang, "word.sample"), str(key[3])),
+                    (say(lang, "word.severity"), f"{severity:.3g}")]
+            blocks.append(Transcript(say(lang, "tail.worst", rank=rank, probe=probe, target=target,
+                                         prompt=key[2]),
+                                     turns, tuple(meta + _verdict_meta(data, key, s.tags))))
     if len(blocks) == 1:
-        blocks.append(Paragraph("No judge that marks failures gave a verdict in this run, so there "
-                                "is no tail to show."))
-    return ReportSection("The tail: worst replies and how rare they could be", "tail",
-                         tuple(blocks), order=400)
+        blocks.append(Paragraph(say(lang, "tail.empty")))
+    return ReportSection(say(lang, "tail.title"), "tail", tuple(blocks), order=400)

@@ -2,10 +2,11 @@
 
 Rates with intervals (also clustered by prompt), rates corrected for the judge's measured
 errors, the tail, paired comparisons of two targets, forced-choice shares, mirrored-pair
-asymmetry, multi-turn hazard, sample-size plans, and the one-sided decisions a release gate
-makes (bounds, violation p-values, samples to decide). Every function is pure (no I/O, no
-printing); every finding carries the errors and missing verdicts the caller counted, and the
-arithmetic uses judged samples only. Methods are described in docs/statistics.md. May import
+asymmetry (pooled, and pair by pair with a multiplicity-adjusted flag), multi-turn hazard,
+sample-size plans, and the one-sided decisions a release gate makes (bounds, violation
+p-values, samples to decide). Every function is pure (no I/O, no printing); every finding
+carries the errors and missing verdicts the caller counted, and the arithmetic uses judged
+samples only. Methods are described in docs/statistics.md. May import
 numpy, scipy and statsmodels only (never store, cli or targets).
 """
 
@@ -26,6 +27,7 @@ from levelhead.stats._mirrored import MirroredAsymmetry, mirrored_asymmetries, m
 from levelhead.stats._misclass import CorrectedRate, corrected_rate, rogan_gladen
 from levelhead.stats._multiplicity import AdjustedFinding, adjust_p_values
 from levelhead.stats._onset import EarlyLate, HazardOnset, early_late_hazard, hazard_onset
+from levelhead.stats._pair_asymmetry import PairAsymmetry, flag_pair_asymmetries, pair_asymmetry
 from levelhead.stats._paired import (
     McNemarTest,
     NonInferiority,
@@ -75,6 +77,7 @@ __all__ = [
     "NonInferiority",
     "OneSidedBounds",
     "OrderCounts",
+    "PairAsymmetry",
     "PairedDifference",
     "PromptCounts",
     "PromptTail",
@@ -93,6 +96,7 @@ __all__ = [
     "corrected_rate",
     "count_by_prompt",
     "early_late_hazard",
+    "flag_pair_asymmetries",
     "fleiss_kappa",
     "forced_choice",
     "hazard_onset",
@@ -103,6 +107,7 @@ __all__ = [
     "non_inferiority",
     "one_sided_bounds",
     "p_at_least_one",
+    "pair_asymmetry",
     "paired_difference",
     "prompt_tail",
     "rate",

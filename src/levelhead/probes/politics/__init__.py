@@ -8,9 +8,10 @@ post). ``politics.mirrored`` sends the same request with the sides swapped ("lis
 things about Biden" / "... Trump") and measures, pair by pair, whether both sides got the same
 help: length, list items, refusals, hedging, sentiment, and the pairwise judge's verdict.
 
-The package holds the config and the probes (here), the prompt data (``data/``), the findings
-(``_findings``), the report sections (``_report``) and the importer of published paired-prompt
-sets (``_import``, behind ``levelhead import paired-prompts``).
+The package holds the config and the probes (here), the prompt data (``data/``), the
+measurements of a reply (``_features``, ``_measures``), the findings (``_findings``; pair by
+pair in ``_pairs``), the report sections (``_report``) and the importer of published
+paired-prompt sets (``_import``, behind ``levelhead import paired-prompts``).
 """
 
 from __future__ import annotations
@@ -112,15 +113,20 @@ class MirroredProbe(BaseProbe[PoliticsConfig]):
         out = []
         for it in self.config.select(_read_items("politics_mirrored", self.config.file)):
             for side in ("a", "b"):
-                if "template" in it:
-                    text = it["template"].replace("{side}", it[f"side_{side}"])
-                else:
+                # An imported item has both prompts written out; its template (the source's,
+                # e.g. "Argue that {stance}") is kept as a tag, not filled in here.
+                if f"prompt_{side}" in it:
                     text = it[f"prompt_{side}"]
+                else:
+                    text = it["template"].replace("{side}", it[f"side_{side}"])
                 tags = {"lang": it.get("lang", "en"), "topic": it.get("topic", ""),
                         "request_type": it.get("request_type", ""), "pair": it["id"],
                         "side": side, "side_name": str(it.get(f"side_{side}", side)),
                         "side_tag": str(it.get(f"side_{side}_tag", side)),
-                        "equal_request": str(bool(it.get("equal_request", False))).lower()}
+                        "equal_request": str(bool(it.get("equal_request", False))).lower(),
+                        "template": str(it.get("template", "")), "prompt": text}
+                tags.update({key: str(it[key]) for key in ("main_category", "partisan")
+                             if it.get(key) not in (None, "")})
                 out.append(Prompt(id=f"{it['id']}:{side}", messages=(Turn(role="user", content=text),),
                                   tags=tags))
         return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +12,8 @@ from levelhead.analysis import (
     finding_from_rate,
     rate_by_prompt,
     usable,
-    usable_label,
 )
-from levelhead.probes.politics._features import reply_features
+from levelhead.probes.politics._measures import MEANS, sample_measures
 from levelhead.records import Finding
 
 __all__ = ["forced_choice_findings", "mirrored_findings"]
@@ -112,53 +110,55 @@ def forced_choice_findings(data: RunData, probe_id: str) -> list[Finding]:
     return out
 
 
-def _sentiment(text: str, lang: str) -> float | None:
-    try:
-        if lang == "zh":
-            import pysenti
-
-            score = float(pysenti.classify(text)["score"])
-            return math.tanh(score / 5)
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        global _VADER
-        if _VADER is None:
-            _VADER = SentimentIntensityAnalyzer()
-        return float(_VADER.polarity_scores(text)["compound"])
-    except ImportError:
-        return None
-
-
-_VADER: Any = None
+def _orientations(complete: dict[tuple[str, int], dict[str, Any]]
+                  ) -> dict[str, Callable[[dict[str, Any]], tuple[Any, Any] | None]]:
+    """How to read each pair: ``a vs b`` as written, and for every two side tags that some
+    pair opposes (``left``/``right``, ``market``/``state``, an imported set's groups such as
+    ``anti_trump``/``pro_trump``) the pairs with those tags oriented alike, the tags in
+    alphabetical order (so ``left vs right`` puts the left side first)."""
+    out: dict[str, Callable[[dict[str, Any]], tuple[Any, Any] | None]] = {
+        "a vs b": lambda sides: (sides["a"], sides["b"])}
+    opposed = set()
+    for sides in complete.values():
+        tags = (sides["a"].tags.get("side_tag", "a"), sides["b"].tags.get("side_tag", "b"))
+        if tags[0] != tags[1] and not {"a", "b", "unknown", ""} & set(tags):
+            opposed.add(tuple(sorted(tags)))
+    for first, second in sorted(opposed):
+        def orient(sides: dict[str, Any], first: str = first, second: str = second
+                   ) -> tuple[Any, Any] | None:
+            tags = (sides["a"].tags.get("side_tag"), sides["b"].tags.get("side_tag"))
+            if tags == (first, second):
+                return sides["a"], sides["b"]
+            if tags == (second, first):
+                return sides["b"], sides["a"]
+            return None
+        out[f"{first} vs {second}"] = orient
+    return out
 
 
 def mirrored_findings(data: RunData, probe_id: str) -> list[Finding]:
     """Per target: the even-handedness rate (pairwise judge), the refusal asymmetry, and paired
     asymmetries of words, characters, list items, hedging and sentiment — side a vs side b as
-    written, and left vs right where the pair's sides are tagged so."""
+    written, and oriented by side tag wherever pairs oppose the same two tags (``left vs
+    right``); then every pair on its own (``pair_asymmetry:<measure>``, flagged after a Holm
+    adjustment over the target's pairs and measures)."""
+    from levelhead.probes.politics._pairs import pair_findings
     from levelhead.stats import mirrored_asymmetry, paired_difference
 
-    refusals = data.verdicts.get("refusal.rules", {})
-    hedges = data.scores.get("hedging.rules", {})
+    measures = sample_measures(data, probe_id)
     out: list[Finding] = []
     by_target: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
     errors: dict[str, int] = defaultdict(int)
+    every: dict[str, list[Any]] = defaultdict(list)
     for s in data.for_probe(probe_id):
+        every[s.target].append(s)
         if not s.ok:
             errors[s.target] += 1
             continue
         by_target[s.target][(s.tags.get("pair", s.prompt_id), s.sample_index)][s.tags.get("side", "a")] = s
     for target, pairs in sorted(by_target.items()):
         complete = {key: sides for key, sides in pairs.items() if "a" in sides and "b" in sides}
-        orientations: dict[str, Callable[[dict[str, Any]], tuple[Any, Any] | None]] = {
-            "a vs b": lambda sides: (sides["a"], sides["b"])}
-        if any({v.tags.get("side_tag") for v in sides.values()} == {"left", "right"}
-               for sides in complete.values()):
-            orientations["left vs right"] = lambda sides: (
-                (sides["a"], sides["b"]) if sides["a"].tags.get("side_tag") == "left"
-                else (sides["b"], sides["a"])) if {v.tags.get("side_tag") for v in sides.values()} \
-                == {"left", "right"} else None
-        for group, orient in orientations.items():
+        for group, orient in _orientations(complete).items():
             feats_a: dict[str, list[float]] = defaultdict(list)
             feats_b: dict[str, list[float]] = defaultdict(list)
             pair_ids: list[str] = []
@@ -170,22 +170,14 @@ def mirrored_findings(data: RunData, probe_id: str) -> list[Finding]:
                     continue
                 a, b = oriented
                 pair_ids.append(pair)
-                fa, fb = reply_features(a.text or ""), reply_features(b.text or "")
-                for name in fa:
-                    feats_a[name].append(fa[name])
-                    feats_b[name].append(fb[name])
-                if a.key in hedges and b.key in hedges:
-                    feats_a["hedges"].append(float(hedges[a.key] or 0))
-                    feats_b["hedges"].append(float(hedges[b.key] or 0))
-                sa, sb = _sentiment(a.text or "", a.tags.get("lang", "en")), _sentiment(
-                    b.text or "", b.tags.get("lang", "en"))
-                if sa is not None and sb is not None:
-                    feats_a["sentiment"].append(sa)
-                    feats_b["sentiment"].append(sb)
-                for side, store in ((a, ref_a), (b, ref_b)):
-                    label = usable_label(refusals, side.key)
-                    if label is not None:
-                        store[pair][0] += label != "compliance"
+                ma, mb = measures[a.key], measures[b.key]
+                for name in MEANS:
+                    if name in ma and name in mb:
+                        feats_a[name].append(ma[name])
+                        feats_b[name].append(mb[name])
+                for m, store in ((ma, ref_a), (mb, ref_b)):
+                    if "refusal" in m:
+                        store[pair][0] += int(m["refusal"])
                         store[pair][1] += 1
             if len(set(pair_ids)) < 2:
                 continue  # one pair is an anecdote, not a paired comparison
@@ -239,4 +231,5 @@ def mirrored_findings(data: RunData, probe_id: str) -> list[Finding]:
                 out.append(finding_from_rate(target, probe_id, "even_handed_rate", judge,
                                          rate_by_prompt(k, n, missing=same.missing),
                                          pairs=len(ids)))
+        out += pair_findings(target, probe_id, every[target], measures)
     return out

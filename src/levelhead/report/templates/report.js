@@ -6,8 +6,8 @@
   const note = document.getElementById("chart-note");
   const fail = (why) => {
     note.hidden = false;
-    note.textContent = "The charts could not be drawn in this browser (" + why +
-      "); the tables under each chart hold the same numbers.";
+    // The sentence is the page's own, in its language: "... ({why}) ...".
+    note.textContent = note.dataset.failed.replace("{why}", why);
     document.body.dataset.charts = "failed";
   };
   if (!plots.length) { return; }
