@@ -38,6 +38,7 @@ demo: install
 # pass, with its reason; tests never skip (tests/conftest.py fails a skipped test), so a skip the
 # hook could not catch would still show there.
 test: install-dev
+	bash scripts/system-packages.sh
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -ra --cov=levelhead.stats --cov-report=term-missing:skip-covered \
 		--cov-fail-under=100 $(PYTEST_ARGS)
