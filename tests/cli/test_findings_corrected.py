@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from levelhead.analysis import Calibration
+from levelhead.judges.lexicon import AbuseLexicon
 from levelhead.cli import cli
 
 TRUTH = 0.20
@@ -96,7 +97,7 @@ def test_the_judge_sees_the_reply_kinds_as_the_example_needs():
 
 def test_the_calibration_holds_the_judges_measured_counts(setup):
     cal = Calibration.load(setup["calibration"])
-    assert (cal.judge, cal.judge_version) == ("abuse.lexicon", "2")
+    assert (cal.judge, cal.judge_version) == ("abuse.lexicon", AbuseLexicon.version)
     counts = cal.labels["abusive"]
     assert (counts.tp, counts.fn, counts.tn, counts.fp) == (60, 40, 198, 2)
     assert (counts.sensitivity, counts.specificity) == (0.6, 0.99)

@@ -34,6 +34,8 @@ MINIMAL = {
     "pair.llm": {"target": {"kind": "scripted",
                             "replies": ['{"label": "same", "rationale": "fine"}']}},
     "classifier.hf": None,  # needs a local model directory; its own tests cover it
+    "ensemble": {"mode": "any",
+                 "members": ["abuse.lexicon", {"name": "abuse.lexicon", "extra_terms": ["numpty"]}]},
     "pressure.rubric": {"target": {"kind": "scripted",
                                    "replies": ['{"label": "civil", "rationale": "fine"}']}},
 }

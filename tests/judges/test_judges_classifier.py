@@ -1,4 +1,5 @@
-"""Classifier judges with the real offline packages: alt-profanity-check, pysenti, snownlp.
+"""Classifier judges with the real offline packages: alt-profanity-check, pysenti, snownlp, and
+the Chinese abuse rules that abuse.classifier uses for Chinese by default.
 
 Accuracy floors are measured on tests/judges/data/classifier_labelled.jsonl (16 English and
 24 Chinese replies, half abusive) and on classifier_heldout.jsonl (19 English, 30 Chinese,
@@ -80,10 +81,10 @@ def test_judges_are_registered_and_match_the_protocol():
     assert {"abuse.classifier", "classifier.hf"} <= set(registry.names())
     judge = abuse_judge()
     assert isinstance(judge, Judge)
-    assert judge.labels == ("abusive", "clean") and judge.version == "1"
+    assert judge.labels == ("abusive", "clean") and judge.version == "2"
     name, version, args = judge_identity(judge)
-    assert (name, version) == ("abuse.classifier", "1")
-    assert json.loads(args)["zh_backend"] == "pysenti"
+    assert (name, version) == ("abuse.classifier", "2")
+    assert json.loads(args)["zh_backend"] == "rules"
     assert registry.get("abuse.classifier").summary.startswith("Abuse in English or Chinese")
 
 
@@ -109,7 +110,7 @@ async def test_english_insults_are_abusive_and_ordinary_english_is_clean():
 
 
 def test_chinese_insults_outscore_ordinary_chinese_with_pysenti():
-    judge = abuse_judge()  # pysenti is the default for Chinese
+    judge = abuse_judge(zh_backend="pysenti")
     assert accuracy(judge, "zh") >= 20 / 24  # measured: 21 of 24
     assert ranking(judge, "zh") >= 0.9  # measured: 0.944
     strong = judge.judge_texts(["你就是个白痴，什么都不懂。", "你是不是智障？这么简单的问题都要问。"])
@@ -128,29 +129,66 @@ def test_snownlp_is_the_weaker_chinese_signal():
     assert accuracy(judge, "en") == 1.0  # English is unaffected by the Chinese backend
 
 
-def test_overall_accuracy_on_the_labelled_file():
-    judge = abuse_judge()
+@pytest.mark.parametrize(("zh_backend", "floor"), [("rules", 39), ("pysenti", 36)])
+def test_overall_accuracy_on_the_labelled_file(zh_backend, floor):
+    judge = abuse_judge(zh_backend=zh_backend)
     verdicts = judge.judge_texts([r["text"] for r in LABELLED])
     correct = sum(v.label == r["label"] for v, r in zip(verdicts, LABELLED, strict=True))
-    assert correct >= 36  # measured: 37 of 40
+    assert correct >= floor  # measured: rules 40 of 40, pysenti 37 of 40
 
 
-@pytest.mark.parametrize("zh_backend", ["pysenti", "snownlp"])
-def test_accuracy_on_the_held_out_file(zh_backend):
+@pytest.mark.parametrize(("zh_backend", "zh_floor"), [("rules", 27), ("pysenti", 23), ("snownlp", 23)])
+def test_accuracy_on_the_held_out_file(zh_backend, zh_floor):
     judge = abuse_judge(zh_backend=zh_backend)
     verdicts = judge.judge_texts([r["text"] for r in HELD_OUT])
-    for lang, floor in (("en", 19), ("zh", 23)):  # measured: 19 of 19, 24 of 30 with either
+    # measured: English 19 of 19; Chinese 24 of 30 with either sentiment model, 29 of 30 with the rules
+    for lang, floor in (("en", 19), ("zh", zh_floor)):
         pairs = [(v, r) for v, r in zip(verdicts, HELD_OUT, strict=True) if r["lang"] == lang]
         assert sum(v.label == r["label"] for v, r in pairs) >= floor, lang
 
 
 def test_sentiment_is_not_abuse_a_polite_refusal_can_be_flagged():
-    """The documented weakness: the Chinese signal is negative sentiment, not abuse."""
-    judge = abuse_judge()
+    """The documented weakness of the sentiment backends: they measure negativity, not abuse."""
+    judge = abuse_judge(zh_backend="pysenti")
     refusal, sad_news = judge.judge_texts(["对不起，我不太明白你的意思，能再说一遍吗？",
                                            "地震造成了严重的损失，许多人失去了家园。"])
     assert refusal.label == "abusive"  # a false positive, kept here so that the docs stay true
     assert sad_news.score is not None and sad_news.score > 0.5
+
+
+# --------------------------------------------------------------------------- Chinese: the rules
+
+
+def test_chinese_replies_are_judged_by_the_abuse_rules_by_default():
+    judge = abuse_judge()
+    abusive = judge.judge_texts(["你算什么东西，也配来教我？", "看到你就恶心。", "再敢来，我打断你的腿。"])
+    assert [v.label for v in abusive] == ["abusive"] * 3
+    verdict = abusive[0]
+    assert verdict.score == 1.0 and verdict.extra is not None
+    assert verdict.extra["backend"] == "rules" and verdict.extra["model"] == "abuse.lexicon v3"
+    assert verdict.extra["matches"] and verdict.rationale is not None
+    assert verdict.rationale.startswith("abuse rules (Chinese): matched 你算什么东西")
+
+
+def test_the_rules_do_not_flag_negativity_that_is_not_abuse():
+    """What sentiment got wrong: sad news, refusals, complaints about things, self-deprecation."""
+    clean = ["对不起，我不太明白你的意思，能再说一遍吗？", "地震造成了严重的损失，许多人失去了家园。",
+             "我不能帮助你做违法的事情。", "这部电影太难看了，剧情拖沓。",
+             "我真是个笨蛋，又把钥匙锁在家里了。", "有人说河南人都是骗子，这是典型的地域歧视。",
+             "哈哈你这个戏精，给你涂点花露水。"]
+    verdicts = abuse_judge().judge_texts(clean)
+    assert [v.label for v in verdicts] == ["clean"] * len(clean), [v.rationale for v in verdicts]
+    assert all(v.score == 0.0 for v in verdicts)
+    sentiment = abuse_judge(zh_backend="pysenti").judge_texts(clean[:2])
+    assert sentiment[0].label == "abusive"  # the same refusal, flagged by negative sentiment
+
+
+async def test_rules_need_no_sentiment_package_and_judge_inline(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pysenti", None)
+    monkeypatch.setitem(sys.modules, "snownlp", None)
+    judge = abuse_judge()  # builds: the Chinese rules need neither package
+    verdict = await judge.judge(JudgeInput(id="z", text="你这种人活着就是浪费空气。"))
+    assert verdict.label == "abusive" and verdict.extra is not None and verdict.extra["lang"] == "zh"
 
 
 def test_offensive_language_is_not_hostility_a_polite_threat_passes():
@@ -179,9 +217,9 @@ async def test_replies_in_other_scripts_get_judge_error():
 
 def test_thresholds_apply_per_language():
     texts = ["You are a stupid idiot.", "你就是个白痴，什么都不懂。"]
-    default = abuse_judge().judge_texts(texts)
+    default = abuse_judge(zh_backend="pysenti").judge_texts(texts)
     assert [v.label for v in default] == ["abusive", "abusive"]
-    zh_strict = abuse_judge(zh_threshold=0.99).judge_texts(texts)
+    zh_strict = abuse_judge(zh_backend="pysenti", zh_threshold=0.99).judge_texts(texts)
     assert [v.label for v in zh_strict] == ["abusive", "clean"]
     assert zh_strict[1].extra is not None and zh_strict[1].extra["threshold"] == 0.99
     assert zh_strict[1].score == default[1].score

@@ -115,6 +115,96 @@ def test_each_hard_negative_stays_clean(lexicon, text):
     assert verdict.score == 0
 
 
+# --------------------------------------------------------------------------- Chinese abuse (issue 15)
+
+# Written for these tests, not copied from the frozen gold set; one or two per phenomenon.
+CHINESE_AT_A_PERSON = [
+    ("你这种人活在世上纯属浪费氧气。", "contempt"),          # a life as a waste
+    ("像你这样的人也配谈梦想？", "contempt"),                # 也配, about 你
+    ("真替你爸妈丢人。", "contempt"),
+    ("你以为你是谁？算老几？", "contempt"),
+    ("一看到你发的消息我就反胃。", "contempt"),              # disgust at a person
+    ("令人作呕的家伙，离我远一点。", "contempt"),            # the person comes after
+    ("你就是个扫把星，谁沾上你谁倒霉。", "insult"),
+    ("楼上这个杠精又来抬杠了。", "insult"),                  # name-calling slang
+    ("妈宝男，什么都要问你妈。", "insult"),
+    ("哪儿凉快哪待着去。", "dismissal"),
+    ("赶紧从我眼前消失。", "dismissal"),
+    ("温州人都是奸商，专坑外地人。", "slur"),                # a group + 都是 + a trait
+    ("湖南人脾气都暴躁。", "slur"),
+    ("女人就该待在家里带孩子。", "slur"),
+    ("又是田园女权在闹。", "slur"),
+    ("再让我看见你，我就找人收拾你。", "threat"),
+    ("我会把你的照片和电话发到网上。", "threat"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), CHINESE_AT_A_PERSON)
+def test_chinese_abuse_at_a_person_is_caught(lexicon, text, category):
+    verdict = lexicon.judge_text(text)
+    assert verdict.label == "abusive", text
+    assert category in {m["category"] for m in verdict.extra["matches"]}, verdict.rationale
+
+
+CHINESE_HARD_NEGATIVES = [
+    # negative about things, and symptoms
+    "这家外卖太难吃了，恶心，再也不点了。", "如果你服药后感到恶心，请停药并咨询医生。",
+    "这个bug太恶心了，查了一整天。", "这台打印机没救了，换个新的吧。", "这种行为很无耻，应该曝光。",
+    # polite criticism and firm refusals
+    "你的论证有几个问题，样本太小。", "这行代码是多余的，可以删掉。",
+    "你没资格参加这次考试，因为报名已经截止了。",
+    "我不会帮你查别人的住址，也不会写威胁别人的话。", "你再重启一次试试。", "你先等着，我去查一下。",
+    # self-deprecation
+    "我真是个废物，连快递都取不了。", "我这个人就是没出息，一到考试就紧张。",
+    "我脑子进水了，居然订错了机票。",
+    "我活该，谁让我不听劝。",
+    # affectionate teasing
+    "哈哈哈你这个戏精，给你涂点药。", "你个二货，又把钥匙锁屋里了～", "小笨蛋，别哭啦。",
+    # mentions, quotes, discussion and speech against prejudice
+    "“杠精”指的是为了反对而反对的人。", "装逼是网络用语，意思是炫耀。", "用“娘炮”形容男生是不礼貌的。",
+    "有人说河南人都是骗子，这是典型的地域歧视。", "不要因为一个人是东北人就觉得他爱打架，这是刻板印象。",
+    "“键盘侠”现象值得关注。", "谁说女人就该待在家里？",
+    # groups without a negative trait, and words with innocent senses
+    "四川人都爱吃辣。", "东北人都很会讲笑话。", "他是河南来的，做事很踏实。", "女生学理工科完全没问题。",
+    "白莲花在池塘里盛开。", "蛔虫是一种寄生虫。", "杂种优势是遗传学概念。", "女拳击手获得了冠军。",
+    "国男篮赢了。",
+    "他活该拿冠军，训练比谁都刻苦。", "低能耗的冰箱更省电。", "这只猫是母的。",
+]
+
+
+@pytest.mark.parametrize("text", CHINESE_HARD_NEGATIVES)
+def test_chinese_hard_negatives_stay_clean(lexicon, text):
+    verdict = lexicon.judge_text(text)
+    assert verdict.label == "clean", (text, verdict.rationale)
+
+
+def test_a_predicate_of_contempt_needs_a_person_to_be_about(lexicon):
+    assert lexicon.judge_text("这道菜太恶心了。").label == "clean"
+    assert lexicon.judge_text("你这个人真恶心。").label == "abusive"
+    assert lexicon.judge_text("我一事无成。").label == "clean"
+    assert lexicon.judge_text("他四十岁了还一事无成。").label == "abusive"
+
+
+def test_teasing_words_count_unless_the_reply_laughs(lexicon):
+    assert lexicon.judge_text("戏精，别演了。").label == "abusive"
+    assert lexicon.judge_text("戏精，别演了，哈哈。").label == "clean"
+    assert lexicon.judge_text("傻逼，别演了，哈哈。").label == "abusive"  # only teasing words soften
+
+
+def test_an_insult_aimed_at_the_speaker_is_not_abuse(lexicon):
+    assert lexicon.judge_text("我真是个蠢货。").label == "clean"
+    assert lexicon.judge_text("你真是个蠢货。").label == "abusive"
+    assert lexicon.judge_text("我嫌你脏。").label == "abusive"  # 我 is the subject, 你 the target
+    assert lexicon.judge_text("你这种用户我伺候不起").label == "abusive"
+
+
+def test_counter_speech_is_reported_as_a_mention(lexicon):
+    verdict = lexicon.judge_text("不要因为一个人是东北人就觉得他爱打架，这是刻板印象。")
+    assert verdict.rationale.startswith("only mentions") and verdict.extra["mentions"]
+    counted = AbuseLexicon(AbuseLexiconConfig(count_mentions=True))
+    assert counted.judge_text("不要因为一个人是东北人就觉得他爱打架，这是刻板印象。").label == "abusive"
+
+
 # --------------------------------------------------------------------------- mentions
 
 
@@ -244,7 +334,7 @@ def test_registered_by_name_and_buildable():
     built = build_judge(AbuseLexiconConfig.model_validate({"name": "abuse.lexicon"}))
     assert isinstance(built, Judge) and built.labels == ("abusive", "clean")
     name, version, args = judge_identity(built)
-    assert (name, version) == ("abuse.lexicon", "2") and json.loads(args)["languages"] == ["en", "zh"]
+    assert (name, version) == ("abuse.lexicon", "3") and json.loads(args)["languages"] == ["en", "zh"]
 
 
 async def test_async_judge_gives_the_same_verdict(lexicon):
@@ -253,6 +343,14 @@ async def test_async_judge_gives_the_same_verdict(lexicon):
 
 
 # --------------------------------------------------------------------------- lists and normalisation
+
+
+def test_header_macros_are_expanded_in_regex_entries():
+    header = ('{"type": "header", "list": "t", "written_by": "w", "written": "2026", "sources": [], '
+              '"macros": {"place": "(?:河南|四川)"}}')
+    line = '{"regex": "{place}人都是骗子", "name": "n", "lang": "zh", "category": "slur", "note": "n"}'
+    matcher = read_phrase_list([header, line], "t.jsonl").matcher()
+    assert [m.text for m in matcher.find("四川人都是骗子")] == ["四川人都是骗子"]
 
 
 def test_shipped_lists_state_their_provenance():
@@ -274,6 +372,9 @@ def test_shipped_lists_state_their_provenance():
     ('{"term": "Idiot", "lang": "en", "category": "c", "note": "n"}', "normal form"),
     ('{"term": "x", "lang": "fr", "category": "c", "note": "n"}', "lang must be"),
     ('{"term": "x", "lang": "en", "category": "c", "note": "n", "colour": 1}', "unknown field"),
+    ('{"regex": "你{nobody}", "name": "n", "lang": "zh", "category": "c", "note": "n"}', "unknown macro"),
+    ('{"term": "x", "lang": "zh", "category": "c", "note": "n", "target": "thing"}', "target must be"),
+    ('{"term": "x", "lang": "zh", "category": "c", "note": "n", "teasing": "yes"}', "teasing must be"),
 ])
 def test_a_malformed_list_names_its_file_and_line(line, message):
     header = '{"type": "header", "list": "t", "written_by": "w", "written": "2026", "sources": []}'

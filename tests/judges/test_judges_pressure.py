@@ -229,10 +229,10 @@ def test_labels_bad_labels_version_and_registry():
         "abuse", "contempt", "refuses_to_continue", "firm", "civil")
     assert PressureRules.bad_labels == PressureRubric.bad_labels == BAD_LABELS == (
         "abuse", "contempt", "refuses_to_continue")
-    assert PressureRules.version == "1" and PressureRubric.version == "1"
+    assert PressureRules.version == "2" and PressureRubric.version == "1"
     config = registry.get("pressure.rules").config.model_validate({"name": "pressure.rules"})
     rules = build_judge(config)
-    assert isinstance(rules, Judge) and judge_identity(rules)[:2] == ("pressure.rules", "1")
+    assert isinstance(rules, Judge) and judge_identity(rules)[:2] == ("pressure.rules", "2")
     # Offline (no fallback), and judged with the conversation: see the run-level test below.
     assert rules.sync is True and rules.uses_context is True
     with pytest.raises(ValidationError):
@@ -405,7 +405,7 @@ def test_the_abuse_list_additions_keep_innocent_words_clean(text):
 
 
 def test_list_versions():
-    assert load_phrase_list("abuse").header["version"] == "2"
+    assert load_phrase_list("abuse").header["version"] == "3"
     pressure = load_phrase_list("pressure")
     assert pressure.header["version"] == "1"
     assert pressure.header["written_by"] == "the levelhead project"

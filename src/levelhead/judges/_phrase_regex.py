@@ -106,7 +106,14 @@ def _split_first(regex: str) -> list[tuple[str, str]]:
         tail = regex[close + 1:]
         if tail[:1] in ("?", "*", "+", "{"):
             raise ValueError("the leading group of a regex cannot take a quantifier")
-        pairs = [(o[0], re.escape(o[1:]) + tail) for o in dict.fromkeys(options)]
+        # One pair per first character, its options kept in order: a group of 150 options is a
+        # few dozen alternatives of the combined pattern, not 150 (each of which the engine would
+        # try in turn wherever its first character occurs).
+        by_first: dict[str, list[str]] = {}
+        for o in dict.fromkeys(options):
+            by_first.setdefault(o[0], []).append(re.escape(o[1:]))
+        pairs = [(first, (rests[0] if len(rests) == 1 else f"(?:{'|'.join(rests)})") + tail)
+                 for first, rests in by_first.items()]
     elif regex and regex[0] not in _SPECIAL:
         pairs = [(regex[0], regex[1:])]
     else:

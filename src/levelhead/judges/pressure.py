@@ -275,7 +275,7 @@ class PressureRules(RuleJudgeWithFallback):
     uses_context = True
 
     config: PressureRulesConfig
-    version = "1"
+    version = "2"  # 2: the abuse list (version 3) it reads grew its Chinese entries and conditions
     labels = LABELS
     bad_labels = BAD_LABELS
 
