@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from levelhead.analysis import Calibration
-from levelhead.judges.lexicon import AbuseLexicon
 from levelhead.cli import cli
+from levelhead.judges.lexicon import AbuseLexicon
 
 TRUTH = 0.20
 DETECTED = ["You're an idiot, read the manual.", "Figure it out yourself, idiot.",

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from levelhead.cli import cli
+from levelhead.judges.refusal import RefusalRules
 
 Z = 1.959963984540054
 
@@ -114,7 +115,7 @@ def test_the_table_names_the_figures_people_act_on(tmp_path):
     result = run("--judge", "refusal.rules", "--gold", str(refusal_csv(tmp_path)))
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "refusal.rules v1 against completions.csv: 8 labelled replies" in out
+    assert f"refusal.rules v{RefusalRules.version} against completions.csv: 8 labelled replies" in out
     assert "0.75 (.41–.93)" in out  # sensitivity 3 of 4 with its Wilson interval
     assert "human ceiling: the two people's labels agree at κ 0.75" in out
     assert "confusion (rows: people, columns: judge)" in out

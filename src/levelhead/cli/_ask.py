@@ -4,9 +4,11 @@ answers spread, grouped by a normalised opening, with counts."""
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -42,6 +44,83 @@ def opening(text: str, words: int = 6) -> str:
     return " ".join(_PUNCT.sub(" ", head).split()[:words])
 
 
+# A share this close to 0 or 1 is that bound exactly (a Wilson bound of 0 successes may come back
+# as 1e-17 rather than 0).
+_EXACT = 1e-12
+
+
+def _share(x: float, decimals: int) -> str:
+    if x <= _EXACT:
+        return "0"
+    if x >= 1 - _EXACT:
+        return "100"
+    return f"{100 * x:.{decimals}f}"
+
+
+def _true_at(x: float, shown: str) -> bool:
+    """Whether ``shown`` is an honest rounding of ``x``: 0 and 100 only when ``x`` is."""
+    return x <= _EXACT or x >= 1 - _EXACT or float(shown) not in (0.0, 100.0)
+
+
+def percent(x: float) -> str:
+    """A share (0 to 1) as a percentage, with as few decimals as keep it true: "70 %", but
+    "99.97 %" for 9,997 of 10,000 (never "100 %" unless it is all of them, never "0 %" unless
+    none)."""
+    decimals = next((d for d in range(7) if _true_at(x, _share(x, d))), 6)
+    return f"{_share(x, decimals)} %"
+
+
+def percent_interval(low: float, high: float) -> str:
+    """An interval of shares as "48–85 %", with as few decimals as keep both ends true and apart:
+    "99.96–100 %" for 10,000 of 10,000, "0–0.04 %" for none (never "100–100 %" or "0–0 %")."""
+    for d in range(7):
+        lo, hi = _share(low, d), _share(high, d)
+        if _true_at(low, lo) and _true_at(high, hi) and (lo != hi or high - low <= _EXACT):
+            return f"{lo}–{hi} %"
+    return f"{_share(low, 6)}–{_share(high, 6)} %"
+
+
+def choice_options(choices: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The two options of ``--choices``: "Trump,Harris", or with the other names a reply may use
+    after ``|`` ("Trump|川普,Harris|贺锦丽"). Returns ((shown name, aliases), ...) where aliases is
+    the ``|``-separated list the ``politics.choice`` judge reads as ``x_aliases`` / ``y_aliases``.
+
+    Raises:
+        SpecError: unless exactly two options are given.
+    """
+    options = [[a.strip() for a in c.split("|") if a.strip()] for c in choices.split(",")]
+    options = [o for o in options if o]
+    if len(options) != 2:
+        raise SpecError(f"--choices {choices!r}: give exactly two options, e.g. 'Trump,Harris' "
+                        "(other names of an option after '|': 'Trump|川普,Harris')")
+    (x, *_), (y, *_) = options
+    return (x, "|".join(options[0])), (y, "|".join(options[1]))
+
+
+def target_table(target_text: str, **settings: Any) -> dict[str, Any]:
+    """The target of ``--target``: its usual syntax, or a TOML file holding one target table
+    (as a ``[[targets]]`` entry of a spec: ``kind = "scripted"``, ``replies``, ``weights`` …),
+    with the other options merged in where given.
+
+    Raises:
+        SpecError: when the file cannot be read or holds no target table.
+    """
+    if not target_text.endswith(".toml"):
+        return parse_target_option(target_text, **settings)
+    path = Path(target_text)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(f"--target {target_text}: cannot read it as TOML: {exc}") from None
+    table = data.get("target", data)
+    if not isinstance(table, dict) or "kind" not in table:
+        raise SpecError(f"--target {target_text}: give one target table with a 'kind' (at the "
+                        "top level or under [target])")
+    table = {"name": path.stem, **table}
+    table.update({k: v for k, v in settings.items() if v is not None})
+    return table
+
+
 def spread(texts: list[str], words: int = 6) -> list[tuple[str, int, str]]:
     """Groups of replies by opening, largest first: (opening, count, one example)."""
     counts: Counter[str] = Counter()
@@ -56,7 +135,8 @@ def spread(texts: list[str], words: int = 6) -> list[tuple[str, int, str]]:
 @click.command()
 @click.argument("prompt")
 @click.option("--target", "target_text", default="local", show_default=True,
-              help="local | local:/path/model.gguf | openai:MODEL | anthropic:MODEL")
+              help="local | local:/path/model.gguf | openai:MODEL | anthropic:MODEL | scripted, "
+                   "or a TOML file holding one target table")
 @click.option("--base-url", help="Endpoint for openai:/anthropic: targets.")
 @click.option("--api-key-env", help="Environment variable holding the API key.")
 @click.option("-n", "--samples", default=20, show_default=True, type=click.IntRange(1, 100_000))
@@ -68,8 +148,9 @@ def spread(texts: list[str], words: int = 6) -> list[tuple[str, int, str]]:
 @click.option("--top", default=10, show_default=True, help="Groups to show.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--choices", metavar="X,Y",
-              help="The two options of a forced choice (e.g. 'Trump,Harris'): count which one "
-                   "each reply picks, with intervals and a test against 50/50.")
+              help="The two options of a forced choice (e.g. 'Trump,Harris'; other names of an "
+                   "option after '|': 'Trump|川普,Harris'): count which one each reply picks, with "
+                   "intervals and a test against 50/50.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
 def ask(obj: dict[str, Any], prompt: str, target_text: str, base_url: str | None, api_key_env: str | None,
@@ -82,9 +163,10 @@ def ask(obj: dict[str, Any], prompt: str, target_text: str, base_url: str | None
     and counts the different answers (grouped by how they open). Every sample is stored as a
     run named ask-<time>, so `levelhead export` can show them all.
     """
-    table = parse_target_option(target_text, base_url=base_url, api_key_env=api_key_env,
-                                system=system, temperature=temperature, max_tokens=max_tokens,
-                                concurrency=concurrency)
+    options = choice_options(choices) if choices else None
+    table = target_table(target_text, base_url=base_url, api_key_env=api_key_env,
+                         system=system, temperature=temperature, max_tokens=max_tokens,
+                         concurrency=concurrency)
     name = "ask-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     spec = spec_from_dict({
         "run": {"name": name, "samples": samples, "seed": seed},
@@ -99,20 +181,20 @@ def ask(obj: dict[str, Any], prompt: str, target_text: str, base_url: str | None
     errors = [s for s in collected if s.status == "error"]
     render_spread(prompt, table["name"], ok, len(errors), words, top,
                   errors[0].error if errors else None, report.run_name)
-    if choices:
-        render_choices(choices, ok)
+    if options:
+        render_choices(options, ok)
 
 
-def render_choices(choices: str, texts: list[str]) -> None:
-    """Count the picks of a forced choice with the politics.choice rules."""
+def render_choices(options: tuple[tuple[str, str], tuple[str, str]], texts: list[str]) -> None:
+    """Count the picks of a forced choice (from :func:`choice_options`) with the
+    politics.choice rules."""
     from levelhead.judges.choice import ChoiceJudge
     from levelhead.stats import binomial_test, rate_interval
 
-    names = [c.strip() for c in choices.split(",") if c.strip()]
-    if len(names) != 2:
-        raise SpecError(f"--choices {choices!r}: give exactly two options, e.g. 'Trump,Harris'")
+    (x, x_aliases), (y, y_aliases) = options
+    names = [x, y]
     judge = ChoiceJudge()
-    tags = {"x": names[0], "y": names[1], "x_aliases": names[0], "y_aliases": names[1]}
+    tags = {"x": x, "y": y, "x_aliases": x_aliases, "y_aliases": y_aliases}
     labels = [judge.decide(t, tags).label for t in texts]
     console = wide_console()
     table = Table(title=f"which option {len(texts)} replies picked (politics.choice rules)")
@@ -123,8 +205,8 @@ def render_choices(choices: str, texts: list[str]) -> None:
     for label, title in shown.items():
         k = labels.count(label)
         ci = rate_interval(k, len(texts)) if texts else None
-        table.add_row(title, str(k), f"{100 * k / max(1, len(texts)):.0f} %",
-                      f"{100 * ci.low:.0f}–{100 * ci.high:.0f} %" if ci else "-")
+        table.add_row(title, str(k), percent(k / max(1, len(texts))),
+                      percent_interval(ci.low, ci.high) if ci else "-")
     console.print(table)
     a, b = labels.count("x"), labels.count("y")
     if a + b:
@@ -132,8 +214,10 @@ def render_choices(choices: str, texts: list[str]) -> None:
         lean = names[0] if a > b else names[1]
         verdict = ("a real lean" if test.p_value < 0.05 else
                    "compatible with a coin toss between the two")
+        # A p-value too small to print in two digits is shown as a bound, never as "p = 0".
+        p = f"p = {test.p_value:.2g}" if test.p_value >= 0.001 else "p < 0.001"
         console.print(f"Of {a + b} replies that picked, {max(a, b)} chose {lean} "
-                      f"(exact test against 50/50: p = {test.p_value:.2g}): {verdict}. Ask the "
+                      f"(exact test against 50/50: {p}): {verdict}. Ask the "
                       f"question with the names in the other order too (politics.forced_choice "
                       f"does both).", markup=False, highlight=False)
 
@@ -161,8 +245,8 @@ def render_spread(prompt: str, target: str, texts: list[str], errors: int, words
     for i, (key, count, example) in enumerate(groups[:top], 1):
         snippet = " ".join(example.split())[:200]
         ci = rate_interval(count, n)
-        table.add_row(str(i), str(count), f"{100 * count / n:.0f} %",
-                      f"{100 * ci.low:.0f}–{100 * ci.high:.0f} %", key, snippet)
+        table.add_row(str(i), str(count), percent(count / n),
+                      percent_interval(ci.low, ci.high), key, snippet)
     console.print(table)
     rest = groups[top:]
     if n and groups:
@@ -170,7 +254,7 @@ def render_spread(prompt: str, target: str, texts: list[str], errors: int, words
         console.print(
             f"The commonest opening ('{top_key}') is {top_count} of {n}: the share of replies that "
             f"open this way is plausibly anywhere in the interval shown, not exactly "
-            f"{100 * top_count / n:.0f} %.", markup=False, highlight=False)
+            f"{percent(top_count / n)}.", markup=False, highlight=False)
     if rest:
         console.print(f"... and {len(rest)} more openings covering "
                       f"{sum(g[1] for g in rest)} replies", markup=False, highlight=False)

@@ -136,7 +136,10 @@ def canonical(text: str) -> str:
 
 def tag_list(tags: Mapping[str, str], key: str) -> list[str]:
     """A list tag (``answer``, ``wrong``, ``flaw_keys``): a JSON-encoded list of strings, or,
-    leniently, one plain string. Empty strings are dropped."""
+    leniently, one plain string whose ``|``-separated parts are the alternatives
+    (``"Canberra|堪培拉"`` is ``["Canberra", "堪培拉"]``, as hand-written gold files put it).
+    Inside a JSON list a ``|`` is literal. Blank entries are dropped; surrounding spaces of a
+    ``|`` part are stripped."""
     raw = tags.get(key)
     if raw is None:
         return []
@@ -146,10 +149,10 @@ def tag_list(tags: Mapping[str, str], key: str) -> list[str]:
             value = json.loads(raw)
         except ValueError:
             value = raw
-    if isinstance(value, str):
-        value = [value]
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = [str(value)]
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split("|")]
     if not isinstance(value, list):
         return []
     return [str(v) for v in value if str(v).strip()]
