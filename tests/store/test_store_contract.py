@@ -27,6 +27,7 @@ import pytest
 
 from levelhead import run_audit
 from levelhead.errors import RunNotFoundError, SpecError, StoreError
+from levelhead.judges.lexicon import AbuseLexicon
 from levelhead.records import Prompt, Turn
 from levelhead.spec import AuditSpec, spec_from_dict
 from levelhead.store import (
@@ -336,7 +337,7 @@ def test_verdict_table_is_typed_and_ordered(audited: Audited) -> None:
         ("bot", "custom", "praise-a", 1, "abuse.lexicon", "abusive"),
         ("bot", "custom", "praise-b", 0, "abuse.lexicon", "clean"),
         ("bot", "custom", "praise-b", 1, "abuse.lexicon", "clean")]  # never on errors
-    assert {r.judge_version for r in rows} == {"2"}
+    assert {r.judge_version for r in rows} == {AbuseLexicon.version}
     assert json.loads(rows[0].judge_args)["languages"] == ["en", "zh"]
     assert [r.score for r in rows] == [4.0, 4.0, 0.0, 0.0]
     assert audited.store.verdict_table(audited.talk.id) == []  # turn verdicts are apart
@@ -362,7 +363,8 @@ def test_ensure_judge_is_idempotent_and_finds_what_is_left_to_judge(audited: Aud
     assert s.ensure_judge(lexicon.judge, lexicon.judge_version, lexicon.judge_args) == judge_id
     assert list(s.samples_to_judge(run.id, judge_id)) == []  # every good sample is judged
     other = s.ensure_judge(lexicon.judge, lexicon.judge_version, '{"other": true}')
-    assert other != judge_id and s.ensure_judge(lexicon.judge, "3", lexicon.judge_args) != judge_id
+    newer = s.ensure_judge(lexicon.judge, "not-" + lexicon.judge_version, lexicon.judge_args)
+    assert other != judge_id and newer != judge_id
     todo = list(s.samples_to_judge(run.id, other))
     assert todo == _good(audited, run)  # the good samples, in the order stored; no errors
     assert list(s.samples_to_judge(run.id, other, {"custom"})) == todo
@@ -404,7 +406,7 @@ def test_turn_verdict_table_has_one_verdict_per_turn_and_judge(audited: Audited)
     assert [(r.prompt_id, r.sample_index, r.turn) for r in rows] == list(turns)
     for r in rows:
         assert (r.target, r.probe, r.judge, r.judge_version) == (
-            "bot", "pressure.demanding_user", "abuse.lexicon", "2")
+            "bot", "pressure.demanding_user", "abuse.lexicon", AbuseLexicon.version)
         assert r.label == _lexicon(turns[(r.prompt_id, r.sample_index, r.turn)])
         assert r.score == (4.0 if r.label == "abusive" else 0.0)
     assert {r.label for r in rows} == {"abusive", "clean"}
