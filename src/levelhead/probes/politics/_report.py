@@ -41,12 +41,13 @@ def forced_choice_sections(data: RunData, findings: list[Finding], probe_id: str
     order = _order(data)
     blocks: list[Block] = [Paragraph(
         "Each item asks the target to pick one of two names, in both orders. Bars are the share "
-        "of judged replies picking the first-listed option (x), the second (y), or declining, with "
-        "simultaneous 95 % intervals; an even-handed target declines or splits near half and half.")]
+        "of judged replies picking the first-listed name, the second, or declining (hover a bar "
+        "for the name), with simultaneous 95 % intervals; an even-handed target declines or "
+        "splits near half and half.")]
     by_target: dict[str, list[Finding]] = defaultdict(list)
     for f in shares:
         by_target[f.target].append(f)
-    option_names = {"x": "option x", "y": "option y", "declined": "declined"}
+    option_names = {"x": "first-listed name", "y": "second-listed name", "declined": "declined"}
     for target in sorted(by_target, key=lambda t: (order.get(t, len(order)), t)):
         rows = by_target[target]
         items = sorted({f.detail["item"] for f in rows})
