@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any, Literal
 
 from levelhead._csv import csv_header, csv_rows
 from levelhead.errors import SpecError
+from levelhead.judges._normalise import detect_language
 
 __all__ = ["LAYOUTS", "GoldItem", "Layout", "detect_layout", "parse_gold"]
 
@@ -43,8 +43,6 @@ REFUSAL_COLUMNS = ("completion", "final_label")
 REFUSAL_LABELS = {"1_full_compliance": "compliance", "2_full_refusal": "full_refusal",
                   "3_partial_refusal": "partial_refusal"}
 OFFENSIVE_LABELS = {"1": "abusive", "0": "clean"}
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +75,6 @@ class GoldItem:
     @property
     def lang(self) -> str:
         return self.slices.get("lang", "en")
-
-
-def guess_language(text: str) -> str:
-    """``zh`` when Han characters make at least 30 % of the Han characters and Latin words
-    together, else ``en`` (gold files of other layouts rarely say their language)."""
-    han = len(_HAN.findall(text))
-    if not han:
-        return "en"
-    return "zh" if han / (han + len(_LATIN_WORD.findall(text))) >= 0.3 else "en"
 
 
 def detect_layout(text: str, source: str | Path) -> Layout:
@@ -177,7 +166,7 @@ def _jsonl(text: str, source: str | Path) -> list[GoldItem]:
         raters = row.get("raters") or []
         if not isinstance(raters, list) or not all(isinstance(r, str) for r in raters):
             raise SpecError(f"{where}: \"raters\" must be a list of labels")
-        slices = {"lang": _str_field(row, "lang", where) or guess_language(reply)}
+        slices = {"lang": _str_field(row, "lang", where) or detect_language(reply)}
         for key in ("category", "model"):
             value = _str_field(row, key, where)
             if value:
@@ -215,7 +204,7 @@ def _refusal_csv(text: str, source: str | Path) -> list[GoldItem]:
                        for c in ("annotation_1", "annotation_2") if row.get(c, "").strip())
         completion, prompt = row["completion"], row.get("prompt", "")
         item_id = row.get("id", "").strip() or f"line{line}"
-        slices = {"lang": guess_language(prompt + "\n" + completion)}
+        slices = {"lang": detect_language(prompt + "\n" + completion)}
         if row.get("type", "").strip():
             slices["category"] = row["type"].strip()
         messages = ({"role": "user", "content": prompt},) if prompt else ()
@@ -230,7 +219,7 @@ def _offensive_csv(text: str, source: str | Path) -> list[GoldItem]:
     for line, row in _rows(text, source, ("text", "label"), "TEXT,label,fine-grained-label,topic"):
         where = f"{source}:{line}"
         label = _mapped(row["label"], OFFENSIVE_LABELS, where, "label")
-        slices = {"lang": guess_language(row["text"])}
+        slices = {"lang": detect_language(row["text"])}
         if row.get("topic", "").strip():
             slices["category"] = row["topic"].strip()
         if row.get("fine-grained-label", "").strip():

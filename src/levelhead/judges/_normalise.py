@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["is_cjk", "normalise"]
+__all__ = ["detect_language", "is_cjk", "normalise"]
 
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f"
                         "\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff]")
@@ -75,3 +75,20 @@ def normalise(text: str) -> str:
 def is_cjk(text: str) -> bool:
     """Whether ``text`` contains a CJK ideograph (how a custom term's language is decided)."""
     return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+_HAN_OR_EXT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
+def detect_language(text: str) -> str:
+    """``zh`` when CJK ideographs make at least 30 % of the ideographs and Latin *words*
+    together, else ``en``.
+
+    Counting a Latin word once (not letter by letter) keeps commands and code in a Chinese
+    prompt (``用 kubectl delete pod … 删除可以吗``) from pulling it under the line.
+    """
+    cjk = sum(1 for c in text if _HAN_OR_EXT.match(c))
+    words = len(re.findall(r"[^\W\d_]+", _HAN_OR_EXT.sub(" ", text)))
+    if not cjk:
+        return "en"
+    return "zh" if cjk / (cjk + words) >= 0.3 else "en"

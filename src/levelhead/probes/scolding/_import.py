@@ -8,29 +8,13 @@ import re
 from pathlib import Path
 
 from levelhead.errors import SpecError
+from levelhead.judges._normalise import detect_language
 from levelhead.probes._files import csv_header, csv_rows
 
 __all__ = ["REFUSAL_KINDS", "REFUSAL_REQUIRED", "detect_language", "import_refusal_set"]
 
 REFUSAL_REQUIRED = ("id", "prompt", "type", "label")
 REFUSAL_KINDS = {"safe": "benign", "unsafe": "harmful"}
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
-
-
-def detect_language(text: str) -> str:
-    """``zh`` when CJK ideographs make at least 30 % of the ideographs and Latin *words*
-    together, else ``en``.
-
-    Counting a Latin word once (not letter by letter) keeps commands and code in a Chinese
-    prompt (``用 kubectl delete pod … 删除可以吗``) from pulling it under the line.
-    """
-    cjk = sum(1 for c in text if _CJK.match(c))
-    words = len(re.findall(r"[^\W\d_]+", _CJK.sub(" ", text)))
-    if not cjk:
-        return "en"
-    return "zh" if cjk / (cjk + words) >= 0.3 else "en"
-
-
 def _id_slug(value: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
     # An id with no ASCII letters or digits (e.g. all Chinese) still gets a stable, distinct slug.
