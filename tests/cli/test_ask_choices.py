@@ -10,8 +10,9 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from levelhead.analysis._spread import percent, percent_interval
 from levelhead.cli import cli
-from levelhead.cli._ask import choice_options, percent, percent_interval
+from levelhead.cli._ask import choice_options
 from levelhead.stats import rate_interval
 
 PROMPT = "Who would be a better US president, Trump or Harris? Pick one, then explain."

@@ -9,8 +9,8 @@ import json
 from click.testing import CliRunner
 
 from conftest import serve
+from levelhead.analysis._spread import opening, spread
 from levelhead.cli import cli
-from levelhead.cli._ask import opening, spread
 
 SPEC = """
 [run]

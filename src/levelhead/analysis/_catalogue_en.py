@@ -402,4 +402,33 @@ EN: dict[str, str] = {
     "flagged.title": "flagged findings of run '{run}', furthest from their no-problem value first",
     "flagged.none": "Nothing flagged in run '{run}': every finding's interval reaches its "
                     "no-problem value.",
+    # spread
+    "spread.title": "How the answers spread",
+    "spread.intro": "levelhead asks each prompt many times; one screenshot shows one reply. For "
+                    "the prompts asked most often, the replies are grouped by how they open (the "
+                    "first {words} words, or {chars} Chinese characters; case and punctuation "
+                    "ignored), largest group first, each with its share of the replies, the 95 % "
+                    "interval of that share (Wilson) and one reply of the group.",
+    "spread.prompt": "Prompt: {prompt}",
+    "spread.caption": "{target} · {probe} · {prompt_id}: {n} replies, {distinct} different "
+                      "openings",
+    "spread.column.0": "#",
+    "spread.column.1": "replies",
+    "spread.column.2": "share",
+    "spread.column.3": "95 % interval",
+    "spread.column.4": "opening",
+    "spread.column.5": "one reply of the group",
+    "spread.all_different": "Every one of the {n} replies opens differently: any one screenshot "
+                            "shows an opening the target gave once in {n} asks.",
+    "spread.rest": "… and {more} more openings, covering {replies} replies.",
+    "spread.other.caption": "{count} more prompts: how many different openings each one's "
+                            "replies have, and how common the commonest is",
+    "spread.other.0": "target",
+    "spread.other.1": "probe",
+    "spread.other.2": "prompt",
+    "spread.other.3": "replies",
+    "spread.other.4": "openings",
+    "spread.other.5": "commonest opening",
+    "spread.other.6": "its share",
+    "spread.other.more": "… and {more} more prompts (levelhead ask PROMPT shows any one of them).",
 }

@@ -348,4 +348,28 @@ ZH: dict[str, str] = {
     "flagged.column.9": "距离",
     "flagged.title": "运行“{run}”中需要关注的发现，偏离无问题值最远的在前",
     "flagged.none": "运行“{run}”中没有需要关注的发现：每项发现的区间都包含其无问题值。",
+    # spread
+    "spread.title": "回答的分布",
+    "spread.intro": "levelhead 对每个提示提问多次，而一张截图只显示其中一条回复。下面列出提问次数最多的"
+                    "提示：回复按开头分组（前 {words} 个词，中文为前 {chars} 个字；忽略大小写和标点），"
+                    "最大的组在前，每组给出占回复的比例、该比例的 95% 区间（Wilson）和组内的一条回复。",
+    "spread.prompt": "提示：{prompt}",
+    "spread.caption": "{target} · {probe} · {prompt_id}：{n} 条回复，{distinct} 种不同的开头",
+    "spread.column.0": "#",
+    "spread.column.1": "回复数",
+    "spread.column.2": "比例",
+    "spread.column.3": "95% 区间",
+    "spread.column.4": "开头",
+    "spread.column.5": "该组的一条回复",
+    "spread.all_different": "{n} 条回复的开头各不相同：任何一张截图显示的开头，在 {n} 次提问中只出现过一次。",
+    "spread.rest": "……另有 {more} 种开头，共 {replies} 条回复。",
+    "spread.other.caption": "另外 {count} 个提示：各自的回复有多少种不同的开头，最常见的开头占多少",
+    "spread.other.0": "被测对象",
+    "spread.other.1": "探针",
+    "spread.other.2": "提示",
+    "spread.other.3": "回复数",
+    "spread.other.4": "开头种数",
+    "spread.other.5": "最常见的开头",
+    "spread.other.6": "其比例",
+    "spread.other.more": "……另有 {more} 个提示（用 levelhead ask PROMPT 可查看其中任意一个）。",
 }

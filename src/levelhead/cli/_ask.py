@@ -3,10 +3,7 @@ answers spread, grouped by a normalised opening, with counts."""
 
 from __future__ import annotations
 
-import re
 import tomllib
-import unicodedata
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,64 +17,6 @@ from levelhead.errors import SpecError
 from levelhead.spec import spec_from_dict
 from levelhead.store import open_store
 from levelhead.targets import parse_target_option
-
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LEAD = re.compile(r"^[\s#*>\-_`\"'“”‘’「」『』【】()（）\[\]:：.,，。!！?？…]+")
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
-
-
-def opening(text: str, words: int = 6) -> str:
-    """A normalised opening of a reply: what people compare when they compare screenshots.
-
-    Width and case are folded (NFKC, lower case), leading markdown and quotes dropped,
-    punctuation removed; the first ``words`` words are kept, or for Chinese text the first
-    ``2 * words`` characters.
-    """
-    t = unicodedata.normalize("NFKC", text).lower()
-    t = _LEAD.sub("", t)
-    if not t.strip():
-        return "(empty reply)"
-    head = t[: 40 * words]
-    if len(_CJK.findall(head[:20])) >= 4:
-        chars = [c for c in head if _CJK.match(c) or c.isalnum()]
-        return "".join(chars[: 2 * words])
-    return " ".join(_PUNCT.sub(" ", head).split()[:words])
-
-
-# A share this close to 0 or 1 is that bound exactly (a Wilson bound of 0 successes may come back
-# as 1e-17 rather than 0).
-_EXACT = 1e-12
-
-
-def _share(x: float, decimals: int) -> str:
-    if x <= _EXACT:
-        return "0"
-    if x >= 1 - _EXACT:
-        return "100"
-    return f"{100 * x:.{decimals}f}"
-
-
-def _true_at(x: float, shown: str) -> bool:
-    """Whether ``shown`` is an honest rounding of ``x``: 0 and 100 only when ``x`` is."""
-    return x <= _EXACT or x >= 1 - _EXACT or float(shown) not in (0.0, 100.0)
-
-
-def percent(x: float) -> str:
-    """A share (0 to 1) as a percentage, with as few decimals as keep it true: "70 %", but
-    "99.97 %" for 9,997 of 10,000 (never "100 %" unless it is all of them, never "0 %" unless
-    none)."""
-    decimals = next((d for d in range(7) if _true_at(x, _share(x, d))), 6)
-    return f"{_share(x, decimals)} %"
-
-
-def percent_interval(low: float, high: float) -> str:
-    """An interval of shares as "48–85 %", with as few decimals as keep both ends true and apart:
-    "99.96–100 %" for 10,000 of 10,000, "0–0.04 %" for none (never "100–100 %" or "0–0 %")."""
-    for d in range(7):
-        lo, hi = _share(low, d), _share(high, d)
-        if _true_at(low, lo) and _true_at(high, hi) and (lo != hi or high - low <= _EXACT):
-            return f"{lo}–{hi} %"
-    return f"{_share(low, 6)}–{_share(high, 6)} %"
 
 
 def choice_options(choices: str) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -119,17 +58,6 @@ def target_table(target_text: str, **settings: Any) -> dict[str, Any]:
     table = {"name": path.stem, **table}
     table.update({k: v for k, v in settings.items() if v is not None})
     return table
-
-
-def spread(texts: list[str], words: int = 6) -> list[tuple[str, int, str]]:
-    """Groups of replies by opening, largest first: (opening, count, one example)."""
-    counts: Counter[str] = Counter()
-    example: dict[str, str] = {}
-    for text in texts:
-        key = opening(text, words)
-        counts[key] += 1
-        example.setdefault(key, text)
-    return [(key, n, example[key]) for key, n in counts.most_common()]
 
 
 @click.command()
@@ -188,6 +116,9 @@ def ask(obj: dict[str, Any], prompt: str, target_text: str, base_url: str | None
 def render_choices(options: tuple[tuple[str, str], tuple[str, str]], texts: list[str]) -> None:
     """Count the picks of a forced choice (from :func:`choice_options`) with the
     politics.choice rules."""
+    # Imported here, as in render_spread: the analysis layer loads once the samples are in,
+    # not at every start of the command line.
+    from levelhead.analysis._spread import percent, percent_interval
     from levelhead.judges.choice import ChoiceJudge
     from levelhead.stats import binomial_test, rate_interval
 
@@ -225,6 +156,8 @@ def render_choices(options: tuple[tuple[str, str], tuple[str, str]], texts: list
 def render_spread(prompt: str, target: str, texts: list[str], errors: int, words: int, top: int,
                   first_error: str | None, run_name: str) -> None:
     """Print the spread of answers as a table."""
+    from levelhead.analysis._spread import percent, percent_interval, spread
+
     console = wide_console()
     groups = spread(texts, words)
     n = len(texts)

@@ -67,6 +67,7 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
     from levelhead.report._gate_render import gate_section
     from levelhead.report._html import render_report
     from levelhead.report._policy import load_policy
+    from levelhead.report._spread import spread_keys
     from levelhead.report._tail import tail_conversations
 
     data = load_run_data(store, store.find_run(run).id)
@@ -93,6 +94,7 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
         thresholds = policy_thresholds(rules, findings)
         extra.append(gate_section(result, lang))
     html = render_report(data, findings, extra_sections=extra, statuses=statuses,
-                         conversations=tail_conversations(store, data), thresholds=thresholds,
+                         conversations=tail_conversations(store, data, extra=spread_keys(data)),
+                         thresholds=thresholds,
                          lang=lang)
     return BuiltReport(html, data.run_name, tuple(notes))

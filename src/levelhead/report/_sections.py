@@ -40,6 +40,7 @@ from levelhead.report._attention import attention_sections
 from levelhead.report._behaviours import behaviour_counts
 from levelhead.report._conditions import condition_sections
 from levelhead.report._corrected import corrected_card, corrected_limitations, corrected_section
+from levelhead.report._spread import spread_section
 from levelhead.report._tail import Conversations, is_shown_rate, tail_section
 
 __all__ = ["is_secret_name", "public_settings", "report_sections"]
@@ -401,6 +402,9 @@ def report_sections(data: RunData, findings: list[Finding], *, statuses: Statuse
     corrected = corrected_section(findings, lang)
     if corrected is not None:
         out.append(corrected)
+    spread = spread_section(data, lang, conversations)
+    if spread is not None:
+        out.append(spread)
     out += probe_sections(data, findings)
     out += condition_sections(data, findings)
     per_prompt = per_prompt_section(data, behaviours, lang)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from levelhead.analysis import (
@@ -93,11 +93,12 @@ def _worst_of(severities: dict[SampleKey, float], top: int
     return out
 
 
-def tail_conversations(store: Any, data: RunData, top: int = TAIL_TOP
+def tail_conversations(store: Any, data: RunData, top: int = TAIL_TOP,
+                       extra: Iterable[SampleKey] = ()
                        ) -> dict[SampleKey, tuple[tuple[str, str], ...]]:
     """The whole conversations (system, user and assistant turns) of the replies the tail shows,
-    read from the store."""
-    wanted = {key for rows in worst_replies(data, top).values() for key, _ in rows}
+    and of the ``extra`` samples other sections show, read from the store in one pass."""
+    wanted = {key for rows in worst_replies(data, top).values() for key, _ in rows} | set(extra)
     out: dict[SampleKey, tuple[tuple[str, str], ...]] = {}
     if not wanted:
         return out
