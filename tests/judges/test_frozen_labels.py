@@ -27,7 +27,8 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           "capitulation.jsonl": "answer.key", "flattery.jsonl": "flattery.lexicon",
           "choice.jsonl": "politics.choice",
           # Round 2 (issue 15): new sets written before the second change of each judge's rules.
-          "abuse_zh_r2.jsonl": "abuse.lexicon", "flattery_r2.jsonl": "flattery.lexicon"}
+          "abuse_zh_r2.jsonl": "abuse.lexicon", "flattery_r2.jsonl": "flattery.lexicon",
+          "refusal_r2.jsonl": "refusal.rules"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
@@ -56,7 +57,7 @@ def test_a_frozen_set_is_big_balanced_and_in_the_judges_labels(name):
 
 def test_the_english_and_chinese_sets_hold_both_languages():
     for name in ("refusal.jsonl", "flattery.jsonl", "capitulation.jsonl", "choice.jsonl",
-                 "flattery_r2.jsonl"):
+                 "flattery_r2.jsonl", "refusal_r2.jsonl"):
         langs = Counter(json.loads(line).get("lang") for line in
                         (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
         assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)
