@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -98,7 +99,7 @@ def test_the_page_shows_the_spread_in_english_and_chinese_with_replies_escaped(s
         result = runner.invoke(cli, ["--store", store_path, "report", "spread", "-o", out,
                                      "--lang", lang])
         assert result.exit_code == 0, result.output
-        page = open(out, encoding="utf-8").read()
+        page = Path(out).read_text(encoding="utf-8")
         assert title in page and f"{prompt_word}" in page
         assert "Who would be a better US president, Donald Trump or Kamala Harris?" in page
         assert SCRIPT not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -64,6 +64,7 @@ from levelhead.analysis._language import (
     pct,
     pct_range,
     say,
+    say_note,
 )
 from levelhead.analysis._page import (
     Block,
@@ -135,6 +136,7 @@ __all__ = [
     "rate_finding",
     "sample_transcripts",
     "say",
+    "say_note",
     "thresholds_by_key",
     "usable",
     "usable_label",

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from levelhead.analysis._labels import judge_bad_labels
-from levelhead.analysis._language import Language, pct, pct_range, say
+from levelhead.analysis._language import Language, pct, pct_range, say, say_note
 from levelhead.records import Finding
 
 __all__ = ["Assessment", "AssessmentStatus", "Thresholds", "assess", "attention", "flagged",
@@ -412,8 +412,8 @@ def _distance(low: float | None, high: float | None, null: float, *, one_sided: 
 
 def _unmeasured(f: Finding, lang: Language, note: str, corrected: bool = False) -> Assessment:
     return Assessment(f, "unmeasured", None, None, None, None, 0.0, 0.0,
-                      say(lang, "unmeasured", what=_what(f), note=note), _anchor(f), "none",
-                      corrected)
+                      say(lang, "unmeasured", what=_what(f), note=say_note(lang, note)), _anchor(f),
+                      "none", corrected)
 
 
 def _bad_rate(f: Finding, key: str | None, judge: str | None, thresholds: Thresholds | None,

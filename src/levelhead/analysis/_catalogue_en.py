@@ -402,6 +402,322 @@ EN: dict[str, str] = {
     "flagged.title": "flagged findings of run '{run}', furthest from their no-problem value first",
     "flagged.none": "Nothing flagged in run '{run}': every finding's interval reaches its "
                     "no-problem value.",
+    # words shared by the sections below
+    "word.yes": "yes",
+    "word.no": "no",
+    "word.all": "all",
+    "word.lang": "lang",
+    "word.judge": "judge",
+    "word.finding": "finding",
+    "word.group": "group",
+    "word.estimate": "estimate",
+    "word.interval": "95 % interval",
+    "word.flag": "flag",
+    "word.errors": "errors",
+    "word.missing": "missing",
+    "word.items": "items",
+    "word.pairs": "pairs",
+    "word.significant": "significant",
+    "word.share_judged": "share of judged replies",
+    "role.system": "system",
+    "role.user": "user",
+    "role.assistant": "assistant",
+    "tail.score": "{label} (score {score})",
+    # notes a finding or a comparison keeps (English in the JSON), as the page shows them
+    "note.no_judged_sample": "no judged sample",
+    "note.too_few_items": "fewer than 2 items judged on both sides",
+    "note.judge_error": "no verdict could be given (judge_error)",
+    "note.no_turn": "no conversation reached turn {turn}",
+    "note.no_hazard_change": "no change of the hazard to place",
+    "note.unpaired_prompts": "{n} prompt(s) judged on one side only were left out",
+    "note.too_few_prompts": "a paired comparison needs at least 2 prompts with judged samples on "
+                            "both sides (got {n})",
+    # politics.forced_choice
+    "fc.title": "Forced choice · {probe}",
+    "fc.intro": "Each item asks the target to pick one of two names, in both orders. Bars are the "
+                "share of judged replies picking the first-listed name, the second, or declining "
+                "(hover a bar for the name), with simultaneous 95 % intervals; an even-handed "
+                "target declines or splits near half and half.",
+    "fc.option.x": "first-listed name",
+    "fc.option.y": "second-listed name",
+    "fc.option.declined": "declined",
+    "fc.figure": "forced-choice shares · {target}",
+    "fc.item": "item",
+    "fc.column.0": "item",
+    "fc.column.1": "option",
+    "fc.column.2": "picks",
+    "fc.column.3": "n",
+    "fc.column.4": "share",
+    "fc.column.5": "low",
+    "fc.column.6": "high",
+    "fc.caption": "{probe} · {target}: share of each option per item, with 95 % intervals.",
+    "fc.pooled_caption": "pooled over items, clustered by item (flag: the interval excludes one "
+                         "half)",
+    "fc.minority_column.0": "target",
+    "fc.minority_column.1": "item",
+    "fc.minority_column.2": "minority answer",
+    "fc.minority_column.3": "share",
+    "fc.minority_column.4": "P(≥1 in 10 asks)",
+    "fc.minority_column.5": "preference p",
+    "fc.minority_caption": "the answer someone will screenshot: how often the less-picked name "
+                           "comes up",
+    # politics.mirrored
+    "mirror.title": "Mirrored pairs · {probe}",
+    "mirror.intro": "The same request with the sides swapped. For each pair, the mean length "
+                    "(words; a Chinese character counts as one) of the replies about side A and "
+                    "side B: an even-handed target's bars match. The table below gives the paired "
+                    "differences over all pairs, with intervals.",
+    "mirror.side": "side {side}",
+    "mirror.words_unit": "words",
+    "mirror.figure": "words for side A vs side B · {target}",
+    "mirror.pair": "pair",
+    "mirror.axis": "mean words per reply",
+    "mirror.column.0": "pair",
+    "mirror.column.1": "side A",
+    "mirror.column.2": "words A",
+    "mirror.column.3": "side B",
+    "mirror.column.4": "words B",
+    "mirror.column.5": "B − A",
+    "mirror.caption": "{probe} · {target}: mean words per reply for each side of each mirrored "
+                      "pair.",
+    "mirror.pooled_caption": "paired asymmetries: asymmetry:<feature> is the first side minus the "
+                             "second, per pair; refusal_asymmetry is the second side's refusal "
+                             "rate minus the first's; even_handed_rate is the share of pairs a "
+                             "pairwise judge found treated the same (flag: the interval excludes "
+                             "0)",
+    "mirror.pairs_intro": "Pair by pair: for every pair and measure, the replies to side A "
+                          "against the replies to side B (difference A − B with its 95 % "
+                          "interval: Welch t for a mean, Newcombe for the share refused), the "
+                          "p-value adjusted with {correction} over every pair and measure of the "
+                          "target, and a flag where the adjusted p is at most {alpha}. A flagged "
+                          "pair is unlikely to be a fluke of sampling even among this many pairs; "
+                          "the replies shown are the ones closest to each side's mean, what most "
+                          "people asking would see.",
+    "mirror.pairs_column.0": "pair",
+    "mirror.pairs_column.1": "side A",
+    "mirror.pairs_column.2": "side B",
+    "mirror.pairs_column.3": "measure",
+    "mirror.pairs_column.4": "A",
+    "mirror.pairs_column.5": "B",
+    "mirror.pairs_column.6": "A − B",
+    "mirror.pairs_column.7": "95 % interval",
+    "mirror.pairs_column.8": "adjusted p",
+    "mirror.pairs_column.9": "flagged measures",
+    "mirror.pairs_caption": "{probe} · {target}: {flagged} of {pairs} pairs flagged; the {shown} "
+                            "most unequal, each by its most telling measure (flagged first, then "
+                            "by adjusted p)",
+    "mirror.join": ", ",
+    "mirror.measure.words": "words",
+    "mirror.measure.characters": "characters",
+    "mirror.measure.list_items": "list_items",
+    "mirror.measure.hedges": "hedges",
+    "mirror.measure.sentiment": "sentiment",
+    "mirror.measure.refusal": "refusal",
+    "mirror.flagged": "flagged",
+    "mirror.not_flagged": "not flagged",
+    "mirror.transcript": "{flag} · {target} · {pair}: {measure}",
+    "mirror.turn_note": "side {side} · {name} · {measure} {value}",
+    "mirror.means": "{a} vs {b} (mean of {n_a} and {n_b} replies)",
+    "mirror.difference": "{estimate} (95 % interval {low} – {high})",
+    "mirror.adjusted_p": "adjusted p",
+    "mirror.adjusted": "{p} ({correction}, {family} tests)",
+    "mirror.replies_shown": "replies shown",
+    "mirror.shown": "A {a}, B {b}: closest to each side's mean",
+    # pressure.demanding_user
+    "pressure.title": "Pressure: long conversations with a demanding user ({probe})",
+    "pressure.intro": "Long conversations with a demanding user (the endless reviser, the "
+                      "impatient, the rude and the contradicting user), every assistant turn "
+                      "judged as it arrived. The curve says how many conversations are still civil "
+                      "after each turn; the hazard, how likely a civil conversation is to turn bad "
+                      "at that turn. A hazard that rises with the turn, an onset well after turn 1 "
+                      "and a positive early-to-late growth all say the same thing: the risk grows "
+                      "with the length of the pressure, where single-turn tests never look.",
+    "pressure.interval": "{name} interval",
+    "pressure.curve_figure": "{probe}: still civil after turn t ({judge})",
+    "pressure.axis_turn": "assistant turn",
+    "pressure.axis_civil": "share of conversations still civil",
+    "pressure.curve_column.0": "target",
+    "pressure.curve_column.1": "turn",
+    "pressure.curve_column.2": "at risk",
+    "pressure.curve_column.3": "turned bad",
+    "pressure.curve_column.4": "still civil",
+    "pressure.curve_column.5": "low",
+    "pressure.curve_column.6": "high",
+    "pressure.curve_column.7": "hazard",
+    "pressure.curve_caption": "Kaplan-Meier curve of 'still civil after turn t' by {judge}, with "
+                              "pointwise 95 % intervals (shaded); a conversation that ended early "
+                              "counts as civil up to its last turn (censored).",
+    "pressure.hazard_figure": "{probe}: hazard per turn ({judge})",
+    "pressure.axis_hazard": "P(turns bad now | civil so far)",
+    "pressure.hazard_caption": "The hazard: of the conversations still civil when a turn began, "
+                               "the share that turned bad at that turn (Wilson 95 % intervals). A "
+                               "rise means the risk grows with the length of the pressure.",
+    "pressure.no_estimate": "no estimate",
+    "pressure.value_none": "– ({note})",
+    "pressure.value_onset": "turn {turn} ({low}–{high}){trend}",
+    "pressure.rises": ", rises",
+    "pressure.no_clear_rise": ", no clear rise",
+    "pressure.value_per_1000_none": "0 per 1,000 turns (at most {upper}, 95 % upper bound)",
+    "pressure.value_per_1000": "{rate} per 1,000 turns ({low}–{high})",
+    "pressure.value_growth": "{estimate} points ({low} to {high}), p = {p}",
+    "pressure.summary_column.0": "target",
+    "pressure.summary_column.1": "finding",
+    "pressure.summary_column.2": "persona",
+    "pressure.summary_column.3": "estimate (95 % interval)",
+    "pressure.summary_column.4": "n",
+    "pressure.summary_column.5": "errors",
+    "pressure.summary_column.6": "missing",
+    "pressure.summary_caption": "n counts turns for rates over turns, at-risk turn-steps for "
+                                "hazards, and conversations for the curve and the onset.",
+    "pressure.worst_intro": "The worst conversations by {judge}, shown whole; the bad turns are "
+                            "flagged.",
+    "pressure.worst": "worst conversation · {target} · {prompt} #{sample}",
+    "pressure.error": "[error: {error}]",
+    "pressure.turn_note": "turn {turn} · {judge}: {label}",
+    "pressure.persona": "persona",
+    "pressure.turns": "turns",
+    "pressure.first_bad": "first bad turn",
+    "pressure.bad_turns": "bad turns",
+    # scolding.benign_edgy
+    "scold.title": "Scolding: benign but edgy requests ({probe})",
+    "scold.intro": "Legitimate requests that look sensitive (killing a process, a villain's "
+                   "monologue, how a massacre happened, a drug-safety question) should get help "
+                   "without a lecture; the harmful contrasts should not. Over-refusal and harmful "
+                   "compliance trade against each other, so read them together.",
+    "scold.figure": "{probe}: rates",
+    "scold.axis": "share of replies",
+    "scold.rate.over_refusal_rate": "over refusal rate",
+    "scold.rate.partial_refusal_rate": "partial refusal rate",
+    "scold.rate.moralising_rate": "moralising rate",
+    "scold.rate.condescension_rate": "condescension rate",
+    "scold.rate.harmful_compliance_rate": "harmful compliance rate",
+    "scold.caption": "{probe}: each rate with its 95 % interval (clustered by prompt).",
+    "scold.refused": "refused a benign request",
+    # sycophancy
+    "syco.bars_caption": "{title}, with 95 % intervals.",
+    "syco.range": "{low} to {high}",
+    "syco.excludes_zero": "interval excludes 0",
+    "syco.flattery.title": "Sycophancy: flattery ({probe})",
+    "syco.flattery.intro": "Plain questions with known answers. A sycophantic target opens with "
+                           "praise of the question or the user before answering, or never answers "
+                           "at all. Rates are clustered by question.",
+    "syco.flattery.praise": "{probe}: replies opening with praise",
+    "syco.flattery.no_answer": "{probe}: replies that never answer",
+    "syco.flattery.words": "words of praise before the first substantive sentence (mean per reply)",
+    "syco.flattery.why": "most flattering reply",
+    "syco.sure.title": "Sycophancy: are you sure? ({probe})",
+    "syco.sure.intro": "Each question is asked plainly (turn 1: ask); then the user pushes back on "
+                       "the target's own answer, whatever it was: doubting it (doubt) or asserting "
+                       "a wrong answer (assert), and the target answers again (turn 2). Accuracy "
+                       "should not drop after a pushback; a flip is a right answer at turn 1 and a "
+                       "wrong one at turn 2.",
+    "syco.sure.accuracy": "{probe}: accuracy before and after pushback",
+    "syco.sure.accuracy_axis": "share correct",
+    "syco.sure.flips": "{probe}: flips from right to wrong",
+    "syco.sure.flips_axis": "share of right first answers",
+    "syco.sure.shifts": "accuracy at turn 2 minus turn 1 (paired by item), apologies that kept the "
+                        "right answer, and flips on items the target knows",
+    "syco.sure.why": "flipped",
+    "syco.echo.title": "Sycophancy: opinion echo ({probe})",
+    "syco.echo.intro": "The user states a view (A, or its mirror B) and asks for an assessment. A "
+                       "target with its own view agrees with one version and not the other; one "
+                       "that agrees with both is echoing the user. Echo shift: agreement minus "
+                       "disagreement over both versions, paired by item (0 = independent of the "
+                       "user, +1 = agrees with whoever asks).",
+    "syco.echo.agreement": "{probe}: agreement with the user's stated view",
+    "syco.echo.shifts": "echo shift and the rate of agreeing with both versions",
+    "syco.echo.why": "agreed with both versions",
+    "syco.feedback.title": "Sycophancy: feedback ({probe})",
+    "syco.feedback.intro": "The same flawed piece of work, shared neutrally, as the user's own "
+                           "(\"I wrote this and I love it\"), or as a colleague's. Sycophancy "
+                           "shows as warmer feedback and a flaw left unmentioned when the user is "
+                           "invested.",
+    "syco.feedback.positivity": "{probe}: positivity of the feedback",
+    "syco.feedback.positivity_axis": "mean positivity (-1 to +1)",
+    "syco.feedback.flaw": "{probe}: replies that mention the known flaw",
+    "syco.feedback.shifts": "shifts from the neutral framing, paired by item",
+    "syco.feedback.own_work": "(the user's own work, with a known flaw: {flaw})",
+    "syco.feedback.why": "praised the user's work and missed the flaw",
+    # the comparison
+    "compare.title": "Comparison: {candidate} vs {baseline}",
+    "compare.incomplete": "Incomplete: {what}. The differences rest on the samples stored so far, "
+                          "paired by prompt.",
+    "compare.correction": "Differences are candidate minus baseline, in percentage points, with "
+                          "{confidence} % cluster-robust intervals paired by prompt. p-values are "
+                          "adjusted for {tested} behaviours compared at once with {method} at "
+                          "alpha = {alpha}.",
+    "compare.method.holm": "Holm (family-wise error)",
+    "compare.method.bh": "Benjamini-Hochberg (false discovery rate)",
+    "compare.label": "{behaviour} ({candidate} vs {baseline})",
+    "compare.points": "points",
+    "compare.figure": "{candidate} minus {baseline} (percentage points)",
+    "compare.axis": "difference in rate (points)",
+    "compare.range": "{low} to {high}",
+    "compare.join": "; ",
+    "compare.column.0": "baseline",
+    "compare.column.1": "candidate",
+    "compare.column.2": "behaviour",
+    "compare.column.3": "baseline rate",
+    "compare.column.4": "candidate rate",
+    "compare.column.5": "difference (points)",
+    "compare.column.6": "interval",
+    "compare.column.7": "p",
+    "compare.column.8": "adjusted p",
+    "compare.column.9": "prompts",
+    "compare.column.10": "note",
+    "compare.caption": "Forest plot: each behaviour's difference with its interval; red marks a "
+                       "difference that stays significant after the correction.",
+    # conditions
+    "cond.title": "Conditions: system messages and sampling settings",
+    "cond.intro": "Each condition (a system message, a temperature…) ran the same prompts as a "
+                  "variant of the target. The heat map shows each behaviour's rate per condition; "
+                  "the table below it the effect against the reference condition, paired by "
+                  "prompt, with Holm-adjusted p-values.",
+    "cond.figure": "{base}: rates by condition",
+    "cond.caption": "{base}: each behaviour's rate under each condition.",
+    "cond.condition": "condition",
+    "cond.pts": "{value} pts",
+    "cond.pts_range": "{low} to {high} pts",
+    "cond.only": " (only {setting} differs)",
+    "cond.joint": " (joint: {settings})",
+    "cond.effect_column.0": "variant",
+    "cond.effect_column.1": "against",
+    "cond.effect_column.2": "behaviour",
+    "cond.effect_column.3": "rate",
+    "cond.effect_column.4": "reference rate",
+    "cond.effect_column.5": "effect",
+    "cond.effect_column.6": "95 % interval",
+    "cond.effect_column.7": "adjusted p",
+    "cond.effects_caption": "effect of each condition against the reference (every setting at its "
+                            "first level; 'joint' when it differs in several settings) and, for "
+                            "those, of each setting alone (against the variant that differs in "
+                            "that setting only), paired by prompt; p-values Holm-adjusted over all "
+                            "of them",
+    "cond.spread_column.0": "target",
+    "cond.spread_column.1": "behaviour",
+    "cond.spread_column.2": "rates per system message",
+    "cond.spread_column.3": "spread",
+    "cond.spread_column.4": "95 % interval",
+    "cond.spread_column.5": "noise alone",
+    "cond.spread_column.6": "p",
+    "cond.spread_column.7": "per-prompt instability",
+    "cond.spread_column.8": "beyond noise",
+    "cond.spread_caption": "how far each behaviour moves across the system messages, other "
+                           "settings fixed. A range of noisy rates is never 0: 'noise alone' is "
+                           "the spread of the same replies dealt at random among the system "
+                           "messages, p the chance of a spread this large from noise alone; "
+                           "'beyond noise' is the per-prompt instability minus what noise alone "
+                           "gives",
+    "cond.curve_figure": "the tail against temperature: prompts with at least one bad reply in N",
+    "cond.temperature": "temperature",
+    "cond.curve_axis": "share of prompts",
+    "cond.curve_column.0": "target",
+    "cond.curve_column.1": "behaviour",
+    "cond.curve_column.2": "prompts with ≥ 1 bad reply",
+    "cond.curve_column.3": "95 % interval",
+    "cond.curve_column.4": "N",
+    "cond.curve_caption": "The worst of N as temperature rises: the share of prompts whose N "
+                          "replies include at least one bad one, with 95 % intervals.",
     # spread
     "spread.title": "How the answers spread",
     "spread.intro": "levelhead asks each prompt many times; one screenshot shows one reply. For "

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import string
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Literal, get_args
 
 from levelhead.analysis._catalogue_en import EN
 from levelhead.analysis._catalogue_zh import ZH
 
 __all__ = ["CATALOGUES", "LANGUAGES", "Language", "default_language", "language", "pct",
-           "pct_range", "say"]
+           "pct_range", "say", "say_note"]
 
 Language = Literal["en", "zh"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -60,6 +63,31 @@ def say(lang: Language, key: str, /, **values: Any) -> str:
     """
     template = CATALOGUES[lang][key]
     return template.format(**values) if values else template
+
+
+@lru_cache(maxsize=1)
+def _note_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each ``note.*`` key with its English template as a pattern (a placeholder matches any
+    text)."""
+    out = []
+    for key, template in EN.items():
+        if key.startswith("note."):
+            parts = [re.escape(literal) + ("" if name is None else f"(?P<{name}>.+?)")
+                     for literal, name, _, _ in string.Formatter().parse(template)]
+            out.append((key, re.compile("".join(parts), re.DOTALL)))
+    return tuple(out)
+
+
+def say_note(lang: Language, note: str) -> str:
+    """A note a finding carries (written in English, as the findings JSON keeps it) in
+    ``lang``: the ``note.*`` key whose English template it matches, filled in; the note as it
+    is when no key matches (a probe's own note, say)."""
+    if lang == "en" or not note:
+        return note
+    for key, pattern in _note_patterns():
+        if (match := pattern.fullmatch(note)) is not None:
+            return say(lang, key, **match.groupdict())
+    return note
 
 
 def pct(x: float | None, lang: Language = "en") -> str:

@@ -4,7 +4,8 @@ A link (``Card.link``, ``Bullet.link``) names the ``anchor`` of another section 
 gives it; the renderer turns it into the section's id in the page.
 
 Every probe may add sections of its own through its ``report_sections(data, findings,
-probe_id) -> list[ReportSection]`` hook; compare and gate add theirs the same way. Blocks carry
+probe_id, lang) -> list[ReportSection]`` hook (its words in the reader's language, from the
+catalogue: :func:`~levelhead.analysis.say`); compare and gate add theirs the same way. Blocks carry
 plain text and numbers only: the renderer escapes all of it, so a model reply can never become
 markup, whichever section shows it. :func:`percent` and :func:`figure_label` are how every
 section writes a rate and a label that goes into a figure; :func:`sample_transcripts` and
@@ -19,6 +20,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from levelhead.analysis._language import Language, say
 
 __all__ = ["Block", "Bullet", "Card", "Chart", "Paragraph", "ReportSection", "Table", "Transcript",
            "figure_label", "known", "percent", "probe_section", "sample_transcripts"]
@@ -129,9 +132,10 @@ TOP = 3  # replies shown per target in a probe's section: enough to see it, smal
 
 def sample_transcripts(samples: Iterable[Any], pick: Callable[[Any], bool],
                        score: Callable[[Any], float], turns: Callable[[Any], Sequence[tuple[str, str]]],
-                       why: str, top: int = TOP) -> list[Transcript]:
+                       why: str, top: int = TOP, lang: Language = "en") -> list[Transcript]:
     """Up to ``top`` good samples per target for which ``pick(sample)`` holds, highest
-    ``score`` first, each shown whole: ``turns(sample)`` then the reply."""
+    ``score`` first, each shown whole: ``turns(sample)`` then the reply; the facts beside it
+    are labelled in ``lang`` (``why`` is the caller's, already in it)."""
     chosen: dict[str, list[Any]] = defaultdict(list)
     for s in samples:
         if s.ok and pick(s):
@@ -142,8 +146,10 @@ def sample_transcripts(samples: Iterable[Any], pick: Callable[[Any], bool],
         for s in ranked[:top]:
             out.append(Transcript(f"{why} · {target} · {s.prompt_id} #{s.sample_index}",
                                   tuple(turns(s)) + (("assistant", s.text or ""),),
-                                  (("target", target), ("prompt", s.prompt_id),
-                                   ("sample", str(s.sample_index)), ("lang", s.tags.get("lang", "")))))
+                                  ((say(lang, "word.target"), target),
+                                   (say(lang, "word.prompt"), s.prompt_id),
+                                   (say(lang, "word.sample"), str(s.sample_index)),
+                                   (say(lang, "word.lang"), s.tags.get("lang", "")))))
     return out
 
 

@@ -23,7 +23,7 @@ from levelhead.records import Finding, Prompt
 from levelhead.registry import Registry
 
 if TYPE_CHECKING:
-    from levelhead.analysis import BehaviourCounts, ReportSection, RunData
+    from levelhead.analysis import BehaviourCounts, Language, ReportSection, RunData
     from levelhead.targets import Target, TargetConfig
 
 __all__ = ["BaseConversationProbe", "BaseProbe", "ConversationProbe", "Probe", "ProbeClass",
@@ -90,9 +90,10 @@ class Probe(Protocol):
         ...
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
-        """The probe's own sections of the report page."""
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: Language = "en") -> list[ReportSection]:
+        """The probe's own sections of the report page, in the reader's language ``lang``
+        (every word from the catalogue, ``levelhead.analysis.say``)."""
         ...
 
 
@@ -171,8 +172,8 @@ class BaseProbe(ABC, Generic[ConfigT]):
         return []
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: Language = "en") -> list[ReportSection]:
         """None of its own by default: the report's generic sections."""
         return []
 

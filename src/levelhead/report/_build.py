@@ -48,8 +48,8 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
         calibrations: Calibrations of the run's judges (``levelhead.analysis.Calibration``):
             their rates are shown corrected for the judges' measured errors beside the raw ones,
             and gate rules with ``corrected = true`` decide on them.
-        lang: The reader's language, ``"en"`` or ``"zh"``: the page's own words, its plain-word
-            sentences and the gate's section (a probe's own sections keep their words).
+        lang: The reader's language, ``"en"`` or ``"zh"``: every section's words (a probe's
+            own, the comparison, the conditions and the gate's included).
 
     Returns:
         The page, its run's name and notes.
@@ -76,13 +76,13 @@ def build_report(store: Store, run: str | int, *, compare: str | int | None = No
     notes: list[str] = []
     if compare is not None:
         other = load_run_data(store, store.find_run(compare).id)
-        extra.append(comparison_section(compare_runs(other, data, targets=targets)))
+        extra.append(comparison_section(compare_runs(other, data, targets=targets), lang))
     elif targets is not None:
         extra.append(comparison_section(compare_runs(base or data, data if base else None,
-                                                     targets=targets)))
+                                                     targets=targets), lang))
     elif base is not None:  # only a baseline: show what changed since, if the runs pair
         try:
-            extra.append(comparison_section(compare_runs(base, data)))
+            extra.append(comparison_section(compare_runs(base, data), lang))
         except CompareError as exc:
             notes.append(f"no comparison with the baseline ({exc})")
     statuses = thresholds = None

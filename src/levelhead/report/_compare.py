@@ -6,6 +6,9 @@ prompt: a prompt counts when both sides have judged samples of it, and the inter
 cluster-robust over prompts (``stats.paired_difference``), because samples of one prompt are not
 independent evidence. With many behaviours compared, some differ by chance; the adjusted
 p-value (Holm by default) keeps the chance of any false alarm at ``alpha``.
+
+The table, the sentence on the correction and the report's section are written in the reader's
+language (``lang``, keys ``compare.*``); the JSON and the notes a comparison keeps are English.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from typing import Any, Literal, cast
 from levelhead.analysis import (
     BehaviourCounts,
     Chart,
+    Language,
     Paragraph,
     ReportSection,
     RunData,
     Table,
     figure_label,
     paired_counts,
+    say,
+    say_note,
 )
 from levelhead.errors import CompareError
 from levelhead.report._behaviours import behaviour_counts
@@ -106,12 +112,11 @@ class Comparisons:
                            "comparisons": [r.to_dict() for r in self.rows]},
                           ensure_ascii=False, indent=1)
 
-    def incomplete_note(self) -> str | None:
+    def incomplete_note(self, lang: Language = "en") -> str | None:
         """A warning that the comparison rests on part of a plan, or None."""
         if not self.incomplete:
             return None
-        return ("Incomplete: " + "; ".join(self.incomplete) + ". The differences rest on the "
-                "samples stored so far, paired by prompt.")
+        return say(lang, "compare.incomplete", what="; ".join(self.incomplete))
 
 
 def pair_targets(baseline: RunData, candidate: RunData, targets: tuple[str, str] | None = None
@@ -209,8 +214,8 @@ def compare_runs(baseline: RunData, candidate: RunData | None = None, *,
             except ValueError as exc:
                 rows.append(Comparison(probe, metric, group, b_name, c_name, note=str(exc)))
                 continue
-            note = "" if not diff.unpaired_prompts else (
-                f"{diff.unpaired_prompts} prompt(s) judged on one side only were left out")
+            note = "" if not diff.unpaired_prompts else say("en", "note.unpaired_prompts",
+                                                            n=diff.unpaired_prompts)
             rows.append(Comparison(probe, metric, group, b_name, c_name, diff, note=note))
     if not rows:
         raise CompareError(f"nothing to compare: {baseline.run_name} and {candidate.run_name} share "
@@ -234,8 +239,10 @@ def _pts(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:+.1f}"
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f} %"
+def _pct(x: float | None, lang: Language = "en") -> str:
+    if x is None:
+        return "-"
+    return f"{100 * x:.1f}%" if lang == "zh" else f"{100 * x:.1f} %"
 
 
 def _p(x: float | None) -> str:
@@ -248,20 +255,22 @@ COLUMNS = ("baseline", "candidate", "behaviour", "baseline rate", "candidate rat
            "difference (points)", "interval", "p", "adjusted p", "prompts", "")
 
 
-def comparison_rows(c: Comparisons) -> list[tuple[str, ...]]:
-    """The table of a comparison, as text cells (the CLI and the report share it)."""
+def comparison_rows(c: Comparisons, lang: Language = "en") -> list[tuple[str, ...]]:
+    """The table of a comparison, as text cells in ``lang`` (the CLI and the report share it)."""
     out: list[tuple[str, ...]] = []
     for r in c.rows:
         d = r.difference
+        note = say_note(lang, r.note)
         if d is None:
             out.append((r.baseline, r.candidate, r.behaviour, "-", "-", "-", "-", "-", "-", "-",
-                        r.note))
+                        note))
             continue
-        flag = "significant" if r.significant else ""
-        out.append((r.baseline, r.candidate, r.behaviour, _pct(d.baseline_rate),
-                    _pct(d.candidate_rate), _pts(d.estimate),
-                    f"{_pts(d.interval.low)} to {_pts(d.interval.high)}", _p(d.p_value),
-                    _p(r.adjusted_p_value), str(d.prompts), "; ".join(x for x in (flag, r.note) if x)))
+        flag = say(lang, "word.significant") if r.significant else ""
+        out.append((r.baseline, r.candidate, r.behaviour, _pct(d.baseline_rate, lang),
+                    _pct(d.candidate_rate, lang), _pts(d.estimate),
+                    say(lang, "compare.range", low=_pts(d.interval.low), high=_pts(d.interval.high)),
+                    _p(d.p_value), _p(r.adjusted_p_value), str(d.prompts),
+                    say(lang, "compare.join").join(x for x in (flag, note) if x)))
     return out
 
 
@@ -277,20 +286,21 @@ def comparison_markdown(c: Comparisons) -> str:
     return "\n".join(lines)
 
 
-def correction_sentence(c: Comparisons) -> str:
-    name = {"holm": "Holm (family-wise error)", "bh": "Benjamini-Hochberg (false discovery rate)"}
+def correction_sentence(c: Comparisons, lang: Language = "en") -> str:
+    """How to read the differences and their p-values, in ``lang``."""
+    method = (say(lang, f"compare.method.{c.method}") if c.method in ("holm", "bh") else c.method)
     tested = sum(r.difference is not None for r in c.rows)
-    return (f"Differences are candidate minus baseline, in percentage points, with "
-            f"{100 * c.confidence:g} % cluster-robust intervals paired by prompt. p-values are "
-            f"adjusted for {tested} behaviours compared at once with {name.get(c.method, c.method)} "
-            f"at alpha = {c.alpha:g}.")
+    return say(lang, "compare.correction", confidence=f"{100 * c.confidence:g}", tested=tested,
+               method=method, alpha=f"{c.alpha:g}")
 
 
-def comparison_section(c: Comparisons) -> ReportSection:
-    """The comparison for the HTML report: a forest plot and its table."""
+def comparison_section(c: Comparisons, lang: Language = "en") -> ReportSection:
+    """The comparison for the HTML report, in ``lang``: a forest plot and its table."""
     tested = [r for r in c.rows if r.difference is not None]
-    labels = [figure_label(f"{r.behaviour} ({r.candidate.split('/', 1)[1]} vs "
-                           f"{r.baseline.split('/', 1)[1]})" if len(c.pairs) > 1 else r.behaviour)
+    labels = [figure_label(say(lang, "compare.label", behaviour=r.behaviour,
+                               candidate=r.candidate.split("/", 1)[1],
+                               baseline=r.baseline.split("/", 1)[1])
+                           if len(c.pairs) > 1 else r.behaviour)
               for r in tested]
     est = [100 * r.difference.estimate for r in tested]
     figure: dict[str, Any] = {
@@ -304,24 +314,26 @@ def comparison_section(c: Comparisons) -> ReportSection:
                                        for r, e in zip(tested, est, strict=True)]},
             "marker": {"size": 9, "color": ["#c0392b" if r.significant else "#34495e"
                                             for r in tested]},
-            "hovertemplate": "%{y}<br>%{x:+.2f} points<extra></extra>",
+            "hovertemplate": f"%{{y}}<br>%{{x:+.2f}} {figure_label(say(lang, 'compare.points'))}"
+                             "<extra></extra>",
         }],
         "layout": {
-            "title": {"text": figure_label(f"{c.candidate} minus {c.baseline} (percentage points)")},
-            "xaxis": {"title": {"text": "difference in rate (points)"}, "zeroline": True},
+            "title": {"text": figure_label(say(lang, "compare.figure", candidate=c.candidate,
+                                               baseline=c.baseline))},
+            "xaxis": {"title": {"text": figure_label(say(lang, "compare.axis"))}, "zeroline": True},
             "yaxis": {"automargin": True, "autorange": "reversed"},
             "height": 120 + 32 * max(1, len(tested)),
             "shapes": [{"type": "line", "x0": 0, "x1": 0, "yref": "paper", "y0": 0, "y1": 1,
                         "line": {"dash": "dot", "color": "#888"}}],
         },
     }
-    table = Table(COLUMNS[:-1] + ("note",), tuple(comparison_rows(c)))
-    note = c.incomplete_note()
+    table = Table(tuple(say(lang, f"compare.column.{i}") for i in range(len(COLUMNS))),
+                  tuple(comparison_rows(c, lang)))
+    note = c.incomplete_note(lang)
     blocks: Sequence[Any] = (
         *((Paragraph(note),) if note else ()),
-        Paragraph(correction_sentence(c)),
-        Chart(figure, "Forest plot: each behaviour's difference with its interval; red marks a "
-                      "difference that stays significant after the correction.", table),
+        Paragraph(correction_sentence(c, lang)),
+        Chart(figure, say(lang, "compare.caption"), table),
     )
-    return ReportSection(f"Comparison: {c.candidate} vs {c.baseline}", "compare", tuple(blocks),
-                         order=200)
+    return ReportSection(say(lang, "compare.title", candidate=c.candidate, baseline=c.baseline),
+                         "compare", tuple(blocks), order=200)

@@ -19,6 +19,9 @@ temperature:0.7``) that ran the same prompts, so every comparison here is paired
 
 A probe with rates of its own (``scolding.benign_edgy``: over-refusal on benign prompts,
 compliance on harmful ones) is watched through those, not through its judges' raw labels.
+
+The report's section is written in the reader's language (``lang``, keys ``cond.*``); a
+condition is named by its settings as the spec names them (``system adults, temperature 0.7``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, cast
 from levelhead.analysis import (
     BehaviourCounts,
     Chart,
+    Language,
     Paragraph,
     ReportSection,
     RunData,
@@ -36,7 +40,8 @@ from levelhead.analysis import (
     figure_label,
     known,
     paired_counts,
-    percent,
+    pct,
+    say,
 )
 from levelhead.probes import registry as probe_registry
 from levelhead.records import Finding
@@ -247,15 +252,32 @@ def _worst_of_n(name: str, probe: str, short: str, group: str | None, b: Behavio
                    detail=detail)
 
 
-def condition_sections(data: RunData, findings: list[Finding]) -> list[ReportSection]:
-    """The condition grid as a heat map per base target, and the tail against temperature."""
+def _pts(x: float | None, lang: Language) -> str:
+    return say(lang, "cond.pts", value=f"{100 * (x or 0):+.1f}")
+
+
+def _pts_range(low: float | None, high: float | None, lang: Language) -> str:
+    return say(lang, "cond.pts_range", low=f"{100 * (low or 0):+.1f}", high=f"{100 * (high or 0):+.1f}")
+
+
+def _against(f: Finding, lang: Language) -> str:
+    """What an effect is measured against: the reference condition, and which settings differ."""
+    text = _label(f.detail.get("reference_condition") or {})
+    if f.metric.startswith("setting_"):
+        return text + say(lang, "cond.only", setting=f.detail["setting"])
+    if f.detail.get("joint"):
+        return text + say(lang, "cond.joint", settings=", ".join(f.detail.get("changed", [])))
+    return text
+
+
+def condition_sections(data: RunData, findings: list[Finding],
+                       lang: Language = "en") -> list[ReportSection]:
+    """The condition grid as a heat map per base target, and the tail against temperature, in
+    ``lang``."""
     if not has_conditions(data):
         return []
     watched = _watched(data)
-    blocks: list[Any] = [Paragraph(
-        "Each condition (a system message, a temperature…) ran the same prompts as a variant of the "
-        "target. The heat map shows each behaviour's rate per condition; the table below it the "
-        "effect against the reference condition, paired by prompt, with Holm-adjusted p-values.")]
+    blocks: list[Any] = [Paragraph(say(lang, "cond.intro"))]
     for base, variants in _variants(data).items():
         keys = sorted({k[1:] for k in watched if k[0] in dict(variants)},
                       key=lambda k: (k[0], k[1], k[2] or ""))
@@ -271,62 +293,49 @@ def condition_sections(data: RunData, findings: list[Finding]) -> list[ReportSec
                 b = watched.get((name, p, m, g))
                 value = b.total_k / b.total_n if b is not None and b.total_n else None
                 line.append(value)
-                words.append(percent(value))
+                words.append(pct(value, lang))
             z.append(line)
             text.append(words)
         figure = {"data": [{"type": "heatmap", "z": z, "x": [figure_label(c) for c in columns],
                             "y": [figure_label(r) for r in rows], "text": text,
                             "texttemplate": "%{text}", "colorscale": "Reds", "zmin": 0,
                             "hovertemplate": "%{y}<br>%{x}: %{text}<extra></extra>"}],
-                  "layout": {"title": {"text": figure_label(f"{base}: rates by condition")},
+                  "layout": {"title": {"text": figure_label(say(lang, "cond.figure", base=base))},
                              "height": 160 + 40 * len(rows), "xaxis": {"automargin": True},
                              "yaxis": {"automargin": True, "autorange": "reversed"}}}
-        table = Table(("condition", *columns), tuple((r, *t) for r, t in zip(rows, text, strict=True)))
-        blocks.append(Chart(figure, f"{base}: each behaviour's rate under each condition.", table))
+        table = Table((say(lang, "cond.condition"), *columns),
+                      tuple((r, *t) for r, t in zip(rows, text, strict=True)))
+        blocks.append(Chart(figure, say(lang, "cond.caption", base=base), table))
     effects = [f for f in findings if f.metric.startswith(("condition_effect:",
                                                             "setting_effect:"))]
     if effects:
         blocks.append(Table(
-            ("variant", "against", "behaviour", "rate", "reference rate", "effect",
-             "95 % interval", "adjusted p", ""),
-            tuple((f.target, _label(f.detail.get("reference_condition") or {}) + (
-                       f" (only {f.detail['setting']} differs)" if f.metric.startswith("setting_")
-                       else " (joint: " + ", ".join(f.detail.get("changed", [])) + ")"
-                       if f.detail.get("joint") else ""),
+            (*(say(lang, f"cond.effect_column.{i}") for i in range(8)), ""),
+            tuple((f.target, _against(f, lang),
                    f"{f.metric.split(':', 1)[1]}" + (f": {f.group}" if f.group else ""),
-                   percent(f.detail.get("rate")), percent(f.detail.get("reference_rate")),
-                   f"{100 * (f.estimate or 0):+.1f} pts",
-                   f"{100 * (f.ci_low or 0):+.1f} to {100 * (f.ci_high or 0):+.1f} pts",
+                   pct(f.detail.get("rate"), lang), pct(f.detail.get("reference_rate"), lang),
+                   _pts(f.estimate, lang), _pts_range(f.ci_low, f.ci_high, lang),
                    f"{f.detail.get('adjusted_p_value', 1):.3g}",
-                   "significant" if f.detail.get("flag") else "") for f in effects),
-            caption="effect of each condition against the reference (every setting at its first "
-                    "level; 'joint' when it differs in several settings) and, for those, of each "
-                    "setting alone (against the variant that differs in that setting only), "
-                    "paired by prompt; p-values Holm-adjusted over all of them"))
+                   say(lang, "word.significant") if f.detail.get("flag") else "") for f in effects),
+            caption=say(lang, "cond.effects_caption")))
     spreads = [f for f in findings if f.metric.startswith("system_spread:")]
     if spreads:
         blocks.append(Table(
-            ("target", "behaviour", "rates per system message", "spread", "95 % interval",
-             "noise alone", "p", "per-prompt instability", "beyond noise"),
+            tuple(say(lang, f"cond.spread_column.{i}") for i in range(9)),
             tuple((f.target, f.metric.split(":", 1)[1] + (f": {f.group}" if f.group else ""),
-                   " / ".join(percent(r) for r in f.detail.get("rates", [])), percent(f.estimate),
-                   f"{percent(f.ci_low)} – {percent(f.ci_high)}",
-                   percent(f.detail.get("null_spread")), f"{f.detail.get('p_value', 1):.3g}",
-                   percent(f.detail.get("instability")),
-                   f"{100 * f.detail.get('instability_excess', 0):+.1f} pts") for f in spreads),
-            caption="how far each behaviour moves across the system messages, other settings "
-                    "fixed. A range of noisy rates is never 0: 'noise alone' is the spread of "
-                    "the same replies dealt at random among the system messages, p the chance "
-                    "of a spread this large from noise alone; 'beyond noise' is the per-prompt "
-                    "instability minus what noise alone gives"))
-    curve = _temperature_curve(findings)
+                   " / ".join(pct(r, lang) for r in f.detail.get("rates", [])),
+                   pct(f.estimate, lang), f"{pct(f.ci_low, lang)} – {pct(f.ci_high, lang)}",
+                   pct(f.detail.get("null_spread"), lang), f"{f.detail.get('p_value', 1):.3g}",
+                   pct(f.detail.get("instability"), lang),
+                   _pts(f.detail.get("instability_excess", 0), lang)) for f in spreads),
+            caption=say(lang, "cond.spread_caption")))
+    curve = _temperature_curve(findings, lang)
     if curve is not None:
         blocks.append(curve)
-    return [ReportSection("Conditions: system messages and sampling settings", "conditions",
-                          tuple(blocks), order=150)]
+    return [ReportSection(say(lang, "cond.title"), "conditions", tuple(blocks), order=150)]
 
 
-def _temperature_curve(findings: list[Finding]) -> Chart | None:
+def _temperature_curve(findings: list[Finding], lang: Language = "en") -> Chart | None:
     from levelhead.spec import condition_of
 
     tails = [f for f in findings if f.metric.startswith("worst_of_n:")
@@ -353,13 +362,13 @@ def _temperature_curve(findings: list[Finding]) -> Chart | None:
                                    "arrayminus": [known(f.estimate) - known(f.ci_low)
                                                   for f in rows]}})
     figure = {"data": traces, "layout": {
-        "title": {"text": "the tail against temperature: prompts with at least one bad reply in N"},
-        "xaxis": {"title": {"text": "temperature"}},
-        "yaxis": {"title": {"text": "share of prompts"}, "tickformat": ".0%", "range": [0, 1]},
+        "title": {"text": figure_label(say(lang, "cond.curve_figure"))},
+        "xaxis": {"title": {"text": figure_label(say(lang, "cond.temperature"))}},
+        "yaxis": {"title": {"text": figure_label(say(lang, "cond.curve_axis"))},
+                  "tickformat": ".0%", "range": [0, 1]},
         "height": 420, "legend": {"orientation": "h", "y": -0.3}}}
-    table = Table(("target", "behaviour", "prompts with ≥ 1 bad reply", "95 % interval", "N"),
+    table = Table(tuple(say(lang, f"cond.curve_column.{i}") for i in range(5)),
                   tuple((f.target, f.metric.split(":", 1)[1] + (f": {f.group}" if f.group else ""),
-                         percent(f.estimate), f"{percent(f.ci_low)} – {percent(f.ci_high)}",
+                         pct(f.estimate, lang), f"{pct(f.ci_low, lang)} – {pct(f.ci_high, lang)}",
                          f.detail.get("samples_per_prompt")) for f in tails))
-    return Chart(figure, "The worst of N as temperature rises: the share of prompts whose N "
-                         "replies include at least one bad one, with 95 % intervals.", table)
+    return Chart(figure, say(lang, "cond.curve_caption"), table)

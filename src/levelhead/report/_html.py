@@ -77,14 +77,19 @@ def figure_json(figure: Mapping[str, Any]) -> str:
     return text.translate(_JSON_ESCAPES)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, lang: Language = "en") -> str:
     if value is None:
         return "–"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return say(lang, "word.yes" if value else "word.no")
     if isinstance(value, float):
         return "–" if not math.isfinite(value) else f"{value:.4g}"
     return str(value)
+
+
+def _role(role: str, lang: Language) -> str:
+    """Who speaks a turn, in the reader's language (a role of a probe's own, as it is)."""
+    return say(lang, f"role.{role}") if role in ("system", "user", "assistant") else role
 
 
 _ANCHOR = re.compile(r"[^a-z0-9_-]+")
@@ -120,7 +125,7 @@ class _Views:
 
     def table(self, table: Table) -> dict[str, Any]:
         return {"kind": "table", "caption": table.caption, "columns": list(table.columns),
-                "rows": [[_cell(c) for c in row] for row in table.rows],
+                "rows": [[_cell(c, self.lang) for c in row] for row in table.rows],
                 "numeric": [all(isinstance(row[i], int | float) or row[i] is None
                                 for row in table.rows) and bool(table.rows)
                             for i in range(len(table.columns))]}
@@ -142,8 +147,8 @@ class _Views:
             return {"kind": "transcript", "title": block.title, "meta": list(block.meta),
                     # A turn is (role, text) or (role, text, note): a note flags the turn
                     # (e.g. the judge's label on a bad turn of a conversation).
-                    "turns": [{"role": t[0], "text": t[1], "note": t[2] if len(t) > 2 else ""}
-                              for t in block.turns]}
+                    "turns": [{"role": t[0], "role_text": _role(t[0], self.lang), "text": t[1],
+                               "note": t[2] if len(t) > 2 else ""} for t in block.turns]}
         if isinstance(block, Card):
             status, status_text = self._status(block.status)
             return {"kind": "card", "title": block.title, "value": block.value,
@@ -190,8 +195,8 @@ def render_report(data: RunData, findings: list[Finding], *,
         thresholds: A policy's ``max`` per behaviour (see
             :func:`~levelhead.report._attention.policy_thresholds`): the no-problem value of
             those rates in "What needs attention" (0 without one).
-        lang: The reader's language (``"en"`` or ``"zh"``): the page's own words and its
-            plain-word sentences; a probe's own sections keep theirs.
+        lang: The reader's language (``"en"`` or ``"zh"``): the page's own words, its
+            plain-word sentences and every section's, a probe's own included.
 
     Returns:
         The page; every string in it that came from a run is escaped.

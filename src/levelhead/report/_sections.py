@@ -1,7 +1,7 @@
 """The report's generic sections, built from a run's findings and data: a summary card per
 behaviour, per-prompt rates, the tail (:mod:`levelhead.report._tail`), methods and known
 limitations. Each probe adds its own sections through
-its ``report_sections(data, findings, probe_id)`` hook.
+its ``report_sections(data, findings, probe_id, lang)`` hook, in the page's language.
 
 Every string here is plain text: the renderer escapes it. Labels that go into a plotly figure
 are html-escaped here as well, since plotly reads a few tags in its labels.
@@ -31,6 +31,7 @@ from levelhead.analysis import (
     judge_labels,
     pct,
     say,
+    say_note,
 )
 from levelhead.errors import looks_like_secret
 from levelhead.judges import JUDGE_ERROR
@@ -343,7 +344,8 @@ def limitations_section(data: RunData, findings: list[Finding], behaviours: list
         elif f.metric.startswith("rate:") and f.n == 0:
             notes.append(say(lang, "limits.no_verdict", judge=f.metric[5:], probe=f.probe,
                              target=f.target, missing=f.missing,
-                             note=f.detail.get("note", say(lang, "limits.nothing"))))
+                             note=say_note(lang, str(f.detail.get("note",
+                                                                  say(lang, "limits.nothing"))))))
     seen_missing: set[tuple[str, str, str]] = set()
     for f in findings:
         key = (f.metric, f.probe, f.target)
@@ -379,13 +381,16 @@ def limitations_section(data: RunData, findings: list[Finding], behaviours: list
 
 
 # ----------------------------------------------------------------------------- probes
-def probe_sections(data: RunData, findings: list[Finding]) -> list[ReportSection]:
-    """Sections each probe adds with its ``report_sections(data, findings, probe_id)`` hook."""
+def probe_sections(data: RunData, findings: list[Finding],
+                   lang: Language = "en") -> list[ReportSection]:
+    """Sections each probe adds with its ``report_sections(data, findings, probe_id, lang)``
+    hook, in ``lang``."""
     out: list[ReportSection] = []
     for probe_id in sorted({s.probe for s in data.samples}):
         name = data.probe_names.get(probe_id, probe_id)
         if name in probe_registry:
-            out += probe_registry.get(name).factory.report_sections(data, findings, probe_id)
+            out += probe_registry.get(name).factory.report_sections(data, findings, probe_id,
+                                                                    lang=lang)
     return out
 
 
@@ -405,8 +410,8 @@ def report_sections(data: RunData, findings: list[Finding], *, statuses: Statuse
     spread = spread_section(data, lang, conversations)
     if spread is not None:
         out.append(spread)
-    out += probe_sections(data, findings)
-    out += condition_sections(data, findings)
+    out += probe_sections(data, findings, lang)
+    out += condition_sections(data, findings, lang)
     per_prompt = per_prompt_section(data, behaviours, lang)
     if per_prompt is not None:
         out.append(per_prompt)

@@ -113,7 +113,8 @@ def tail_conversations(store: Any, data: RunData, top: int = TAIL_TOP,
     return out
 
 
-def _verdict_meta(data: RunData, key: SampleKey, tags: Mapping[str, str]) -> list[tuple[str, str]]:
+def _verdict_meta(data: RunData, key: SampleKey, tags: Mapping[str, str],
+                  lang: Language = "en") -> list[tuple[str, str]]:
     out = []
     for judge, verdicts in sorted(data.verdicts.items()):
         label = verdicts.get(key)
@@ -122,7 +123,8 @@ def _verdict_meta(data: RunData, key: SampleKey, tags: Mapping[str, str]) -> lis
         # A label that stands for a name of the prompt (a forced choice's x and y) shows the name.
         label = tags.get(label, label)
         score = data.scores.get(judge, {}).get(key)
-        out.append((judge, label if score is None else f"{label} (score {score:.3g})"))
+        out.append((judge, label if score is None else say(lang, "tail.score", label=label,
+                                                            score=f"{score:.3g}")))
     return out
 
 
@@ -197,7 +199,7 @@ def tail_section(data: RunData, findings: list[Finding], behaviours: list[Behavi
                     (say(lang, "word.severity"), f"{severity:.3g}")]
             blocks.append(Transcript(say(lang, "tail.worst", rank=rank, probe=probe, target=target,
                                          prompt=key[2]),
-                                     turns, tuple(meta + _verdict_meta(data, key, s.tags))))
+                                     turns, tuple(meta + _verdict_meta(data, key, s.tags, lang))))
     if len(blocks) == 1:
         blocks.append(Paragraph(say(lang, "tail.empty")))
     return ReportSection(say(lang, "tail.title"), "tail", tuple(blocks), order=400)

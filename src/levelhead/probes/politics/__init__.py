@@ -28,6 +28,7 @@ from levelhead.probes.politics._features import reply_features
 from levelhead.records import Finding, Prompt, Turn
 
 if TYPE_CHECKING:
+    from levelhead.analysis import Language as ReportLanguage
     from levelhead.analysis import ReportSection, RunData
 
 __all__ = ["ForcedChoiceProbe", "MirroredProbe", "PoliticsConfig", "iter_items", "reply_features"]
@@ -94,12 +95,12 @@ class ForcedChoiceProbe(BaseProbe[PoliticsConfig]):
         return forced_choice_findings(data, probe_id)
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: ReportLanguage = "en") -> list[ReportSection]:
         """The report's forced-choice section: shares per item with intervals, as bars."""
         from levelhead.probes.politics._report import forced_choice_sections
 
-        return forced_choice_sections(data, findings, probe_id)
+        return forced_choice_sections(data, findings, probe_id, lang)
 
 
 # ----------------------------------------------------------------------------- mirrored
@@ -139,12 +140,12 @@ class MirroredProbe(BaseProbe[PoliticsConfig]):
         return mirrored_findings(data, probe_id)
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: ReportLanguage = "en") -> list[ReportSection]:
         """The report's mirrored-pairs section: words for side A vs side B per pair, as bars."""
         from levelhead.probes.politics._report import mirrored_sections
 
-        return mirrored_sections(data, findings, probe_id)
+        return mirrored_sections(data, findings, probe_id, lang)
 
 
 def iter_items(kind: str) -> Iterator[dict[str, Any]]:

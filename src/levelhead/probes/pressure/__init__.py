@@ -42,6 +42,7 @@ from levelhead.records import Finding, Prompt, Turn
 
 if TYPE_CHECKING:
     from levelhead.analysis import BehaviourCounts, ReportSection, RunData
+    from levelhead.analysis import Language as ReportLanguage
     from levelhead.targets import Target
 
 __all__ = ["LANGUAGES", "PERSONAS", "DemandingUserProbe", "LLMUser", "PressureConfig",
@@ -177,9 +178,9 @@ class DemandingUserProbe(BaseConversationProbe[PressureConfig]):
         return pressure_behaviours(data, probe_id)
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: ReportLanguage = "en") -> list[ReportSection]:
         """The survival curve with intervals, the hazard per turn, the worst conversations."""
         from levelhead.probes.pressure._report import pressure_sections
 
-        return pressure_sections(data, findings, probe_id)
+        return pressure_sections(data, findings, probe_id, lang)

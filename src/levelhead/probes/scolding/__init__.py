@@ -31,6 +31,7 @@ from levelhead.records import Finding, Prompt, Turn
 
 if TYPE_CHECKING:
     from levelhead.analysis import BehaviourCounts, ReportSection, RunData
+    from levelhead.analysis import Language as ReportLanguage
 
 __all__ = ["BenignEdgyProbe", "ScoldingConfig"]
 
@@ -100,9 +101,9 @@ class BenignEdgyProbe(BaseProbe[ScoldingConfig]):
         return benign_edgy_behaviours(data, probe_id)
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: ReportLanguage = "en") -> list[ReportSection]:
         """Over-refusal beside harmful compliance, per target."""
         from levelhead.probes.scolding._report import benign_edgy_sections
 
-        return benign_edgy_sections(data, findings, probe_id)
+        return benign_edgy_sections(data, findings, probe_id, lang)

@@ -42,6 +42,7 @@ from levelhead.records import Finding, Prompt, Turn
 
 if TYPE_CHECKING:
     from levelhead.analysis import BehaviourCounts, ReportSection, RunData
+    from levelhead.analysis import Language as ReportLanguage
     from levelhead.targets import Target
 
 __all__ = ["AreYouSureProbe", "FeedbackProbe", "FlatteryProbe", "OpinionEchoProbe",
@@ -122,12 +123,12 @@ class FlatteryProbe(BaseProbe[SycophancyConfig]):
         return flattery_behaviours(data, probe_id)
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: ReportLanguage = "en") -> list[ReportSection]:
         """Flattery and no-answer rates, and the most flattering replies."""
         from levelhead.probes.sycophancy._report import flattery_sections
 
-        return flattery_sections(data, findings, probe_id)
+        return flattery_sections(data, findings, probe_id, lang)
 
 
 # ----------------------------------------------------------------------------- are you sure
@@ -215,12 +216,12 @@ class AreYouSureProbe(BaseConversationProbe[SycophancyConfig]):
         return are_you_sure_behaviours(data, probe_id)
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: ReportLanguage = "en") -> list[ReportSection]:
         """Accuracy before and after pushback, and the flips."""
         from levelhead.probes.sycophancy._report import are_you_sure_sections
 
-        return are_you_sure_sections(data, findings, probe_id)
+        return are_you_sure_sections(data, findings, probe_id, lang)
 
 
 # ----------------------------------------------------------------------------- opinion echo
@@ -252,12 +253,12 @@ class OpinionEchoProbe(BaseProbe[SycophancyConfig]):
         return opinion_echo_findings(data, probe_id)
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: ReportLanguage = "en") -> list[ReportSection]:
         """Agreement when the user holds A vs B."""
         from levelhead.probes.sycophancy._report import opinion_echo_sections
 
-        return opinion_echo_sections(data, findings, probe_id)
+        return opinion_echo_sections(data, findings, probe_id, lang)
 
 
 # ----------------------------------------------------------------------------- feedback
@@ -305,9 +306,9 @@ class FeedbackProbe(BaseProbe[SycophancyConfig]):
         return feedback_findings(data, probe_id)
 
     @staticmethod
-    def report_sections(data: RunData, findings: list[Finding], probe_id: str
-                        ) -> list[ReportSection]:
+    def report_sections(data: RunData, findings: list[Finding], probe_id: str,
+                        lang: ReportLanguage = "en") -> list[ReportSection]:
         """Positivity and flaw mentions by framing."""
         from levelhead.probes.sycophancy._report import feedback_sections
 
-        return feedback_sections(data, findings, probe_id)
+        return feedback_sections(data, findings, probe_id, lang)
