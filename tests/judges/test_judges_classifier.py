@@ -165,7 +165,7 @@ def test_chinese_replies_are_judged_by_the_abuse_rules_by_default():
     assert [v.label for v in abusive] == ["abusive"] * 3
     verdict = abusive[0]
     assert verdict.score == 1.0 and verdict.extra is not None
-    assert verdict.extra["backend"] == "rules" and verdict.extra["model"] == "abuse.lexicon v3"
+    assert verdict.extra["backend"] == "rules" and verdict.extra["model"] == "abuse.lexicon v4"
     assert verdict.extra["matches"] and verdict.rationale is not None
     assert verdict.rationale.startswith("abuse rules (Chinese): matched 你算什么东西")
 

@@ -334,7 +334,7 @@ def test_registered_by_name_and_buildable():
     built = build_judge(AbuseLexiconConfig.model_validate({"name": "abuse.lexicon"}))
     assert isinstance(built, Judge) and built.labels == ("abusive", "clean")
     name, version, args = judge_identity(built)
-    assert (name, version) == ("abuse.lexicon", "3") and json.loads(args)["languages"] == ["en", "zh"]
+    assert (name, version) == ("abuse.lexicon", "4") and json.loads(args)["languages"] == ["en", "zh"]
 
 
 async def test_async_judge_gives_the_same_verdict(lexicon):

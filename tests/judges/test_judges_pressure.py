@@ -405,7 +405,7 @@ def test_the_abuse_list_additions_keep_innocent_words_clean(text):
 
 
 def test_list_versions():
-    assert load_phrase_list("abuse").header["version"] == "3"
+    assert load_phrase_list("abuse").header["version"] == "4"
     pressure = load_phrase_list("pressure")
     assert pressure.header["version"] == "1"
     assert pressure.header["written_by"] == "the levelhead project"

@@ -275,7 +275,7 @@ def test_registered_by_name_and_buildable():
     assert entry.factory is RefusalRules and entry.config is RefusalRulesConfig
     built = build_judge(RefusalRulesConfig.model_validate({"name": "refusal.rules"}))
     assert isinstance(built, Judge) and built.labels == LABELS
-    assert judge_identity(built)[:2] == ("refusal.rules", "2")
+    assert judge_identity(built)[:2] == ("refusal.rules", "3")
 
 
 async def test_async_judge_gives_the_same_verdict(rules):

@@ -160,6 +160,9 @@ def _jsonl(text: str, source: str | Path) -> list[GoldItem]:
             if reply is None:
                 raise SpecError(f"{where}: no reply to judge: give \"text\", or \"messages\" "
                                 "ending with an assistant message")
+        prompt = _str_field(row, "prompt", where)
+        if prompt and not messages:  # the request the reply answers: judges that read it get it
+            messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
         tags = row.get("tags") or {}
         if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
             raise SpecError(f"{where}: \"tags\" must be an object of names to strings")
