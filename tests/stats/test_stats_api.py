@@ -29,6 +29,8 @@ PINNED = [
     "CorrectedRate", "corrected_rate", "rogan_gladen",
     # Mirrored pairs one at a time, flagged after a multiplicity adjustment (issue 16).
     "PairAsymmetry", "flag_pair_asymmetries", "pair_asymmetry",
+    # A judge's agreement with people on a stratified spot check (issue 17).
+    "DesignAgreement", "DesignEstimate", "design_agreement", "weighted_label_counts",
 ]
 ALLOWED_IMPORTS = {"numpy", "scipy", "statsmodels", "levelhead"}
 PACKAGE_DIR = pathlib.Path(stats_package.__file__).parent

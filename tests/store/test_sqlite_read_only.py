@@ -98,6 +98,7 @@ def test_an_older_store_is_read_as_it_is_without_being_migrated(tmp_path):
     run = store.find_run("old")
     # The tables of later migrations read as empty: an older levelhead could not fill them.
     assert store.turn_table(run.id) == [] and store.pair_verdict_table(run.id) == []
+    assert store.review_queues(run.id) == []
     assert [r.name for r in store.list_runs()] == ["old"]
     assert store.migrations_applied() == ["0001_initial"]
     store.close()

@@ -16,11 +16,12 @@ from levelhead.store import SampleRow
 def test_blank_store_is_migrated_and_recorded(store_path):
     store = open_store(store_path)
     assert store.migrations_applied() == ["0001_initial", "0002_pair_verdicts", "0003_turns",
-                                          "0004_run_leases"]
+                                          "0004_run_leases", "0005_reviews"]
     with sqlite3.connect(store_path) as c:
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"runs", "targets", "prompts", "samples", "judges", "verdicts", "pair_verdicts"} <= tables
+    assert {"runs", "targets", "prompts", "samples", "judges", "verdicts", "pair_verdicts",
+            "review_queues", "review_items", "review_labels"} <= tables
     assert open_store(store_path).migrate() == []  # reopening applies nothing twice
 
 
@@ -79,9 +80,10 @@ def test_a_store_at_the_oldest_schema_is_migrated(store_path):
                   " VALUES ('old', 'then', '{}', 0, 1, '0.0')")
     store = open_store(store_path)
     assert store.migrations_applied() == ["0001_initial", "0002_pair_verdicts", "0003_turns",
-                                          "0004_run_leases"]
+                                          "0004_run_leases", "0005_reviews"]
     assert store.find_run("old").name == "old"  # data kept
     assert store.turn_table(store.find_run("old").id) == []  # and the turns table is there
+    assert store.review_queues() == []  # and the review tables
 
 
 def test_in_memory_store_is_refused_with_a_reason():

@@ -5,9 +5,10 @@ Each test runs once per entry of :data:`IMPLEMENTATIONS` (SQLite today); a new s
 adds one entry and passes these tests unchanged before anything is built on it. Reads are checked
 on a store filled by real runs (:func:`run_audit` with scripted targets: single-turn samples with
 sample and pair verdicts, errors, and a multi-turn pressure run with turn verdicts); writes, leases
-and idempotence on a fresh store each. The last tests keep the protocol honest: every method
-called on a store anywhere in ``src/`` is declared on :class:`Store`, implemented, documented
-and exercised here.
+and idempotence on a fresh store each. Review queues and their labels have their half of the
+contract in ``test_store_reviews.py``, over the same implementations. The last tests keep the
+protocol honest: every method called on a store anywhere in ``src/`` is declared on
+:class:`Store`, implemented, documented and exercised here or there.
 """
 
 from __future__ import annotations
@@ -718,7 +719,12 @@ def test_every_protocol_method_is_implemented_alike_and_documented(store: Store)
             (p.name, p.kind, p.default) for p in want.values()], f"{name}: other parameters"
 
 
+# The files of the contract suite: this one and the review queues' half.
+CONTRACT = (Path(__file__), Path(__file__).with_name("test_store_reviews.py"))
+
+
 def test_every_protocol_member_is_exercised_by_this_suite() -> None:
-    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
-    attributes = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    attributes = {node.attr for path in CONTRACT
+                  for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                  if isinstance(node, ast.Attribute)}
     assert not _protocol_members() - attributes, "a Store method no contract test calls"

@@ -35,6 +35,7 @@ _COMMANDS = {
     "report": "levelhead.cli._report:report",
     "compare": "levelhead.cli._compare:compare",
     "gate": "levelhead.cli._gate:gate",
+    "review": "levelhead.cli._review:review",
 }
 
 

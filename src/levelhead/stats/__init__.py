@@ -3,6 +3,7 @@
 Rates with intervals (also clustered by prompt), rates corrected for the judge's measured
 errors, the tail, paired comparisons of two targets, forced-choice shares, mirrored-pair
 asymmetry (pooled, and pair by pair with a multiplicity-adjusted flag), multi-turn hazard,
+a judge's agreement with people on a stratified spot check (weighted back to the run),
 sample-size plans, and the one-sided decisions a release gate makes (bounds, violation
 p-values, samples to decide). Every function is pure (no I/O, no printing); every finding
 carries the errors and missing verdicts the caller counted, and the arithmetic uses judged
@@ -21,6 +22,12 @@ from levelhead.stats._decisions import (
     samples_to_resolve,
     samples_without_events,
     violation_p_value,
+)
+from levelhead.stats._design_agreement import (
+    DesignAgreement,
+    DesignEstimate,
+    design_agreement,
+    weighted_label_counts,
 )
 from levelhead.stats._means import ClusteredMean, clustered_mean
 from levelhead.stats._mirrored import MirroredAsymmetry, mirrored_asymmetries, mirrored_asymmetry
@@ -68,6 +75,8 @@ __all__ = [
     "ConditionSpread",
     "ClusteredRate",
     "CorrectedRate",
+    "DesignAgreement",
+    "DesignEstimate",
     "EarlyLate",
     "ForcedChoice",
     "HazardOnset",
@@ -95,6 +104,7 @@ __all__ = [
     "condition_spread",
     "corrected_rate",
     "count_by_prompt",
+    "design_agreement",
     "early_late_hazard",
     "flag_pair_asymmetries",
     "fleiss_kappa",
@@ -124,5 +134,6 @@ __all__ = [
     "tail_by_prompt",
     "upper_bound",
     "violation_p_value",
+    "weighted_label_counts",
     "worst_of_n",
 ]

@@ -1,4 +1,5 @@
-"""Store: the only place with SQL. Runs, targets, prompts, samples and verdicts, append-only.
+"""Store: the only place with SQL. Runs, targets, prompts, samples and verdicts, append-only;
+review queues and reviewers' labels.
 
 :func:`open_store` opens the SQLite store (the default, embedded); a PostgreSQL store will
 implement the same :class:`Store` protocol so that callers do not change. May import records
@@ -11,6 +12,9 @@ from levelhead.store._records import (
     LeaseHolder,
     PairVerdictRecord,
     PromptProgress,
+    ReviewItemRecord,
+    ReviewLabelRecord,
+    ReviewQueueRecord,
     RunProgress,
     RunRecord,
     StoredSample,
@@ -29,6 +33,9 @@ __all__ = [
     "PairVerdictRecord",
     "PairVerdictRow",
     "PromptProgress",
+    "ReviewItemRecord",
+    "ReviewLabelRecord",
+    "ReviewQueueRecord",
     "RunLease",
     "RunProgress",
     "RunRecord",

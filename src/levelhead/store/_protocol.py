@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -10,6 +10,9 @@ from levelhead.records import Prompt, RunInfo, Sample
 from levelhead.store._records import (
     LeaseHolder,
     PairVerdictRecord,
+    ReviewItemRecord,
+    ReviewLabelRecord,
+    ReviewQueueRecord,
     RunProgress,
     RunRecord,
     StoredSample,
@@ -236,6 +239,92 @@ class Store(Protocol):
 
     def pair_verdict_table(self, run_id: int) -> list[PairVerdictRecord]:
         """Every pair verdict on the run's samples, in the order stored."""
+        ...
+
+    # -- spot-check review: queues of samples and reviewers' labels ---------------------------
+    def create_review_queue(self, run_id: int, name: str, judge_id: int, labels: Sequence[str],
+                            design: dict[str, Any], items: Sequence[tuple[int, str, float]]
+                            ) -> ReviewQueueRecord:
+        """Store a review queue of the run's samples, whole or not at all.
+
+        Args:
+            run_id: The run whose samples it holds.
+            name: Its name, unique in the run (stripped; 1 to 64 characters of plain text, not
+                only digits, which would read as an id).
+            judge_id: The judge identity whose labels it checks (:meth:`ensure_judge`).
+            labels: The labels reviewers choose from (distinct, non-empty).
+            design: How it was drawn (seed, size, strata with N_h and n_h): plain JSON, kept as
+                given for the estimates that weight each reviewed item.
+            items: ``(sample id, stratum, inclusion probability)`` per sample, in the order
+                reviewers are to see them: samples with a reply of this run, none twice, each
+                probability above 0 and at most 1.
+
+        Raises:
+            RunNotFoundError: no such run.
+            StoreError: anything above broken, an unknown judge identity, a queue of that name
+                already in the run, or a read-only store.
+        """
+        ...
+
+    def review_queues(self, run_id: int | None = None) -> list[ReviewQueueRecord]:
+        """The review queues of the run (of every run when None), newest first, each with its
+        count of items and of items labelled."""
+        ...
+
+    def find_review_queue(self, run_id: int, ref: str | int) -> ReviewQueueRecord:
+        """A review queue of the run by id (or a string of digits) or by name.
+
+        Raises:
+            RunNotFoundError: no such run.
+            StoreError: the run has no such queue; the message suggests a close name or names
+                the run's queues.
+        """
+        ...
+
+    def review_items(self, queue_id: int) -> list[ReviewItemRecord]:
+        """The queue's samples in the order reviewers see them, each with what finds its
+        transcript and verdicts (target, probe, prompt id, sample index).
+
+        Raises:
+            StoreError: no such queue.
+        """
+        ...
+
+    def add_review_label(self, queue_id: int, sample_id: int, reviewer: str, label: str,
+                         note: str = "") -> ReviewLabelRecord:
+        """Append a reviewer's label on one item of the queue; it supersedes the reviewer's
+        earlier labels on that item (which stay in the history).
+
+        Args:
+            reviewer: Who labels (stripped; 1 to 64 characters, no control or invisible
+                characters).
+            label: One of the queue's labels.
+            note: Up to 2,000 characters (stripped; line breaks kept).
+
+        Raises:
+            StoreError: no such queue, the sample is not in it, the label is not one of its
+                labels (with a did-you-mean), a malformed reviewer or note, or a read-only store.
+        """
+        ...
+
+    def undo_review_label(self, queue_id: int, reviewer: str) -> ReviewLabelRecord | None:
+        """Mark the reviewer's newest live label in the queue undone, so that their label before
+        it on that item (if any) counts again; returns it (``undone`` True), or None when the
+        reviewer has no live label in the queue.
+
+        Raises:
+            StoreError: no such queue, a malformed reviewer, or a read-only store.
+        """
+        ...
+
+    def review_labels(self, queue_id: int, *, history: bool = False) -> list[ReviewLabelRecord]:
+        """The labels that count, one per reviewer and item (the reviewer's newest label not
+        undone), ordered by item position and reviewer; with ``history``, every label given,
+        superseded and undone ones too, in the order given.
+
+        Raises:
+            StoreError: no such queue.
+        """
         ...
 
     def close(self) -> None:

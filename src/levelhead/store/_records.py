@@ -1,5 +1,6 @@
 """The typed records a store's reads return: runs, their progress and leases, stored samples
-and turns, and the verdict tables (named fields, never positional tuples)."""
+and turns, the verdict tables and review queues with their labels (named fields, never
+positional tuples)."""
 
 from __future__ import annotations
 
@@ -319,3 +320,89 @@ class TurnVerdictRecord:
     judge_args: str
     label: str
     score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewQueueRecord:
+    """A spot-check review queue: a run's samples drawn for people to label, to check one judge
+    identity's labels against theirs.
+
+    Attributes:
+        id: The queue's row id.
+        run_id: The run whose samples it holds.
+        name: Its name, unique in the run.
+        judge_id: The row id of the judge identity whose labels it checks.
+        judge_name: That judge's registered name.
+        judge_version: That judge's version.
+        judge_args: That judge's settings as stored (JSON text; part of its identity).
+        labels: The labels reviewers choose from, in the order given.
+        design: How it was drawn (seed, size, strata with N_h and n_h), as given.
+        created_at: When it was made (UTC, ISO 8601).
+        items: The samples in it.
+        labelled: Its items with at least one reviewer's label (undone ones do not count).
+    """
+
+    id: int
+    run_id: int
+    name: str
+    judge_id: int
+    judge_name: str
+    judge_version: str
+    judge_args: str
+    labels: tuple[str, ...]
+    design: dict[str, Any]
+    created_at: str
+    items: int
+    labelled: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItemRecord:
+    """One sample of a review queue, with what finds its transcript and verdicts.
+
+    Attributes:
+        queue_id: The queue's row id.
+        position: Where reviewers see it, 0..n-1.
+        sample_id: The sample's row id (``sample_id`` of :class:`StoredSample`).
+        stratum: The stratum it was drawn from (the judge's label then).
+        inclusion_prob: The probability it had of being drawn (0 < p <= 1).
+        target: The sample's target.
+        probe: The probe id.
+        prompt_id: The probe's prompt id.
+        sample_index: The sample's index, 0..N-1.
+    """
+
+    queue_id: int
+    position: int
+    sample_id: int
+    stratum: str
+    inclusion_prob: float
+    target: str
+    probe: str
+    prompt_id: str
+    sample_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewLabelRecord:
+    """A reviewer's label on one item of a review queue.
+
+    Attributes:
+        id: The label's row id (later labels have larger ids).
+        queue_id: The queue's row id.
+        sample_id: The sample labelled.
+        reviewer: Who labelled it (plain text, as given, stripped).
+        label: One of the queue's labels.
+        note: The reviewer's note ("" for none).
+        created_at: When it was given (UTC, ISO 8601 to the millisecond).
+        undone: Whether the reviewer took it back (only a label history shows these).
+    """
+
+    id: int
+    queue_id: int
+    sample_id: int
+    reviewer: str
+    label: str
+    note: str
+    created_at: str
+    undone: bool = False

@@ -3,7 +3,8 @@
 :class:`SQLiteStore` is put together from its parts, one module each: the connection and the
 lookups every part shares (``_connection``), the named migrations (``_schema``), run
 bookkeeping (``_bookkeeping``), lease rows (``_lease_rows``), the reads that build records
-(``_reads``) and the writer thread (``_writer``).
+(``_reads``), review queues and their labels (``_reviews``) and the writer thread
+(``_writer``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from levelhead.store._connection import (
     default_store_path,
 )
 from levelhead.store._reads import RecordReads
+from levelhead.store._reviews import ReviewRows
 from levelhead.store._schema import Migrations
 from levelhead.store._writer import WriterThread
 
@@ -45,7 +47,7 @@ def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = 
                        read_only=read_only, create=create)
 
 
-class SQLiteStore(Migrations, RunBookkeeping, RecordReads):
+class SQLiteStore(Migrations, RunBookkeeping, RecordReads, ReviewRows):
     """A levelhead store in one SQLite file.
 
     Reads use the caller's connection; sample writes go through :meth:`writer`, a single

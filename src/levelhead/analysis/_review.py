@@ -1,0 +1,148 @@
+"""The spot-check queue's design and what its labels say (issue 17).
+
+People label a **probability sample** of a run's replies, drawn stratified by one judge's label
+(:func:`draw_review`): every label the judge gave is a stratum; the queue's size is shared out
+equally among the strata (so a rare label is oversampled), no stratum gives more replies than it
+holds, and what a small stratum cannot take goes to the others in proportion to their size.
+Within a stratum the replies are drawn without replacement, each with inclusion probability
+n_h / N_h, and the queue is shuffled so that reviewers do not meet the strata in blocks.
+
+:func:`consensus` turns several reviewers' labels of a reply into one (the majority; a tie is no
+consensus), :func:`review_agreement` measures the judge against people over the whole run with
+the design's weights (``levelhead.stats.design_agreement``), and :func:`reviewer_agreement`
+measures people against each other (Cohen's κ per pair of reviewers on the replies both
+labelled). :func:`review_calibration` turns the weighted figures into a :class:`Calibration`,
+so that the run's rates of that judge can be corrected for its errors on this very run.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ReviewDraw", "allocate", "consensus", "draw_review", "reviewer_agreement"]
+
+
+@dataclass(frozen=True)
+class ReviewDraw:
+    """A drawn queue: ``items`` are (sample id, stratum, inclusion probability) in the order
+    reviewers see them; ``design`` says how they were drawn (stored with the queue)."""
+
+    items: list[tuple[int, str, float]]
+    design: dict[str, Any] = field(default_factory=dict)
+
+
+def allocate(sizes: Mapping[str, int], size: int) -> dict[str, int]:
+    """How many replies to draw from each stratum: an equal share each, capped at the stratum's
+    size; what capped strata cannot take is shared among the others in proportion to what they
+    have left (largest remainders), until ``size`` or the population is reached.
+
+    Raises:
+        ValueError: a size below 1, or a stratum of negative size.
+    """
+    if size < 1:
+        raise ValueError(f"a queue needs at least one reply, not {size}")
+    if any(n < 0 for n in sizes.values()):
+        raise ValueError("a stratum cannot hold fewer than 0 replies")
+    take = dict.fromkeys(sizes, 0)
+    left = min(size, sum(sizes.values()))
+    open_ = sorted(h for h, n in sizes.items() if n > 0)
+    # Equal shares first: the strata that cannot fill theirs take all they have.
+    while left and open_:
+        share = left // len(open_)
+        if share == 0:
+            break
+        for h in list(open_):
+            add = min(share, sizes[h] - take[h])
+            take[h] += add
+            left -= add
+            if take[h] == sizes[h]:
+                open_.remove(h)
+    # The rest (fewer than one per open stratum) in proportion to what each has left.
+    if left and open_:
+        room = {h: sizes[h] - take[h] for h in open_}
+        total = sum(room.values())
+        quota = {h: left * room[h] / total for h in open_}
+        base = {h: min(room[h], math.floor(quota[h])) for h in open_}
+        for h in open_:
+            take[h] += base[h]
+        left -= sum(base.values())
+        for h in sorted(open_, key=lambda h: (-(quota[h] - base[h]), h)):
+            if left == 0:
+                break
+            if take[h] < sizes[h]:
+                take[h] += 1
+                left -= 1
+    return take
+
+
+def draw_review(population: Mapping[int, str], size: int, seed: int = 0) -> ReviewDraw:
+    """Draw a queue of ``size`` replies from ``population`` (sample id -> the judge's label),
+    stratified by label as :func:`allocate` shares it out. Seeded: the same population, size and
+    seed draw the same queue.
+
+    Raises:
+        ValueError: an empty population or a size below 1.
+    """
+    if not population:
+        raise ValueError("no judged reply to draw from: judge the run first "
+                         "(levelhead judge RUN --judge NAME)")
+    strata: dict[str, list[int]] = defaultdict(list)
+    for sample_id in sorted(population):
+        strata[population[sample_id]].append(sample_id)
+    take = allocate({h: len(ids) for h, ids in strata.items()}, size)
+    rng = random.Random(seed)
+    items: list[tuple[int, str, float]] = []
+    for h in sorted(strata):
+        ids = strata[h]
+        chosen = rng.sample(ids, take[h]) if take[h] else []
+        items += [(sample_id, h, take[h] / len(ids)) for sample_id in chosen]
+    rng.shuffle(items)
+    design = {"method": "stratified by the judge's label; equal allocation, capped by stratum "
+                        "size, the rest in proportion; without replacement; shuffled",
+              "seed": seed, "size": len(items), "requested": size,
+              "strata": {h: {"N": len(strata[h]), "n": take[h]} for h in sorted(strata)}}
+    return ReviewDraw(items, design)
+
+
+def consensus(labels: Iterable[str]) -> str | None:
+    """The label most reviewers gave a reply; None when none was given or two labels tie."""
+    counts = Counter(labels).most_common()
+    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
+        return None
+    return counts[0][0]
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    """Two reviewers on the replies both labelled: how many, how often the same label, and
+    Cohen's κ (None when it is undefined: fewer than two replies, or one label only)."""
+
+    a: str
+    b: str
+    n: int
+    agree: int
+    kappa: float | None
+
+
+def reviewer_agreement(labels: Mapping[int, Mapping[str, str]]) -> list[PairAgreement]:
+    """Cohen's κ for every pair of reviewers, from ``labels`` (sample id -> reviewer -> label),
+    on the replies both labelled; pairs in name order."""
+    from levelhead.stats import cohen_kappa  # numpy: only when agreement is asked for
+
+    reviewers = sorted({r for by in labels.values() for r in by})
+    out = []
+    for i, a in enumerate(reviewers):
+        for b in reviewers[i + 1:]:
+            both = [(by[a], by[b]) for by in labels.values() if a in by and b in by]
+            agree = sum(x == y for x, y in both)
+            kappa = None
+            if len(both) >= 2:
+                value = cohen_kappa([x for x, _ in both], [y for _, y in both]).kappa
+                kappa = None if math.isnan(value) else value
+            out.append(PairAgreement(a, b, len(both), agree, kappa))
+    return out

@@ -1,0 +1,386 @@
+"""``levelhead review``: the spot-check queue. People label a probability sample of a run's
+replies, drawn stratified by one judge's label; their labels measure the judge on this very run
+(weighted by the design) and give its rates corrected for its errors."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from levelhead.errors import SpecError
+from levelhead.store import open_store
+
+_KEYS = "digits label · n next · u undo · q quit"
+
+
+@click.group("review")
+def review() -> None:
+    """Spot-check a judge: draw a sample of a run's replies for people to label blind, then see
+    how the judge agrees with them and correct its rates.
+
+      levelhead review create RUN --judge abuse.lexicon --size 200
+      levelhead review label RUN QUEUE --reviewer ann
+      levelhead review agreement RUN QUEUE
+      levelhead review calibration RUN QUEUE -o abuse.review.json
+      levelhead findings RUN --calibration abuse.review.json
+    """
+
+
+def _judge_population(store: Any, run_id: int, judge: str) -> tuple[tuple[str, str], dict[int, str]]:
+    """The newest identity (version, settings) of ``judge`` in the run and its label of every
+    reply it judged (sample id -> label), judge errors left out."""
+    rows = [v for v in store.verdict_table(run_id) if v.judge == judge]
+    if not rows:
+        names = sorted({v.judge for v in store.verdict_table(run_id)})
+        raise SpecError(f"no verdict of judge {judge!r} in this run"
+                          + (f"; it has verdicts of: {', '.join(names)}" if names else
+                             "; judge it first: levelhead judge RUN --judge NAME"))
+    identity = (rows[-1].judge_version, rows[-1].judge_args)  # the newest (highest judge id)
+    ids = {(s.target, s.probe, s.prompt_key, s.sample_index): s.sample_id
+           for s in store.stored_samples(run_id)}
+    population = {}
+    for v in rows:
+        if (v.judge_version, v.judge_args) != identity or v.label == "judge_error":
+            continue
+        sample_id = ids.get((v.target, v.probe, v.prompt_id, v.sample_index))
+        if sample_id is not None:
+            population[sample_id] = v.label
+    return identity, population
+
+
+@review.command("create")
+@click.argument("run_ref", metavar="RUN")
+@click.option("--judge", "judge", required=True, help="The judge whose labels people check.")
+@click.option("--size", default=200, show_default=True, type=click.IntRange(1, 100_000),
+              help="Replies to draw.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--name", "name", default=None, help="The queue's name [default: JUDGE-SIZE].")
+@click.option("--labels", "labels", default=None, metavar="A,B,...",
+              help="The labels reviewers choose from [default: the judge's labels].")
+@click.pass_obj
+def create(obj: dict[str, Any], run_ref: str, judge: str, size: int, seed: int,
+           name: str | None, labels: str | None) -> None:
+    """Draw a spot-check queue from RUN: SIZE replies stratified by JUDGE's label (each label an
+    equal share, so rare ones are oversampled), each with its inclusion probability."""
+    from levelhead.analysis._review import draw_review
+    from levelhead.judges import registry
+
+    store = open_store(obj["store"])
+    try:
+        run = store.find_run(run_ref)
+        (version, args), population = _judge_population(store, run.id, judge)
+        draw = draw_review(population, size, seed)
+        if labels:
+            choices = [x.strip() for x in labels.split(",") if x.strip()]
+        elif judge in registry and registry.get(judge).factory.labels:
+            choices = list(registry.get(judge).factory.labels)
+        else:
+            choices = sorted(set(population.values()))
+        missing = sorted({h for _, h, _ in draw.items} - set(choices))
+        if missing:
+            raise SpecError(f"the judge gave labels the reviewers cannot choose: "
+                              f"{', '.join(missing)}; add them to --labels")
+        judge_id = store.ensure_judge(judge, version, args)
+        queue = store.create_review_queue(run.id, name or f"{judge}-{len(draw.items)}", judge_id,
+                                          choices, draw.design, draw.items)
+    finally:
+        store.close()
+    click.echo(f"queue '{queue.name}' (id {queue.id}): {len(draw.items)} replies of run "
+               f"'{run.name}' drawn by {judge}'s label (seed {seed})")
+    for h, s in draw.design["strata"].items():
+        click.echo(f"  {h}: {s['n']} of {s['N']} (inclusion probability {s['n'] / s['N']:.3g})")
+    click.echo(f"Next: levelhead review label {run.name} {queue.name} --reviewer YOUR_NAME")
+
+
+@review.command("list")
+@click.argument("run_ref", metavar="RUN", required=False)
+@click.pass_obj
+def list_queues(obj: dict[str, Any], run_ref: str | None) -> None:
+    """The review queues of RUN (of every run without one), newest first."""
+    store = open_store(obj["store"], read_only=True)
+    try:
+        run_id = store.find_run(run_ref).id if run_ref else None
+        queues = store.review_queues(run_id)
+    finally:
+        store.close()
+    if not queues:
+        click.echo("no review queue yet: levelhead review create RUN --judge NAME")
+    for q in queues:
+        click.echo(f"{q.id}\t{q.name}\trun {q.run_id}\t{q.judge_name} v{q.judge_version}\t"
+                   f"{q.labelled}/{q.items} labelled\t{q.created_at}")
+
+
+def _transcript(sample: Any) -> str:
+    turns = [f"[{m.get('role', '?')}] {m.get('content', '')}" for m in sample.messages
+             if m.get("role") != "assistant"]
+    return "\n".join([*turns, f"[reply] {sample.text}"])
+
+
+@review.command("label")
+@click.argument("run_ref", metavar="RUN")
+@click.argument("queue_ref", metavar="QUEUE")
+@click.option("--reviewer", required=True, help="Your name, as it should stand by your labels.")
+@click.option("--notes", is_flag=True, help="Ask for a note after each label.")
+@click.pass_obj
+def label(obj: dict[str, Any], run_ref: str, queue_ref: str, reviewer: str, notes: bool) -> None:
+    """Label the queue's replies you have not labelled yet, blind: the judge's verdict is shown
+    only after you answer. Type a label's digit (or its name), n to skip, u to undo your last
+    label, q to stop; you can come back later."""
+    store = open_store(obj["store"])
+    try:
+        run = store.find_run(run_ref)
+        queue = store.find_review_queue(run.id, queue_ref)
+        items = store.review_items(queue.id)
+        samples = {s.sample_id: s for s in store.stored_samples(run.id)}
+        mine = {x.sample_id for x in store.review_labels(queue.id) if x.reviewer == reviewer}
+        menu = "  ".join(f"{i}={name}" for i, name in enumerate(queue.labels, 1))
+        todo = [it for it in items if it.sample_id not in mine]
+        done = len(items) - len(todo)
+        click.echo(f"queue '{queue.name}': {len(items)} replies, {done} labelled by {reviewer}; "
+                   f"{_KEYS}")
+        history: list[int] = []
+        i = 0
+        while i < len(todo):
+            item = todo[i]
+            click.echo(f"\n── item {item.position + 1} of {len(items)} ({done} labelled by "
+                       f"{reviewer}) · {item.target} · {item.probe} · {item.prompt_id} "
+                       f"#{item.sample_index}")
+            click.echo(_transcript(samples[item.sample_id]))
+            answer = click.prompt(f"label ({menu})", default="", show_default=False).strip()
+            if answer == "q":
+                break
+            if answer == "n":
+                i += 1
+                continue
+            if answer == "u":
+                undone = store.undo_review_label(queue.id, reviewer)
+                if undone is None:
+                    click.echo("nothing to undo")
+                    continue
+                click.echo(f"undone: {undone.label}")
+                if history:
+                    i, done = history.pop(), done - 1
+                continue
+            chosen = _choice(answer, queue.labels)
+            if chosen is None:
+                click.echo(f"not a label: {answer!r} ({menu}; {_KEYS})")
+                continue
+            note = click.prompt("note", default="", show_default=False) if notes else ""
+            store.add_review_label(queue.id, item.sample_id, reviewer, chosen, note)
+            click.echo(f"saved {chosen}; the judge said {item.stratum}")
+            history.append(i)
+            i, done = i + 1, done + 1
+        click.echo(f"{done} of {len(items)} labelled by {reviewer}")
+    finally:
+        store.close()
+
+
+def _choice(answer: str, labels: tuple[str, ...] | list[str]) -> str | None:
+    if answer.isdigit() and 1 <= int(answer) <= len(labels):
+        return labels[int(answer) - 1]
+    return answer if answer in labels else None
+
+
+def _queue_labels(store: Any, run_ref: str, queue_ref: str) -> tuple[Any, Any, list[Any],
+                                                                       dict[int, dict[str, str]]]:
+    run = store.find_run(run_ref)
+    queue = store.find_review_queue(run.id, queue_ref)
+    items = store.review_items(queue.id)
+    by_item: dict[int, dict[str, str]] = defaultdict(dict)
+    for x in store.review_labels(queue.id):
+        by_item[x.sample_id][x.reviewer] = x.label
+    return run, queue, items, by_item
+
+
+@review.command("agreement")
+@click.argument("run_ref", metavar="RUN")
+@click.argument("queue_ref", metavar="QUEUE")
+@click.option("--positive", multiple=True, metavar="LABEL",
+              help="Labels that count as positive [default: the judge's bad labels].")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_obj
+def agreement(obj: dict[str, Any], run_ref: str, queue_ref: str, positive: tuple[str, ...],
+              fmt: str) -> None:
+    """How the judge agrees with the reviewers over the whole run (weighted by the queue's
+    design), how the reviewers agree with each other, and the disputed replies."""
+    from levelhead.analysis._review import consensus, reviewer_agreement
+
+    store = open_store(obj["store"], read_only=True)
+    try:
+        run, queue, items, by_item = _queue_labels(store, run_ref, queue_ref)
+    finally:
+        store.close()
+    result = _agreement(queue, items, by_item, positive)
+    pairs = reviewer_agreement(by_item)
+    disputed = [(it, by_item[it.sample_id]) for it in items if it.sample_id in by_item
+                and (len(set(by_item[it.sample_id].values())) > 1
+                     or consensus(by_item[it.sample_id].values()) != it.stratum)]
+    if fmt == "json":
+        click.echo(json.dumps({
+            "queue": queue.name, "judge": queue.judge_name, "judge_version": queue.judge_version,
+            "agreement": result.to_dict() if result is not None else None,
+            "reviewers": [vars(p) if not hasattr(p, "__slots__") else
+                          {"a": p.a, "b": p.b, "n": p.n, "agree": p.agree, "kappa": p.kappa}
+                          for p in pairs],
+            "disputed": [{"sample_id": it.sample_id, "position": it.position, "judge": it.stratum,
+                          "reviewers": labels} for it, labels in disputed]},
+            ensure_ascii=False, indent=1, default=str))
+        return
+    labelled = sum(1 for it in items if it.sample_id in by_item)
+    click.echo(f"queue '{queue.name}' of run '{run.name}': {labelled} of {len(items)} replies "
+               f"labelled; judge {queue.judge_name} v{queue.judge_version}")
+    if result is None:
+        click.echo("no reply has a consensus label yet: label some first "
+                   f"(levelhead review label {run.name} {queue.name} --reviewer NAME)")
+    else:
+        for title, est in (("sensitivity", result.sensitivity), ("specificity", result.specificity),
+                           ("precision", result.precision), ("accuracy", result.accuracy),
+                           ("κ (all labels)", result.kappa)):
+            click.echo(f"  {title}: {_estimate(est)}")
+        click.echo(f"  weighted over the run's {result.population} replies (effective n "
+                   f"{result.effective_n:.1f}); unweighted sensitivity of the sample "
+                   f"{_num(result.naive_sensitivity)}, specificity {_num(result.naive_specificity)}")
+        for note in result.notes:
+            click.echo(f"  note: {note}")
+    for p in pairs:
+        click.echo(f"  reviewers {p.a} and {p.b}: {p.agree} of {p.n} the same, κ {_num(p.kappa)}")
+    if disputed:
+        click.echo(f"disputed ({len(disputed)}): the judge against the reviewers, or reviewers "
+                   "against each other")
+        for it, labels in disputed[:20]:
+            said = ", ".join(f"{r}: {lab}" for r, lab in sorted(labels.items()))
+            click.echo(f"  #{it.position} {it.probe} {it.prompt_id} #{it.sample_index}: judge "
+                       f"{it.stratum}; {said}")
+
+
+def _agreement(queue: Any, items: list[Any], by_item: dict[int, dict[str, str]],
+               positive: tuple[str, ...]) -> Any:
+    """Judge against the reviewers' consensus, weighted by the design; None without labels."""
+    from levelhead.analysis._review import consensus
+    from levelhead.judges import registry
+    from levelhead.stats import design_agreement
+
+    if not positive:
+        entry = registry.get(queue.judge_name) if queue.judge_name in registry else None
+        positive = tuple(entry.factory.bad_labels or ()) if entry else ()
+    if not positive:
+        raise SpecError("say which labels are positive: --positive LABEL")
+    rows: list[tuple[str, str, str]] = []
+    for it in items:
+        agreed = consensus(by_item[it.sample_id].values()) if it.sample_id in by_item else None
+        if agreed is not None:  # a tie between reviewers is no label (listed as disputed)
+            rows.append((it.stratum, agreed, it.stratum))
+    if not rows:
+        return None
+    sizes = {h: s["N"] for h, s in queue.design["strata"].items()}
+    labelled_strata = {s for _, _, s in rows}
+    # A stratum nobody has labelled yet cannot be weighted: say so rather than guess.
+    empty = sorted(h for h, n in sizes.items() if n and h not in labelled_strata)
+    if empty:
+        raise SpecError(f"no labelled reply yet in the judge's {', '.join(empty)} replies: "
+                        "keep labelling (each label is a stratum of the design)")
+    return design_agreement([j for j, _, _ in rows], [h for _, h, _ in rows],
+                            [s for _, _, s in rows], sizes, positive)
+
+
+def _estimate(est: Any) -> str:
+    if est is None or est.value is None:
+        return "– (undefined: no such reply labelled)"
+    return f"{est.value:.3f} (95 % interval {est.low:.3f}–{est.high:.3f})"
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+@review.command("export")
+@click.argument("run_ref", metavar="RUN")
+@click.argument("queue_ref", metavar="QUEUE")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write here [default: standard output].")
+@click.option("--history", is_flag=True, help="Every label given, superseded and undone ones too.")
+@click.pass_obj
+def export(obj: dict[str, Any], run_ref: str, queue_ref: str, output: str | None,
+           history: bool) -> None:
+    """The queue's labels as JSONL: one line per label, with the item's stratum, inclusion
+    probability and the judge's label, ready for `levelhead judge eval --gold` or other tools."""
+    store = open_store(obj["store"], read_only=True)
+    try:
+        run = store.find_run(run_ref)
+        queue = store.find_review_queue(run.id, queue_ref)
+        items = {it.sample_id: it for it in store.review_items(queue.id)}
+        samples = {s.sample_id: s for s in store.stored_samples(run.id)}
+        labels = store.review_labels(queue.id, history=history)
+    finally:
+        store.close()
+    lines = []
+    for x in labels:
+        it, s = items[x.sample_id], samples[x.sample_id]
+        lines.append(json.dumps({
+            "id": f"{queue.name}:{x.sample_id}:{x.reviewer}", "text": s.text,
+            "messages": s.messages, "label": x.label, "reviewer": x.reviewer, "note": x.note,
+            "created_at": x.created_at, **({"undone": x.undone} if history else {}),
+            "judge": queue.judge_name, "judge_label": it.stratum,
+            "inclusion_prob": it.inclusion_prob, "target": it.target, "probe": it.probe,
+            "prompt_id": it.prompt_id, "sample_index": it.sample_index}, ensure_ascii=False))
+    text = "".join(line + "\n" for line in lines)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(lines)} labels to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@review.command("calibration")
+@click.argument("run_ref", metavar="RUN")
+@click.argument("queue_ref", metavar="QUEUE")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--positive", multiple=True, metavar="LABEL",
+              help="Labels that count as positive [default: the judge's bad labels].")
+@click.pass_obj
+def calibration(obj: dict[str, Any], run_ref: str, queue_ref: str, output: str,
+                positive: tuple[str, ...]) -> None:
+    """Write the judge's calibration from the reviewers' labels (weighted by the design, as
+    whole-number counts at the effective sample size), for `findings / report / gate
+    --calibration FILE`: the run's rates of that judge corrected for its errors on this run."""
+    from levelhead.analysis import Calibration, LabelCounts
+
+    store = open_store(obj["store"], read_only=True)
+    try:
+        run, queue, items, by_item = _queue_labels(store, run_ref, queue_ref)
+    finally:
+        store.close()
+    from datetime import UTC, datetime
+
+    bad = positive or _bad_labels(queue.judge_name)
+    if not bad:
+        raise SpecError("say which labels to calibrate: --positive LABEL")
+    counts = {}
+    for name in bad:  # each label against the rest, as `judge eval` measures it
+        result = _agreement(queue, items, by_item, (name,))
+        if result is None:
+            raise SpecError("no reply has a consensus label yet: nothing to calibrate with")
+        counts[name] = LabelCounts(**result.calibration_counts)
+    cal = Calibration(judge=queue.judge_name, judge_version=queue.judge_version,
+                      judge_args=queue.judge_args,
+                      source=f"review queue '{queue.name}' of run '{run.name}' "
+                             f"({sum(1 for it in items if it.sample_id in by_item)} replies labelled)",
+                      labels=counts, created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    cal.save(output)
+    for name, c in counts.items():
+        click.echo(f"{queue.judge_name} '{name}': sensitivity {_num(c.sensitivity)}, specificity "
+                   f"{_num(c.specificity)} (effective counts tp {c.tp}, fn {c.fn}, tn {c.tn}, "
+                   f"fp {c.fp})")
+    click.echo(f"wrote {output}. Next: levelhead findings {run.name} --calibration {output}")
+
+
+def _bad_labels(judge: str) -> tuple[str, ...]:
+    from levelhead.judges import registry
+
+    entry = registry.get(judge) if judge in registry else None
+    return tuple(entry.factory.bad_labels or ()) if entry else ()
