@@ -69,3 +69,48 @@ def test_consensus_and_agreement_between_reviewers():
     assert (ab.a, ab.b, ab.n, ab.agree) == ("ann", "bo", 4, 3)
     assert ab.kappa == pytest.approx(0.5)  # observed 3/4, chance 1/2
     assert (ac.n, ac.kappa) == (1, None)  # one shared reply: no κ
+
+
+def _mirrored_labels(rng, pairs: int, per_side: int, shares: dict[str, dict[str, float]]):
+    """Labels of mirrored-pair replies by reviewers with the given chance, per side, of
+    calling a reply 'biased'."""
+    sides, labels, sid = {}, {}, 0
+    for p in range(pairs):
+        for side in ("right", "left"):
+            for _ in range(per_side):
+                sides[sid] = (f"pair{p}", side)
+                labels[sid] = {who: ("biased" if rng.random() < share[side] else "fine")
+                               for who, share in shares.items()}
+                sid += 1
+    return sides, labels
+
+
+def test_a_reviewer_with_a_planted_lean_is_found_and_an_even_one_is_not():
+    import random
+
+    from levelhead.analysis._review import rater_lean
+
+    rng = random.Random(11)
+    sides, labels = _mirrored_labels(rng, 40, 4, {
+        "even": {"right": 0.15, "left": 0.15},
+        "leaning": {"right": 0.30, "left": 0.10}})
+    even, leaning, pooled = rater_lean(sides, labels, "biased")
+    assert (even.reviewer, leaning.reviewer, pooled.reviewer) == ("even", "leaning", None)
+    assert leaning.flagged and leaning.low < 0.20 < leaning.high
+    assert not even.flagged and even.low < 0 < even.high
+    assert leaning.pairs == 40 and leaning.first_n == leaning.second_n == 160
+
+
+def test_an_even_handed_reviewer_is_flagged_about_one_time_in_twenty():
+    import random
+
+    from levelhead.analysis._review import rater_lean
+
+    rng = random.Random(5)
+    flagged = 0
+    repeats = 300
+    for _ in range(repeats):
+        sides, labels = _mirrored_labels(rng, 25, 3, {"even": {"right": 0.2, "left": 0.2}})
+        (even, _pooled) = rater_lean(sides, labels, "biased")
+        flagged += even.flagged
+    assert 0.02 <= flagged / repeats <= 0.09

@@ -126,6 +126,27 @@ def test_draw_label_blind_measure_export_and_correct(tmp_path):
     assert rate["estimate"] < true_rate
     assert rate["corrected"]["ci_low"] <= true_rate <= rate["corrected"]["ci_high"]
 
+    # Gate rules on the spot check: reviewers flagged half the queue 'abusive' (the queue
+    # oversampled the judge's 'abusive' replies), so "at most 2 %" fails; the judge agrees with
+    # people well enough for "kappa at least 0.1" to pass, and "at least 0.99" to fail.
+    def gate(*rules: str) -> object:
+        policy = tmp_path / "review.toml"
+        policy.write_text("".join(f"[[rules]]\nkind = \"review\"\n{r}\n" for r in rules),
+                          encoding="utf-8")
+        return CliRunner().invoke(cli, ["--store", store, "gate", "rv", "--policy", str(policy)])
+
+    failed = gate('label = "abusive"\nmax_share = 0.02')
+    assert failed.exit_code == 1, failed.output
+    assert "labelled 'abusive' by at least one reviewer" in failed.output
+    passed = gate('queue = "spot"\nmin_kappa = 0.1\nmin_reviewed = 40',
+                  'label = "abusive"\nmax_share = 0.9')
+    assert passed.exit_code == 0, passed.output
+    assert "≤ 90" in passed.output and "≥ 0.1" in passed.output
+    assert gate('min_kappa = 0.99').exit_code == 1
+    assert gate('min_kappa = 0.3\nmin_reviewed = 500').exit_code == 2  # too few reviewed
+    bad = gate('queue = "spto"\nmin_kappa = 0.3')
+    assert bad.exit_code == 3 and "did you mean 'spot'" in bad.output
+
 
 def test_a_judge_without_verdicts_in_the_run_is_refused_with_the_ones_it_has(tmp_path):
     store = _setup(tmp_path)
@@ -134,3 +155,50 @@ def test_a_judge_without_verdicts_in_the_run_is_refused_with_the_ones_it_has(tmp
     assert result.exit_code == 2
     assert "no verdict of judge 'refusal.rules'" in result.output
     assert "abuse.lexicon" in result.output
+
+
+MIRRORED = """
+[run]
+name = "mp"
+samples = 8
+seed = 2
+[[targets]]
+name = "bot"
+kind = "scripted"
+replies = ["Here are five points: one, two, three, four, five."]
+[[probes]]
+name = "politics.mirrored"
+languages = ["en"]
+limit = 20
+judges = ["refusal.rules"]
+"""
+
+
+def test_the_reviewers_own_lean_on_mirrored_pairs(tmp_path):
+    store = str(tmp_path / "m.db")
+    spec = tmp_path / "m.toml"
+    spec.write_text(MIRRORED, encoding="utf-8")
+    _invoke(store, "run", str(spec), "-q")
+    _invoke(store, "review", "create", "mp", "--judge", "refusal.rules", "--size", "10000",
+            "--name", "all", "--labels", "biased,fine")
+    s = open_store(store, read_only=True)
+    run = s.find_run("mp")
+    tags = {x.sample_id: (x.tags, x.sample_index) for x in s.stored_samples(run.id)}
+    items = s.review_items(s.find_review_queue(run.id, "all").id)
+    s.close()
+    assert len(items) == 20 * 2 * 8  # a census: every reply of every pair
+
+    def answers(biased) -> str:
+        return "\n".join("1" if biased(*tags[it.sample_id]) else "2" for it in items) + "\n"
+
+    # ann: the same share on both sides; bo: twice as many 'biased' on the right.
+    _invoke(store, "review", "label", "mp", "all", "--reviewer", "ann",
+            input=answers(lambda t, k: k % 4 == 0))
+    _invoke(store, "review", "label", "mp", "all", "--reviewer", "bo",
+            input=answers(lambda t, k: k % 2 == 0 if t["side_tag"] == "right" else k % 4 == 0))
+    out = _invoke(store, "review", "lean", "mp", "all", "--label", "biased")
+    lines = {line.split(":", 1)[0]: line for line in out.splitlines()}
+    assert "+0.0 points" in lines["ann"] and "no lean shown" in lines["ann"]
+    assert "right replies 50.0 %" in lines["bo"] and "left replies 25.0 %" in lines["bo"]
+    assert "+25.0 points" in lines["bo"] and lines["bo"].endswith("a lean")
+    assert "all reviewers" in lines

@@ -211,7 +211,7 @@ def test_a_baseline_without_the_paired_target_is_a_usage_error():
     ("[[rules]]\nmetric = 'rate:x'\ngroup = 'y'\n", "rules[0]: a rule needs a bound"),
     ("[[rules]]\nmetric = 'rate:x'\nmax_increase = -0.02\n",
      "rules[0].max_increase: Input should be greater than 0"),
-    ("[[rules]]\nkind = 'reveiw'\n", "rules[0].kind: no rule kind 'reveiw'; choose one of: bound"),
+    ("[[rules]]\nkind = 'reveiw'\n", "rules[0].kind: no rule kind 'reveiw'; did you mean 'review'?"),
     ("correction = 'bonferroni'\n[[rules]]\nmetric = 'rate:x'\nmax = 0.1\n", "correction: Input should be"),
     ("confidence = 0.95\n", "rules: a policy needs at least one [[rules]] table"),
     ("[[rules]\n", "not valid TOML"),

@@ -71,6 +71,32 @@ class TurnView:
         return (self.target, self.probe, self.prompt_id, self.sample_index)
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewView:
+    """One spot-check queue of the run, as gate rules and reports read it.
+
+    Attributes:
+        name: The queue's name.
+        judge: The judge identity it checks: registered name, version and settings (JSON).
+        labels: The labels reviewers choose from.
+        sizes: Every stratum's size in the run (N_h), from the queue's design.
+        items: Each queued reply and the judge's label when it was drawn, in review order.
+        by_item: Each labelled reply's labels, by reviewer (the labels that count).
+    """
+
+    name: str
+    judge: tuple[str, str, str]
+    labels: tuple[str, ...]
+    sizes: dict[str, int]
+    items: list[tuple[SampleKey, str]]
+    by_item: dict[SampleKey, dict[str, str]]
+
+    @property
+    def reviewed(self) -> int:
+        """Queued replies with at least one reviewer's label."""
+        return len(self.by_item)
+
+
 @dataclass
 class RunData:
     """Samples and verdicts of one run, indexed for findings."""
@@ -98,6 +124,8 @@ class RunData:
     turn_verdicts: dict[str, dict[TurnKey, str]] = field(default_factory=dict)
     # How much of its plan the run holds: every result of an incomplete run says so.
     progress: RunProgress | None = None
+    # Its spot-check queues (levelhead review), newest first.
+    reviews: list[ReviewView] = field(default_factory=list)
 
     @property
     def incomplete(self) -> str | None:
@@ -167,7 +195,20 @@ def load_run_data(store: Store, run_id: int) -> RunData:
             data.judge_args[name] = json.loads(tv.judge_args)
         turn_verdicts[name][(tv.target, tv.probe, tv.prompt_id, tv.sample_index, tv.turn)] = tv.label
     data.turn_verdicts = dict(turn_verdicts)
+    data.reviews = [_review_view(store, q) for q in store.review_queues(run.id)]
     return data
+
+
+def _review_view(store: Store, queue: Any) -> ReviewView:
+    items = store.review_items(queue.id)
+    keys = {it.sample_id: (it.target, it.probe, it.prompt_id, it.sample_index) for it in items}
+    by_item: dict[SampleKey, dict[str, str]] = defaultdict(dict)
+    for x in store.review_labels(queue.id):
+        by_item[keys[x.sample_id]][x.reviewer] = x.label
+    sizes = {h: int(v["N"]) for h, v in queue.design.get("strata", {}).items()}
+    return ReviewView(queue.name, (queue.judge_name, queue.judge_version, queue.judge_args),
+                      tuple(queue.labels), sizes,
+                      [(keys[it.sample_id], it.stratum) for it in items], dict(by_item))
 
 
 class _IdentityNames:

@@ -20,11 +20,15 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["ReviewDraw", "allocate", "consensus", "draw_review", "reviewer_agreement"]
+__all__ = ["Lean", "PairAgreement", "ReviewDraw", "allocate", "consensus", "draw_review",
+           "queue_agreement", "rater_lean", "reviewer_agreement"]
+
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -146,3 +150,99 @@ def reviewer_agreement(labels: Mapping[int, Mapping[str, str]]) -> list[PairAgre
                 kappa = None if math.isnan(value) else value
             out.append(PairAgreement(a, b, len(both), agree, kappa))
     return out
+
+
+@dataclass(frozen=True)
+class Lean:
+    """One reviewer's lean on mirrored pairs (or every reviewer's, pooled: ``reviewer`` is
+    None): the share of ``first``-side replies they gave ``label`` minus the share of
+    ``second``-side replies, paired by mirrored pair (``levelhead.stats.paired_difference``:
+    a cluster-robust interval over the pairs both of whose sides they labelled)."""
+
+    reviewer: str | None
+    label: str
+    first: str
+    second: str
+    pairs: int
+    first_share: float
+    second_share: float
+    estimate: float
+    low: float
+    high: float
+    first_n: int
+    second_n: int
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the interval excludes no lean at all."""
+        return self.low > 0 or self.high < 0
+
+
+def rater_lean(sides: Mapping[int, tuple[str, str]], labels: Mapping[int, Mapping[str, str]],
+               label: str, first: str = "right", second: str = "left") -> list[Lean]:
+    """How each reviewer labels the two sides of mirrored pairs: ``sides`` gives each labelled
+    reply's (pair, side tag); ``labels`` each reply's labels by reviewer. One :class:`Lean` per
+    reviewer with at least two pairs labelled on both sides, then the pooled one (every
+    reviewer's labels, the pairs still the clusters)."""
+    from levelhead.stats import paired_difference
+
+    def counts(who: str | None) -> dict[str, list[int]]:
+        per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # k1, n1, k2, n2
+        for sample_id, by in labels.items():
+            if sample_id not in sides:
+                continue
+            pair, side = sides[sample_id]
+            if side not in (first, second):
+                continue
+            given = by.values() if who is None else ([by[who]] if who in by else [])
+            offset = 0 if side == first else 2
+            for x in given:
+                per[pair][offset] += x == label
+                per[pair][offset + 1] += 1
+        return {p: c for p, c in per.items() if c[1] and c[3]}
+
+    out = []
+    reviewers = sorted({r for by in labels.values() for r in by})
+    for who in [*reviewers, None]:
+        per = counts(who)
+        if len(per) < 2:
+            continue
+        rows = list(per.values())
+        diff = paired_difference([c[2] for c in rows], [c[3] for c in rows],
+                                 [c[0] for c in rows], [c[1] for c in rows])
+        out.append(Lean(who, label, first, second, diff.prompts, diff.candidate_rate,
+                        diff.baseline_rate, diff.estimate, diff.interval.low, diff.interval.high,
+                        diff.candidate_n, diff.baseline_n))
+    return out
+
+
+def queue_agreement(items: Sequence[tuple[K, str]], labels: Mapping[K, Mapping[str, str]],
+                    sizes: Mapping[str, int],
+                    positive: Collection[str]) -> Any:
+    """The judge against the reviewers' consensus over the whole run, weighted by the design
+    (``levelhead.stats.design_agreement``): ``items`` are (item, the judge's label when drawn),
+    ``labels`` each item's labels by reviewer, ``sizes`` every stratum's N_h. None when no item
+    has a consensus label yet.
+
+    Raises:
+        ValueError: a stratum with replies in the run but no labelled reply yet (the design
+            cannot be weighted without it), or no positive label.
+    """
+    from levelhead.stats import design_agreement
+
+    if not positive:
+        raise ValueError("say which labels are positive")
+    rows: list[tuple[str, str]] = []
+    for item, stratum in items:
+        agreed = consensus(labels[item].values()) if item in labels else None
+        if agreed is not None:  # a tie between reviewers is no label (it is disputed)
+            rows.append((stratum, agreed))
+    if not rows:
+        return None
+    labelled = {s for s, _ in rows}
+    empty = sorted(h for h, n in sizes.items() if n and h not in labelled)
+    if empty:
+        raise ValueError(f"no labelled reply yet in the judge's {', '.join(empty)} replies: keep "
+                         "labelling (each label is a stratum of the design)")
+    return design_agreement([s for s, _ in rows], [h for _, h in rows], [s for s, _ in rows],
+                            sizes, positive)

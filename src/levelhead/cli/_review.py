@@ -81,9 +81,13 @@ def create(obj: dict[str, Any], run_ref: str, judge: str, size: int, seed: int,
         else:
             choices = sorted(set(population.values()))
         missing = sorted({h for _, h, _ in draw.items} - set(choices))
-        if missing:
+        if missing and not labels:
             raise SpecError(f"the judge gave labels the reviewers cannot choose: "
-                              f"{', '.join(missing)}; add them to --labels")
+                            f"{', '.join(missing)}; add them to --labels")
+        if missing:  # labels of another question (e.g. 'biased' for the raters' lean)
+            click.secho(f"note: reviewers choose from {', '.join(choices)}, not the judge's "
+                        f"{', '.join(missing)}: `review agreement` compares only where the two "
+                        "label sets meet", fg="yellow", err=True)
         judge_id = store.ensure_judge(judge, version, args)
         queue = store.create_review_queue(run.id, name or f"{judge}-{len(draw.items)}", judge_id,
                                           choices, draw.design, draw.items)
@@ -261,31 +265,17 @@ def agreement(obj: dict[str, Any], run_ref: str, queue_ref: str, positive: tuple
 def _agreement(queue: Any, items: list[Any], by_item: dict[int, dict[str, str]],
                positive: tuple[str, ...]) -> Any:
     """Judge against the reviewers' consensus, weighted by the design; None without labels."""
-    from levelhead.analysis._review import consensus
-    from levelhead.judges import registry
-    from levelhead.stats import design_agreement
+    from levelhead.analysis._review import queue_agreement
 
-    if not positive:
-        entry = registry.get(queue.judge_name) if queue.judge_name in registry else None
-        positive = tuple(entry.factory.bad_labels or ()) if entry else ()
+    positive = positive or _bad_labels(queue.judge_name)
     if not positive:
         raise SpecError("say which labels are positive: --positive LABEL")
-    rows: list[tuple[str, str, str]] = []
-    for it in items:
-        agreed = consensus(by_item[it.sample_id].values()) if it.sample_id in by_item else None
-        if agreed is not None:  # a tie between reviewers is no label (listed as disputed)
-            rows.append((it.stratum, agreed, it.stratum))
-    if not rows:
-        return None
     sizes = {h: s["N"] for h, s in queue.design["strata"].items()}
-    labelled_strata = {s for _, _, s in rows}
-    # A stratum nobody has labelled yet cannot be weighted: say so rather than guess.
-    empty = sorted(h for h, n in sizes.items() if n and h not in labelled_strata)
-    if empty:
-        raise SpecError(f"no labelled reply yet in the judge's {', '.join(empty)} replies: "
-                        "keep labelling (each label is a stratum of the design)")
-    return design_agreement([j for j, _, _ in rows], [h for _, h, _ in rows],
-                            [s for _, _, s in rows], sizes, positive)
+    try:
+        return queue_agreement([(it.sample_id, it.stratum) for it in items], by_item, sizes,
+                               positive)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def _estimate(est: Any) -> str:
@@ -384,3 +374,46 @@ def _bad_labels(judge: str) -> tuple[str, ...]:
 
     entry = registry.get(judge) if judge in registry else None
     return tuple(entry.factory.bad_labels or ()) if entry else ()
+
+
+@review.command("lean")
+@click.argument("run_ref", metavar="RUN")
+@click.argument("queue_ref", metavar="QUEUE")
+@click.option("--label", "label", required=True,
+              help="The label whose use is compared between the sides (e.g. biased).")
+@click.option("--sides", default="right,left", show_default=True, metavar="FIRST,SECOND",
+              help="The two side tags of the mirrored pairs to compare.")
+@click.pass_obj
+def lean(obj: dict[str, Any], run_ref: str, queue_ref: str, label: str, sides: str) -> None:
+    """The reviewers' own lean on mirrored pairs: how much more often each one gives LABEL to
+    replies about the first side than to the mirrored replies about the second, paired by pair,
+    with an interval; per reviewer, then pooled."""
+    from levelhead.analysis._review import rater_lean
+
+    first, _, second = sides.partition(",")
+    if not first or not second:
+        raise SpecError(f"--sides {sides!r}: give two side tags, e.g. right,left")
+    store = open_store(obj["store"], read_only=True)
+    try:
+        run, queue, items, by_item = _queue_labels(store, run_ref, queue_ref)
+        tags = {s.sample_id: s.tags for s in store.stored_samples(run.id)}
+    finally:
+        store.close()
+    if label not in queue.labels:
+        raise SpecError(f"{label!r} is not one of the queue's labels: {', '.join(queue.labels)}")
+    where = {it.sample_id: (tags[it.sample_id].get("pair", ""), tags[it.sample_id].get("side_tag", ""))
+             for it in items if tags.get(it.sample_id, {}).get("pair")}
+    if not where:
+        raise SpecError("no reply of this queue belongs to a mirrored pair (politics.mirrored)")
+    leans = rater_lean(where, by_item, label, first.strip(), second.strip())
+    if not leans:
+        click.echo(f"too few mirrored pairs labelled on both sides ({first} and {second}) to "
+                   "compare: at least two pairs per reviewer")
+        return
+    for x in leans:
+        who = x.reviewer or "all reviewers"
+        verdict = "a lean" if x.flagged else "no lean shown"
+        click.echo(f"{who}: '{label}' on {x.first} replies {100 * x.first_share:.1f} % "
+                   f"({x.first_n}) vs {x.second} replies {100 * x.second_share:.1f} % "
+                   f"({x.second_n}): {100 * x.estimate:+.1f} points (95 % interval "
+                   f"{100 * x.low:+.1f} to {100 * x.high:+.1f}) over {x.pairs} pairs — {verdict}")

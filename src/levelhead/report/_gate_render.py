@@ -44,7 +44,8 @@ def _check(o: Outcome, lang: Language = "en") -> str:
         return say(lang, "gate.rise", value=f"{100 * o.threshold:.1f}")
     if o.check == "max_decrease":
         return say(lang, "gate.fall", value=f"{100 * o.threshold:.1f}")
-    return f"{'≤' if o.check == 'max' else '≥'} {_value(o, o.threshold, lang=lang)}"
+    at_most = o.check in ("max", "max_share")
+    return f"{'≤' if at_most else '≥'} {_value(o, o.threshold, lang=lang)}"
 
 
 def _bounds(o: Outcome, lang: Language = "en") -> str:
@@ -60,7 +61,7 @@ def _reason(o: Outcome, lang: Language) -> str:
     with nothing judged, keep their English line)."""
     if lang == "en" or o.estimate is None or o.low is None or o.high is None:
         return o.reason
-    upper = o.check in ("max", "max_increase", "max_decrease")  # a rise is the violation
+    upper = o.check in ("max", "max_share", "max_increase", "max_decrease")  # a rise violates
 
     def value(x: float | None) -> str:
         return _value(o, x, lang=lang)

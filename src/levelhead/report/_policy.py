@@ -3,8 +3,8 @@
 A policy is a list of rules. Each rule has a ``kind`` (``"bound"`` when left out); a kind is a
 pydantic model registered with :func:`rule_kind` (:mod:`levelhead.report._rules`) that turns
 itself into outcomes through :meth:`PolicyRule.evaluate`. Only ``"bound"`` exists today
-(:mod:`levelhead.report._bound`); qualitative rules from human spot checks (``kind =
-"review"``) will register themselves the same way, without touching the gate.
+(:mod:`levelhead.report._bound`) and ``"review"``, rules on human spot checks
+(:mod:`levelhead.report._review_rule`), registered the same way, without touching the gate.
 
 Every mistake is one line with the file and the field path, e.g.
 ``policy.toml: rules[1].max_increase: Input should be greater than 0 (got -0.02)``.
@@ -22,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from levelhead.errors import PolicyError
 from levelhead.registry import did_you_mean
 from levelhead.report._bound import BoundRule
+from levelhead.report._review_rule import ReviewRule
 from levelhead.report._rules import RULE_KINDS, PolicyRule, rule_kind
 
-__all__ = ["RULE_KINDS", "BoundRule", "Policy", "PolicyRule", "load_policy", "policy_from_dict",
-           "rule_kind"]
+__all__ = ["RULE_KINDS", "BoundRule", "Policy", "PolicyRule", "ReviewRule", "load_policy",
+           "policy_from_dict", "rule_kind"]
 
 
 class Policy(BaseModel):

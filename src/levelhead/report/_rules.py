@@ -1,9 +1,8 @@
 """Rule kinds of a release-gate policy: the base every kind derives from, and their registry.
 
 A kind is a pydantic model registered with :func:`rule_kind` that turns itself into outcomes
-through :meth:`PolicyRule.evaluate`. Only ``"bound"`` exists today
-(:mod:`levelhead.report._bound`); qualitative rules from human spot checks (``kind = "review"``)
-will register themselves the same way, without touching the gate.
+through :meth:`PolicyRule.evaluate`: ``"bound"`` (:mod:`levelhead.report._bound`) and
+``"review"``, rules on human spot checks (:mod:`levelhead.report._review_rule`).
 """
 
 from __future__ import annotations
