@@ -22,10 +22,13 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from levelhead.store import Store
 
 __all__ = ["Lean", "PairAgreement", "ReviewDraw", "allocate", "consensus", "draw_review",
-           "queue_agreement", "rater_lean", "reviewer_agreement"]
+           "judge_population", "queue_agreement", "rater_lean", "reviewer_agreement"]
 
 
 K = TypeVar("K", bound=Hashable)
@@ -38,6 +41,34 @@ class ReviewDraw:
 
     items: list[tuple[int, str, float]]
     design: dict[str, Any] = field(default_factory=dict)
+
+
+def judge_population(store: Store, run_id: int, judge: str
+                     ) -> tuple[tuple[str, str], dict[int, str]]:
+    """What a queue is drawn from: the newest identity (version, settings) of ``judge`` in the
+    run, and its label of every reply it judged (sample id -> label), judge errors left out.
+
+    Raises:
+        ValueError: the run holds no verdict of that judge (naming the judges it has).
+    """
+    table = store.verdict_table(run_id)
+    rows = [v for v in table if v.judge == judge]
+    if not rows:
+        names = sorted({v.judge for v in table})
+        raise ValueError(f"no verdict of judge {judge!r} in this run"
+                         + (f"; it has verdicts of: {', '.join(names)}" if names else
+                            "; judge it first: levelhead judge RUN --judge NAME"))
+    identity = (rows[-1].judge_version, rows[-1].judge_args)  # the newest (highest judge id)
+    ids = {(s.target, s.probe, s.prompt_key, s.sample_index): s.sample_id
+           for s in store.stored_samples(run_id)}
+    population = {}
+    for v in rows:
+        if (v.judge_version, v.judge_args) != identity or v.label == "judge_error":
+            continue
+        sample_id = ids.get((v.target, v.probe, v.prompt_id, v.sample_index))
+        if sample_id is not None:
+            population[sample_id] = v.label
+    return identity, population
 
 
 def allocate(sizes: Mapping[str, int], size: int) -> dict[str, int]:

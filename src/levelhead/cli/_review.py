@@ -30,28 +30,6 @@ def review() -> None:
     """
 
 
-def _judge_population(store: Any, run_id: int, judge: str) -> tuple[tuple[str, str], dict[int, str]]:
-    """The newest identity (version, settings) of ``judge`` in the run and its label of every
-    reply it judged (sample id -> label), judge errors left out."""
-    rows = [v for v in store.verdict_table(run_id) if v.judge == judge]
-    if not rows:
-        names = sorted({v.judge for v in store.verdict_table(run_id)})
-        raise SpecError(f"no verdict of judge {judge!r} in this run"
-                          + (f"; it has verdicts of: {', '.join(names)}" if names else
-                             "; judge it first: levelhead judge RUN --judge NAME"))
-    identity = (rows[-1].judge_version, rows[-1].judge_args)  # the newest (highest judge id)
-    ids = {(s.target, s.probe, s.prompt_key, s.sample_index): s.sample_id
-           for s in store.stored_samples(run_id)}
-    population = {}
-    for v in rows:
-        if (v.judge_version, v.judge_args) != identity or v.label == "judge_error":
-            continue
-        sample_id = ids.get((v.target, v.probe, v.prompt_id, v.sample_index))
-        if sample_id is not None:
-            population[sample_id] = v.label
-    return identity, population
-
-
 @review.command("create")
 @click.argument("run_ref", metavar="RUN")
 @click.option("--judge", "judge", required=True, help="The judge whose labels people check.")
@@ -66,13 +44,16 @@ def create(obj: dict[str, Any], run_ref: str, judge: str, size: int, seed: int,
            name: str | None, labels: str | None) -> None:
     """Draw a spot-check queue from RUN: SIZE replies stratified by JUDGE's label (each label an
     equal share, so rare ones are oversampled), each with its inclusion probability."""
-    from levelhead.analysis._review import draw_review
+    from levelhead.analysis._review import draw_review, judge_population
     from levelhead.judges import registry
 
     store = open_store(obj["store"])
     try:
         run = store.find_run(run_ref)
-        (version, args), population = _judge_population(store, run.id, judge)
+        try:
+            (version, args), population = judge_population(store, run.id, judge)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
         draw = draw_review(population, size, seed)
         if labels:
             choices = [x.strip() for x in labels.split(",") if x.strip()]
