@@ -4,7 +4,7 @@ Every import in ``src/levelhead`` counts: at the top of a module, inside a funct
 ``TYPE_CHECKING``. Each package may import the packages its row of ``MAY_IMPORT`` names, and no
 module may take part in an import cycle. Adding a package means adding its row here.
 
-    cli → report → analysis → stats, store → records
+    cli, web → report → analysis → stats, store → records
     runner → targets, probes, judges, store
     probes → analysis (never report); behaviour packages never import each other
 """
@@ -42,7 +42,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "runner": {"errors", "records", "registry", "_version", "targets", "probes", "judges", "store",
                "spec"},
     "cli": BASE | {"stats", "store", "targets", "judges", "analysis", "probes", "spec", "report",
-                   "runner"},
+                   "runner", "web"},
+    "web": {"errors", "records", "registry", "stats", "store", "judges", "analysis", "report"},
     ROOT: {"_version", "errors", "records", "runner", "spec", "store", "report"},  # report: lazily
     "__main__": {"cli"},
 }

@@ -32,12 +32,14 @@ from levelhead.judges.lexicon import AbuseLexicon
 from levelhead.records import Prompt, Turn
 from levelhead.spec import AuditSpec, spec_from_dict
 from levelhead.store import (
+    BrowsedSample,
     LeaseHolder,
     PairVerdictRecord,
     PairVerdictRow,
     RunProgress,
     RunRecord,
     SampleRow,
+    SampleVerdictRecord,
     Store,
     StoredSample,
     StoredTurn,
@@ -327,6 +329,43 @@ def test_stored_samples_are_the_good_ones_with_what_a_judge_sees(audited: Audite
     assert good[0].tags == {"pair": "praise", "side": "a"}
     assert s.stored_samples(run.id, {"custom"}) == good
     assert s.stored_samples(run.id, {"another"}) == []
+
+
+# -- browsing ------------------------------------------------------------------------------------
+def test_sample_page_filters_and_pages_in_the_store_with_every_verdict(audited: Audited) -> None:
+    s, run = audited.store, audited.single
+    page, total = s.sample_page(run.id)
+    assert total == 8 and len(page) == 8  # errors are samples too
+    assert all(isinstance(x, BrowsedSample) for x in page)
+    assert [x.sample_id for x in page] == sorted(x.sample_id for x in page)
+    assert {x.status for x in page if x.target == "broken"} == {"error"}
+    assert all(x.error for x in page if x.status == "error")
+    first, rest = s.sample_page(run.id, limit=3), s.sample_page(run.id, offset=3, limit=50)
+    assert first[1] == rest[1] == 8
+    assert [x.sample_id for x in first[0] + rest[0]] == [x.sample_id for x in page]
+    abusive, n = s.sample_page(run.id, judge="abuse.lexicon", label="abusive")
+    assert n == 2 and {x.text for x in abusive} == {INSULT}
+    assert s.sample_page(run.id, label="clean")[1] == 2
+    assert s.sample_page(run.id, judge="abuse.lexicon")[1] == 4  # judges never see errors
+    assert s.sample_page(run.id, target="bot", prompt="praise-b")[1] == 2
+    assert s.sample_page(run.id, probe="custom")[1] == 8
+    assert s.sample_page(run.id, probe="another")[1] == 0
+    assert s.sample_page(run.id, query="IDIOT")[1] == 2  # any case
+    assert s.sample_page(run.id, query="%")[1] == 0  # taken literally
+    assert s.sample_page(run.id, lang="")[1] == 8 and s.sample_page(run.id, lang="zh")[1] == 0
+    one = abusive[0]
+    assert one.messages[-1] == {"role": "assistant", "content": INSULT}
+    assert one.tags == {"pair": "praise", "side": "a"}
+    assert isinstance(one.verdicts[0], SampleVerdictRecord)
+    assert {(v.judge, v.label, v.judge_version) for v in one.verdicts} >= {
+        ("abuse.lexicon", "abusive", AbuseLexicon.version)}
+    assert s.browse_sample(run.id, one.sample_id) == one
+    with pytest.raises(StoreError, match="no sample"):
+        s.browse_sample(audited.talk.id, one.sample_id)
+    with pytest.raises(StoreError, match="1 to 500"):
+        s.sample_page(run.id, limit=0)
+    with pytest.raises(RunNotFoundError):
+        s.sample_page(10_000)
 
 
 # -- judges and verdicts -------------------------------------------------------------------------

@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from levelhead.analysis._calibration import Calibration
     from levelhead.store import Store
 
 __all__ = ["Lean", "PairAgreement", "ReviewDraw", "allocate", "consensus", "draw_review",
-           "judge_population", "queue_agreement", "rater_lean", "reviewer_agreement"]
+           "judge_population", "queue_agreement", "queue_calibration", "rater_lean",
+           "reviewer_agreement"]
 
 
 K = TypeVar("K", bound=Hashable)
@@ -277,3 +279,28 @@ def queue_agreement(items: Sequence[tuple[K, str]], labels: Mapping[K, Mapping[s
                          "labelling (each label is a stratum of the design)")
     return design_agreement([s for s, _ in rows], [h for _, h in rows], [s for s, _ in rows],
                             sizes, positive)
+
+
+def queue_calibration(judge: tuple[str, str, str], items: Sequence[tuple[K, str]],
+                      labels: Mapping[K, Mapping[str, str]], sizes: Mapping[str, int],
+                      positive: Collection[str], source: str) -> Calibration | None:
+    """The judge's :class:`Calibration` from a queue's labels: each ``positive`` label against
+    the rest, as :func:`queue_agreement` weighs it, in whole-number counts whose Jeffreys
+    posteriors carry the design's uncertainty (not the run's size). ``judge`` is its (name,
+    version, settings JSON). None when no item has a consensus label yet.
+
+    Raises:
+        ValueError: as :func:`queue_agreement`.
+    """
+    from datetime import UTC, datetime
+
+    from levelhead.analysis._calibration import Calibration, LabelCounts
+
+    counts = {}
+    for name in positive:  # each label against the rest, as `judge eval` measures it
+        result = queue_agreement(items, labels, sizes, (name,))
+        if result is None:
+            return None
+        counts[name] = LabelCounts(**result.calibration_counts)
+    return Calibration(judge=judge[0], judge_version=judge[1], judge_args=judge[2], source=source,
+                       labels=counts, created_at=datetime.now(UTC).isoformat(timespec="seconds"))

@@ -36,6 +36,7 @@ _COMMANDS = {
     "compare": "levelhead.cli._compare:compare",
     "gate": "levelhead.cli._gate:gate",
     "review": "levelhead.cli._review:review",
+    "serve": "levelhead.cli._serve:serve",
 }
 
 

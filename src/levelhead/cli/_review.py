@@ -319,31 +319,29 @@ def calibration(obj: dict[str, Any], run_ref: str, queue_ref: str, output: str,
     """Write the judge's calibration from the reviewers' labels (weighted by the design, as
     whole-number counts at the effective sample size), for `findings / report / gate
     --calibration FILE`: the run's rates of that judge corrected for its errors on this run."""
-    from levelhead.analysis import Calibration, LabelCounts
-
     store = open_store(obj["store"], read_only=True)
     try:
         run, queue, items, by_item = _queue_labels(store, run_ref, queue_ref)
     finally:
         store.close()
-    from datetime import UTC, datetime
+    from levelhead.analysis._review import queue_calibration
 
     bad = positive or _bad_labels(queue.judge_name)
     if not bad:
         raise SpecError("say which labels to calibrate: --positive LABEL")
-    counts = {}
-    for name in bad:  # each label against the rest, as `judge eval` measures it
-        result = _agreement(queue, items, by_item, (name,))
-        if result is None:
-            raise SpecError("no reply has a consensus label yet: nothing to calibrate with")
-        counts[name] = LabelCounts(**result.calibration_counts)
-    cal = Calibration(judge=queue.judge_name, judge_version=queue.judge_version,
-                      judge_args=queue.judge_args,
-                      source=f"review queue '{queue.name}' of run '{run.name}' "
-                             f"({sum(1 for it in items if it.sample_id in by_item)} replies labelled)",
-                      labels=counts, created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    labelled = sum(1 for it in items if it.sample_id in by_item)
+    try:
+        cal = queue_calibration(
+            (queue.judge_name, queue.judge_version, queue.judge_args),
+            [(it.sample_id, it.stratum) for it in items], by_item,
+            {h: s["N"] for h, s in queue.design["strata"].items()}, bad,
+            f"review queue '{queue.name}' of run '{run.name}' ({labelled} replies labelled)")
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    if cal is None:
+        raise SpecError("no reply has a consensus label yet: nothing to calibrate with")
     cal.save(output)
-    for name, c in counts.items():
+    for name, c in cal.labels.items():
         click.echo(f"{queue.judge_name} '{name}': sensitivity {_num(c.sensitivity)}, specificity "
                    f"{_num(c.specificity)} (effective counts tp {c.tp}, fn {c.fn}, tn {c.tn}, "
                    f"fp {c.fp})")

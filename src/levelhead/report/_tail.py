@@ -133,6 +133,8 @@ def _prompt_tail_block(b: BehaviourCounts, lang: Language = "en") -> list[Any]:
 
     tails = tail_by_prompt(b.k, b.n, prompt_ids=b.prompt_ids, future_draws=FUTURE_ASKS)
     judge = b.metric[5:]
+    if not tails:  # a target with no judged reply (every call failed): nothing to bound
+        return []
     if not b.total_k:
         worst_upper = max(t.p_any_future_upper or 0.0 for t in tails)
         return [Paragraph(say(lang, "tail.none_seen", label=b.group, judge=judge, n=b.total_n,

@@ -9,6 +9,7 @@ and errors only.
 from levelhead.store._lease import RunLease, acquire_lease, claim_lease
 from levelhead.store._protocol import SampleWriter, Store
 from levelhead.store._records import (
+    BrowsedSample,
     LeaseHolder,
     PairVerdictRecord,
     PromptProgress,
@@ -17,6 +18,7 @@ from levelhead.store._records import (
     ReviewQueueRecord,
     RunProgress,
     RunRecord,
+    SampleVerdictRecord,
     StoredSample,
     StoredTurn,
     TaggedSample,
@@ -29,6 +31,7 @@ from levelhead.store._rows import PairVerdictRow, SampleRow, TurnRow, TurnVerdic
 from levelhead.store._sqlite import SQLiteStore, default_store_path, open_store
 
 __all__ = [
+    "BrowsedSample",
     "LeaseHolder",
     "PairVerdictRecord",
     "PairVerdictRow",
@@ -41,6 +44,7 @@ __all__ = [
     "RunRecord",
     "SQLiteStore",
     "SampleRow",
+    "SampleVerdictRecord",
     "SampleWriter",
     "Store",
     "StoredSample",

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from levelhead.records import Prompt, RunInfo, Sample
 from levelhead.store._records import (
+    BrowsedSample,
     LeaseHolder,
     PairVerdictRecord,
     ReviewItemRecord,
@@ -208,6 +209,44 @@ class Store(Protocol):
 
     def probes_of(self, run_id: int) -> list[str]:
         """The probe ids of the run, sorted."""
+        ...
+
+    # -- browsing: a page of samples at a time -------------------------------------------------
+    def sample_page(self, run_id: int, *, probe: str | None = None, prompt: str | None = None,
+                    target: str | None = None, judge: str | None = None,
+                    label: str | None = None, lang: str | None = None,
+                    query: str | None = None, offset: int = 0, limit: int = 50
+                    ) -> tuple[list[BrowsedSample], int]:
+        """One page of the run's samples (errors included), in the order stored, that pass
+        every filter given, and how many pass in all; filtered and paged by the store, so that
+        a page of a 100,000-sample run is as quick as one of a small run.
+
+        Args:
+            probe: The probe id.
+            prompt: The probe's prompt id.
+            target: The target's name.
+            judge: Samples with a verdict of this judge (with ``label``: of that label).
+            label: Samples with a verdict of this label (of ``judge``, or of any judge).
+            lang: The prompt's ``lang`` tag (``""``: prompts without one).
+            query: Text the reply (or an error sample's error) contains, case-insensitively
+                for ASCII letters; taken literally (``%`` and ``_`` are no wildcards).
+            offset: Samples to pass over first.
+            limit: The most samples on the page (1 to 500).
+
+        Raises:
+            RunNotFoundError: no such run.
+            StoreError: a negative offset, or a limit outside 1..500.
+        """
+        ...
+
+    def browse_sample(self, run_id: int, sample_id: int) -> BrowsedSample:
+        """One sample of the run (``sample_id`` of :class:`BrowsedSample` or
+        :class:`StoredSample`), whole, with every verdict on it and each judge's identity.
+
+        Raises:
+            RunNotFoundError: no such run.
+            StoreError: the run has no such sample.
+        """
         ...
 
     # -- judges and verdicts -------------------------------------------------------------------

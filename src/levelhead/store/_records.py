@@ -406,3 +406,58 @@ class ReviewLabelRecord:
     note: str
     created_at: str
     undone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SampleVerdictRecord:
+    """One judge's verdict on a sample, with the judge's whole identity.
+
+    Attributes:
+        judge: The judge's registered name.
+        judge_version: Its version.
+        judge_args: Its settings as stored (JSON text; part of its identity).
+        label: The label it gave.
+        score: Its score, if it gives one.
+        rationale: Why, in its words (empty when it gives none).
+    """
+
+    judge: str
+    judge_version: str
+    judge_args: str
+    label: str
+    score: float | None
+    rationale: str
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsedSample:
+    """A sample as a person browses it: where it is from, its whole transcript and every
+    verdict on it.
+
+    Attributes:
+        sample_id: The sample's row id.
+        run_id: Its run's row id.
+        target: The target's name.
+        probe: The probe id.
+        prompt_key: The probe's prompt id.
+        sample_index: The sample's index, 0..N-1.
+        status: ``ok`` or ``error``.
+        text: The reply (empty for an error).
+        error: What went wrong, for an error sample (else empty).
+        messages: The whole conversation, as sent and answered.
+        tags: The prompt's tags (``lang``, ``side``, ...).
+        verdicts: Every verdict on it, in the order the judge identities were stored.
+    """
+
+    sample_id: int
+    run_id: int
+    target: str
+    probe: str
+    prompt_key: str
+    sample_index: int
+    status: str
+    text: str
+    error: str
+    messages: list[dict[str, str]]
+    tags: dict[str, str]
+    verdicts: tuple[SampleVerdictRecord, ...]

@@ -3,8 +3,8 @@
 :class:`SQLiteStore` is put together from its parts, one module each: the connection and the
 lookups every part shares (``_connection``), the named migrations (``_schema``), run
 bookkeeping (``_bookkeeping``), lease rows (``_lease_rows``), the reads that build records
-(``_reads``), review queues and their labels (``_reviews``) and the writer thread
-(``_writer``).
+(``_reads``), review queues and their labels (``_reviews``), pages of samples to browse
+(``_browse``) and the writer thread (``_writer``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from levelhead.errors import StoreError, StoreNotFoundError
 from levelhead.store._bookkeeping import RunBookkeeping
+from levelhead.store._browse import SampleBrowsing
 from levelhead.store._connection import (
     connect,
     connect_read_only,
@@ -47,7 +48,7 @@ def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = 
                        read_only=read_only, create=create)
 
 
-class SQLiteStore(Migrations, RunBookkeeping, RecordReads, ReviewRows):
+class SQLiteStore(Migrations, RunBookkeeping, RecordReads, ReviewRows, SampleBrowsing):
     """A levelhead store in one SQLite file.
 
     Reads use the caller's connection; sample writes go through :meth:`writer`, a single
