@@ -125,6 +125,15 @@ def test_draw_label_blind_measure_export_and_correct(tmp_path):
     # The raw rate counts only what the judge saw; the corrected one holds the truth.
     assert rate["estimate"] < true_rate
     assert rate["corrected"]["ci_low"] <= true_rate <= rate["corrected"]["ci_high"]
+    # --review QUEUE does the same without the file, in findings, report and gate alike.
+    direct = json.loads(_invoke(store, "findings", "rv", "--format", "json", "--review", "spot"))
+    same = next(f for f in direct if f["metric"] == "rate:abuse.lexicon" and f["group"] == "abusive")
+    assert same["corrected"]["estimate"] == rate["corrected"]["estimate"]
+    page = tmp_path / "r.html"
+    _invoke(store, "report", "rv", "--review", "spot", "-o", str(page))
+    assert "review queue" in page.read_text(encoding="utf-8")
+    missing = CliRunner().invoke(cli, ["--store", store, "findings", "rv", "--review", "spto"])
+    assert missing.exit_code != 0 and "spot" in missing.output
 
     # Gate rules on the spot check: reviewers flagged half the queue 'abusive' (the queue
     # oversampled the judge's 'abusive' replies), so "at most 2 %" fails; the judge agrees with

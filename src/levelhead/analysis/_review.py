@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Lean", "PairAgreement", "ReviewDraw", "allocate", "consensus", "draw_review",
            "judge_population", "queue_agreement", "queue_calibration", "rater_lean",
-           "reviewer_agreement"]
+           "review_calibrations", "reviewer_agreement"]
 
 
 K = TypeVar("K", bound=Hashable)
@@ -304,3 +304,34 @@ def queue_calibration(judge: tuple[str, str, str], items: Sequence[tuple[K, str]
         counts[name] = LabelCounts(**result.calibration_counts)
     return Calibration(judge=judge[0], judge_version=judge[1], judge_args=judge[2], source=source,
                        labels=counts, created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def review_calibrations(store: Store, run_id: int, refs: Sequence[str]) -> list[Calibration]:
+    """The calibrations the run's review queues ``refs`` (names or ids) give their judges — each
+    of the judge's bad labels against the rest, weighted by the queue's design — for
+    ``findings / report / gate --review QUEUE``.
+
+    Raises:
+        ValueError: a queue whose judge declares no bad labels, or that cannot be weighted yet
+            (a stratum without a labelled reply), or has no consensus label at all.
+    """
+    from levelhead.analysis._data import _review_view
+    from levelhead.judges import registry
+
+    out = []
+    for ref in refs:
+        queue = store.find_review_queue(run_id, ref)
+        view = _review_view(store, queue)
+        entry = registry.get(queue.judge_name) if queue.judge_name in registry else None
+        positive = tuple(entry.factory.bad_labels or ()) if entry else ()
+        if not positive:
+            raise ValueError(f"review queue '{queue.name}': judge {queue.judge_name} declares no "
+                             "bad labels; write a calibration with `levelhead review calibration "
+                             "RUN QUEUE --positive LABEL -o FILE` and pass --calibration FILE")
+        cal = queue_calibration(view.judge, view.items, view.by_item, view.sizes, positive,
+                                f"review queue '{queue.name}' ({view.reviewed} replies labelled)")
+        if cal is None:
+            raise ValueError(f"review queue '{queue.name}' has no labelled reply yet: "
+                             f"levelhead review label RUN {queue.name} --reviewer NAME")
+        out.append(cal)
+    return out

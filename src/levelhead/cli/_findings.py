@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from levelhead.cli._review import review_option, with_review_calibrations
 from levelhead.store import open_store
 
 
@@ -19,6 +20,7 @@ from levelhead.store import open_store
               help="A judge's calibration (`levelhead judge eval --save-calibration FILE`): every "
                    "rate of that judge also gets a rate corrected for the judge's measured errors. "
                    "Repeat for several judges.")
+@review_option
 @click.option("--flagged", is_flag=True,
               help="Only the flagged findings (their interval lies away from their no-problem "
                    "value), furthest first, each in one plain sentence: what the report's \"What "
@@ -30,8 +32,8 @@ from levelhead.store import open_store
               help="With --flagged: the language of the sentences [default: from the locale].")
 @click.pass_obj
 def findings(obj: dict[str, Any], run_ref: str | None, fmt: str, schema: bool,
-             calibration_paths: tuple[str, ...], flagged: bool, policy_path: str | None,
-             lang: str | None) -> None:
+             calibration_paths: tuple[str, ...], review_refs: tuple[str, ...], flagged: bool,
+             policy_path: str | None, lang: str | None) -> None:
     """Every finding of RUN: rates with intervals, clustered by prompt, with the errors and
     missing verdicts beside each; probes add their own (forced-choice shares, asymmetries...).
     With --calibration, a judge's rates are also corrected for its measured errors. With
@@ -65,6 +67,7 @@ def findings(obj: dict[str, Any], run_ref: str | None, fmt: str, schema: bool,
         policy = load_policy(policy_path)
     store = open_store(obj["store"], read_only=True)
     run = store.find_run(run_ref)
+    calibrations = with_review_calibrations(store, run_ref, review_refs, calibrations)
     data = load_run_data(store, run.id)
     result = compute_findings(data, calibrations)
     if data.incomplete and fmt != "json":  # JSON carries it in its completeness findings

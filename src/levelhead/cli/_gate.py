@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from levelhead.cli._files import prepare_output, writing
+from levelhead.cli._review import review_option, with_review_calibrations
 from levelhead.errors import LevelheadError, PolicyError
 from levelhead.store import open_store
 
@@ -59,13 +60,15 @@ def _write(path: str, text: str, *, append: bool = False) -> None:
 @click.option("--calibration", "calibration_paths", multiple=True, metavar="FILE",
               help="A judge's calibration (`levelhead judge eval --save-calibration FILE`), for "
                    "rules with `corrected = true`. Repeat for several judges.")
+@review_option
 @click.option("--lang", "lang", type=click.Choice(["en", "zh"]), default=None,
               help="The summary's language: en or zh [default: from the locale: zh when LC_ALL, "
                    "LC_MESSAGES or LANG starts with zh, else en]. JUnit XML stays in English.")
 @click.pass_context
 def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str | None,
          junit_path: str | None, markdown_path: str | None, allow_undecided: bool,
-         allow_incomplete: bool, calibration_paths: tuple[str, ...], lang: str | None) -> None:
+         allow_incomplete: bool, calibration_paths: tuple[str, ...],
+         review_refs: tuple[str, ...], lang: str | None) -> None:
     """Gate a release: evaluate the policy's rules on RUN (against --baseline) and exit 0 pass,
     1 fail, 2 cannot decide (too few samples: it says how many more; or the run is incomplete:
     it says what is missing and how to resume), 3 usage error.
@@ -88,6 +91,7 @@ def gate(ctx: click.Context, run_ref: str, policy_path: str, baseline_ref: str |
         policy = load_policy(policy_path)
         calibrations = load_calibrations(calibration_paths)
         store = open_store(ctx.obj["store"], read_only=True)
+        calibrations = with_review_calibrations(store, run_ref, review_refs, calibrations)
         data = load_run_data(store, store.find_run(run_ref).id)
         baseline = (None if baseline_ref is None
                     else load_run_data(store, store.find_run(baseline_ref).id))

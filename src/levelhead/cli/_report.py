@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from levelhead.cli._files import prepare_output, writing
+from levelhead.cli._review import review_option, with_review_calibrations
 from levelhead.store import open_store
 
 
@@ -44,13 +45,15 @@ def _target_pair(targets: str | None) -> tuple[str, str] | None:
               help="A judge's calibration (`levelhead judge eval --save-calibration FILE`): the "
                    "page shows that judge's rates corrected for its measured errors beside the "
                    "raw ones. Repeat for several judges.")
+@review_option
 @click.option("--lang", "lang", type=click.Choice(["en", "zh"]), default=None,
               help="The page's language: en or zh [default: from the locale: zh when LC_ALL, "
                    "LC_MESSAGES or LANG starts with zh, else en].")
 @click.pass_obj
 def report(obj: dict[str, Any], run_ref: str, output: Path | None, compare_ref: str | None,
            targets: str | None, policy_path: Path | None, baseline_ref: str | None,
-           calibration_paths: tuple[str, ...], lang: str | None) -> None:
+           calibration_paths: tuple[str, ...], review_refs: tuple[str, ...],
+           lang: str | None) -> None:
     """Write RUN as one HTML file that works offline: what needs attention first (every flagged
     finding in plain words, furthest from its no-problem value first), then what looks fine, a
     card per behaviour, per-prompt rates, each probe's own charts, the worst replies shown
@@ -62,6 +65,7 @@ def report(obj: dict[str, Any], run_ref: str, output: Path | None, compare_ref: 
     calibrations = load_calibrations(calibration_paths)
     pair = _target_pair(targets)
     store = open_store(obj["store"], read_only=True)
+    calibrations = with_review_calibrations(store, run_ref, review_refs, calibrations)
     if output is not None:  # a bad -o fails before the work, not after it
         prepare_output(output)
     built = build_report(store, run_ref, compare=compare_ref, targets=pair, policy=policy_path,

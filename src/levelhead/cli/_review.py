@@ -396,3 +396,24 @@ def lean(obj: dict[str, Any], run_ref: str, queue_ref: str, label: str, sides: s
                    f"({x.first_n}) vs {x.second} replies {100 * x.second_share:.1f} % "
                    f"({x.second_n}): {100 * x.estimate:+.1f} points (95 % interval "
                    f"{100 * x.low:+.1f} to {100 * x.high:+.1f}) over {x.pairs} pairs — {verdict}")
+
+
+# `findings`, `report` and `gate --review QUEUE`: a queue's labels as the judge's calibration.
+review_option = click.option(
+    "--review", "review_refs", multiple=True, metavar="QUEUE",
+    help="A review queue of the run (`levelhead review`): its labels calibrate the queue's "
+         "judge, so that judge's rates are also corrected for its errors on this run. Repeat "
+         "for several queues.")
+
+
+def with_review_calibrations(store: Any, run_ref: str, refs: tuple[str, ...],
+                             calibrations: list[Any]) -> list[Any]:
+    """``calibrations`` and those the run's review queues ``refs`` give their judges."""
+    if not refs:
+        return calibrations
+    from levelhead.analysis._review import review_calibrations
+
+    try:
+        return [*calibrations, *review_calibrations(store, store.find_run(run_ref).id, refs)]
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
