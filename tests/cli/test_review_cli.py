@@ -84,6 +84,10 @@ def test_draw_label_blind_measure_export_and_correct(tmp_path):
     out = _invoke(store, "review", "label", "rv", "spot", "--reviewer", "ann",
                   input=keys[truth[1]] + "\n")
     assert out.rstrip().endswith("40 of 40 labelled by ann")
+    # Undo in a new session brings that reply back at once.
+    out = _invoke(store, "review", "label", "rv", "spot", "--reviewer", "ann",
+                  input="u\n" + keys[truth[1]] + "\n")
+    assert "undone:" in out and out.rstrip().endswith("40 of 40 labelled by ann")
 
     # A second reviewer who disagrees on three replies.
     bo = [("clean" if t == "abusive" else "abusive") if i < 3 else t for i, t in enumerate(truth)]
@@ -155,6 +159,16 @@ def test_draw_label_blind_measure_export_and_correct(tmp_path):
     assert gate('min_kappa = 0.3\nmin_reviewed = 500').exit_code == 2  # too few reviewed
     bad = gate('queue = "spto"\nmin_kappa = 0.3')
     assert bad.exit_code == 3 and "did you mean 'spot'" in bad.output
+    # A label reviewers cannot give would pass having checked nothing: a usage error instead.
+    typo = gate('label = "abusiv"\nmax_share = 0.02')
+    assert typo.exit_code == 3 and "has no label 'abusiv'" in typo.output
+
+
+def test_a_queue_too_small_for_the_judges_labels_is_refused(tmp_path):
+    store = _setup(tmp_path)
+    result = CliRunner().invoke(cli, ["--store", store, "review", "create", "rv", "--judge",
+                                      "abuse.lexicon", "--size", "1"])
+    assert result.exit_code == 2 and "draw at least 2" in result.output
 
 
 def test_a_judge_without_verdicts_in_the_run_is_refused_with_the_ones_it_has(tmp_path):

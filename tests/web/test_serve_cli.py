@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from webapp import Stored, stored  # noqa: F401
 
 from conftest import need
@@ -98,3 +99,15 @@ def test_the_core_import_does_not_load_the_web_stack() -> None:
             "print(sorted(m for m in ('starlette', 'uvicorn', 'levelhead.web') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_short_token_is_refused_before_anything_listens(stored: Stored,  # noqa: F811
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from levelhead.cli import cli
+
+    monkeypatch.setenv("LEVELHEAD_SERVE_TOKEN", "short")
+    result = CliRunner().invoke(cli, ["--store", str(stored.path), "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "16 characters" in result.output
+    assert "short" not in result.output.replace("too short", "")

@@ -250,3 +250,47 @@ def test_serve_without_the_web_extra_names_the_pip_command(monkeypatch: pytest.M
     result = CliRunner().invoke(cli, ["--store", str(stored.path), "serve"])
     assert result.exit_code != 0
     assert "pip install 'levelhead[web]'" in result.output
+
+
+def test_another_reviewer_cannot_read_the_judge_or_the_first_reviewer_before_labelling(
+        app: Served, stored: Stored) -> None:  # noqa: F811
+    b = Browser(app.url)
+    token = _csrf(b.get(f"/runs/{stored.run_id}/reviews"))
+    _, headers, _ = b.request(f"/runs/{stored.run_id}/reviews",
+                              data={"judge": "abuse.lexicon", "size": "8", "csrf": token,
+                                    "name": "two-people"})
+    qid = headers["location"].rsplit("/", 1)[1]
+    # ann labels every reply against the judge (the opposite of its label): all disputed.
+    s = open_store(stored.path, read_only=True)
+    try:
+        items = s.review_items(int(qid))
+    finally:
+        s.close()
+    for _ in items:
+        page = b.get(f"/reviews/{qid}/label?reviewer=ann")
+        sid = re.search(r'name="sample_id" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+        stratum = next(x.stratum for x in items if str(x.sample_id) == sid)
+        b.request(f"/reviews/{qid}/label", data={
+            "csrf": _csrf(page), "reviewer": "ann", "sample_id": sid,
+            "label": "clean" if stratum == "abusive" else "abusive", "note": ""})
+    label_page = b.get(f"/reviews/{qid}/label?reviewer=bob")
+    assert f'href="/reviews/{qid}"' not in label_page  # no way to the answers from here
+    queue_page = b.get(f"/reviews/{qid}")
+    assert "Disputed (8)" in queue_page  # ann alone: every reply she labelled is listed
+    # bob labels one reply: the others are no longer "labelled by every reviewer".
+    sid = re.search(r'name="sample_id" value="(\d+)"', label_page).group(1)  # type: ignore[union-attr]
+    b.request(f"/reviews/{qid}/label", data={"csrf": _csrf(label_page), "reviewer": "bob",
+                                             "sample_id": sid, "label": "abusive", "note": ""})
+    queue_page = b.get(f"/reviews/{qid}")
+    assert "Disputed (1)" in queue_page and "bob: abusive" in queue_page
+
+
+def test_the_no_language_filter_and_bad_numbers(app: Served, stored: Stored) -> None:  # noqa: F811
+    b = Browser(app.url)
+    base = f"/runs/{stored.run_id}/samples"
+    assert "0 samples" in b.get(base + "?lang=-")  # every prompt of the run has a lang tag
+    for bad in ("?page=%C2%B2", "?page=99999999999999999999999", "?page=0"):
+        status, _, _ = b.request(base + bad)
+        assert status == 400, bad
+    status, _, _ = b.request("/reviews/99999999999999999999999")
+    assert status == 404

@@ -127,10 +127,15 @@ def draw_review(population: Mapping[int, str], size: int, seed: int = 0) -> Revi
     """
     if not population:
         raise ValueError("no judged reply to draw from: judge the run first "
-                         "(levelhead judge RUN --judge NAME)")
+                         "(levelhead judge RUN --judge NAME), or every verdict is judge_error")
     strata: dict[str, list[int]] = defaultdict(list)
     for sample_id in sorted(population):
         strata[population[sample_id]].append(sample_id)
+    if size < len(strata):
+        # A stratum without a drawn reply could never be weighted: agreement would stay unknown.
+        raise ValueError(f"a queue of {size} cannot hold one reply of each of the judge's "
+                         f"{len(strata)} labels ({', '.join(sorted(strata))}): draw at least "
+                         f"{len(strata)}")
     take = allocate({h: len(ids) for h, ids in strata.items()}, size)
     rng = random.Random(seed)
     items: list[tuple[int, str, float]] = []

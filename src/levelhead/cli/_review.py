@@ -52,9 +52,9 @@ def create(obj: dict[str, Any], run_ref: str, judge: str, size: int, seed: int,
         run = store.find_run(run_ref)
         try:
             (version, args), population = judge_population(store, run.id, judge)
+            draw = draw_review(population, size, seed)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
-        draw = draw_review(population, size, seed)
         if labels:
             choices = [x.strip() for x in labels.split(",") if x.strip()]
         elif judge in registry and registry.get(judge).factory.labels:
@@ -127,8 +127,14 @@ def label(obj: dict[str, Any], run_ref: str, queue_ref: str, reviewer: str, note
         done = len(items) - len(todo)
         click.echo(f"queue '{queue.name}': {len(items)} replies, {done} labelled by {reviewer}; "
                    f"{_KEYS}")
-        history: list[int] = []
         i = 0
+        if not todo and click.prompt("every reply has your label (u undoes your last, q stops)",
+                                     default="q", show_default=False).strip() == "u":
+            undone = store.undo_review_label(queue.id, reviewer)
+            if undone is not None:
+                click.echo(f"undone: {undone.label}")
+                todo.append(next(it for it in items if it.sample_id == undone.sample_id))
+                done -= 1
         while i < len(todo):
             item = todo[i]
             click.echo(f"\n── item {item.position + 1} of {len(items)} ({done} labelled by "
@@ -147,8 +153,12 @@ def label(obj: dict[str, Any], run_ref: str, queue_ref: str, reviewer: str, note
                     click.echo("nothing to undo")
                     continue
                 click.echo(f"undone: {undone.label}")
-                if history:
-                    i, done = history.pop(), done - 1
+                # The reply comes back next — unless an older label of yours on it counts again.
+                mine_now = {x.sample_id for x in store.review_labels(queue.id)
+                            if x.reviewer == reviewer}
+                if undone.sample_id not in mine_now:
+                    todo.insert(i, next(it for it in items if it.sample_id == undone.sample_id))
+                    done -= 1
                 continue
             chosen = _choice(answer, queue.labels)
             if chosen is None:
@@ -157,7 +167,6 @@ def label(obj: dict[str, Any], run_ref: str, queue_ref: str, reviewer: str, note
             note = click.prompt("note", default="", show_default=False) if notes else ""
             store.add_review_label(queue.id, item.sample_id, reviewer, chosen, note)
             click.echo(f"saved {chosen}; the judge said {item.stratum}")
-            history.append(i)
             i, done = i + 1, done + 1
         click.echo(f"{done} of {len(items)} labelled by {reviewer}")
     finally:
@@ -165,7 +174,7 @@ def label(obj: dict[str, Any], run_ref: str, queue_ref: str, reviewer: str, note
 
 
 def _choice(answer: str, labels: tuple[str, ...] | list[str]) -> str | None:
-    if answer.isdigit() and 1 <= int(answer) <= len(labels):
+    if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(labels):
         return labels[int(answer) - 1]
     return answer if answer in labels else None
 
@@ -219,6 +228,10 @@ def agreement(obj: dict[str, Any], run_ref: str, queue_ref: str, positive: tuple
     labelled = sum(1 for it in items if it.sample_id in by_item)
     click.echo(f"queue '{queue.name}' of run '{run.name}': {labelled} of {len(items)} replies "
                f"labelled; judge {queue.judge_name} v{queue.judge_version}")
+    tied = sum(1 for by in by_item.values() if consensus(by.values()) is None)
+    if tied:
+        click.echo(f"  {tied} replies where the reviewers tie are left out of the agreement "
+                   "(listed as disputed): the figures may flatter the judge; add a reviewer")
     if result is None:
         click.echo("no reply has a consensus label yet: label some first "
                    f"(levelhead review label {run.name} {queue.name} --reviewer NAME)")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from levelhead.errors import MissingDependencyError
+from levelhead.errors import MissingDependencyError, SpecError
 
 LOCAL = ("127.0.0.1", "localhost", "::1")
 TOKEN_ENV = "LEVELHEAD_SERVE_TOKEN"
@@ -40,13 +40,17 @@ def serve(obj: dict[str, Any], host: str, port: int) -> None:
     from levelhead.web import create_app
 
     token = os.environ.get(TOKEN_ENV) or None
+    if token is not None and len(token) < 16:
+        raise SpecError(f"{TOKEN_ENV} is too short to guard a server: use 16 characters or more "
+                        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')")
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL takes brackets
     if host not in LOCAL and token is None:
         token = secrets.token_urlsafe(24)
         # Printed once, here, to the person who started the server; never logged.
         click.echo(f"token (open this address once; it then lives in a cookie): "
-                   f"http://{host}:{port}/?token={token}", err=True)
+                   f"http://{shown}:{port}/?token={token}", err=True)
     app = create_app(obj["store"], token=token)
-    click.echo(f"levelhead serves {obj['store']} at http://{host}:{port}/ (Ctrl-C to stop)",
+    click.echo(f"levelhead serves {obj['store']} at http://{shown}:{port}/ (Ctrl-C to stop)",
                err=True)
     # access_log off: a first visit's ?token= would otherwise be written to the log.
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")

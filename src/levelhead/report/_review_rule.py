@@ -13,9 +13,11 @@ replies, and whether the judge agrees with them well enough for its rates to gat
     min_reviewed = 100     # fewer reviewed replies: cannot decide
 
 A share of reviewed replies is a human decision, not a sampled estimate of the run: it passes or
-fails as it stands (no p-value, so no multiplicity correction). κ is the design-weighted
-estimate (``levelhead.stats.design_agreement``): the check passes when its interval's lower end
-reaches ``min_kappa``, fails when its upper end stays below, and cannot decide in between.
+fails as it stands (no p-value, so no multiplicity correction); a ``label`` the queue does not
+offer is a usage error. κ is the design-weighted binary κ of the judge's verdict against the
+reviewers' consensus, positive labels against the rest (``levelhead.stats.design_agreement``):
+the check passes when its interval's lower end reaches ``min_kappa``, fails when its upper end
+stays below, and cannot decide in between.
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ class ReviewRule(PolicyRule):
                 "RUN --judge NAME"))]
         out = []
         for q in queues:
+            if self.flag is not None and self.flag not in q.labels:
+                # A label reviewers cannot give would pass having checked nothing.
+                raise PolicyError(f"{where}: review queue '{q.name}' has no label "
+                                  f"'{self.flag}'; {did_you_mean(self.flag, list(q.labels))}")
             if self.max_share is not None and self.flag is not None:
                 out.append(self._share(q, index))
             if self.min_kappa is not None:
@@ -139,7 +145,7 @@ class ReviewRule(PolicyRule):
         except ValueError as exc:
             return self._outcome(index, "min_kappa", q, "undecided", self.min_kappa,
                                  n=q.reviewed, is_rate=False, reason=str(exc))
-        kappa = result.kappa if result is not None else None
+        kappa = result.binary_kappa if result is not None else None
         if kappa is None or kappa.value is None or kappa.low is None or kappa.high is None:
             return self._outcome(index, "min_kappa", q, "undecided", self.min_kappa,
                                  n=q.reviewed, is_rate=False,

@@ -275,8 +275,10 @@ def _calibration_counts(t: NDArray[np.float64], runs: NDArray[np.float64],
             continue
         draws = figures[figure]
         mean, variance = float(np.mean(draws)), float(np.var(draws))
-        # Beta(a, b) has variance m(1 − m)/(a + b + 1); a census (no variance) keeps the run's.
-        size = mean * (1.0 - mean) / variance - 1.0 if variance > 0 else float(total)
+        # Beta(a, b) has variance m(1 − m)/(a + b + 1), and the Jeffreys posterior of k in n is
+        # Beta(k + ½, n − k + ½): a + b = n + 1, so n = m(1 − m)/variance − 2. A census (no
+        # variance) keeps the run's.
+        size = mean * (1.0 - mean) / variance - 2.0 if variance > 0 else float(total)
         size = min(max(size, 0.0), float(total))
         counts[yes] = round(mean * size)
         counts[no] = round(size) - counts[yes]

@@ -52,7 +52,7 @@ class SampleBrowsing(SQLiteConnection):
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)
-        if lang:
+        if lang is not None:
             where.append("COALESCE(json_extract(p.tags_json, '$.lang'), '') = ?")
             args.append(lang)
         if judge or label:

@@ -97,9 +97,10 @@ def _runs(s: Store) -> list[dict[str, Any]]:
 def _int(text: str | None, default: int) -> int:
     if text is None or not text.strip():
         return default
-    if not text.strip().isdigit() or int(text) < 1:
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) < 1:
         raise HTTPException(400, f"not a page number: {text[:20]!r}")
-    return int(text)
+    return int(value)
 
 
 def _run_context(s: Store, ref: str) -> dict[str, Any]:

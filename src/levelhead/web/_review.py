@@ -107,13 +107,15 @@ def routes(web: Web) -> list[Route]:
 def _int(text: str | None, default: int) -> int:
     if text is None or not text.strip():
         return default
-    try:
-        return int(text)
-    except ValueError:
-        raise HTTPException(400, f"not a number: {text[:20]!r}") from None
+    value = text.strip().removeprefix("-")
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
+        raise HTTPException(400, f"not a number: {text[:20]!r}")
+    return int(text)
 
 
 def _queue_of(s: Store, qid: int) -> ReviewQueueRecord:
+    if not 0 < qid < 2**62:  # SQLite integers stop at 2**63
+        raise HTTPException(404, f"no review queue {qid}")
     for q in s.review_queues():
         if q.id == qid:
             return q
@@ -131,9 +133,9 @@ def _create(s: Store, ref: str, judge: str, size: int, seed: int,
     r = s.find_run(ref)
     try:
         (version, args), population = judge_population(s, r.id, judge)
+        draw = draw_review(population, size, seed)
     except ValueError as exc:
         raise SpecError(str(exc)) from None
-    draw = draw_review(population, size, seed)
     if judge in registry and registry.get(judge).factory.labels:
         choices = list(registry.get(judge).factory.labels)
     else:
@@ -201,8 +203,11 @@ def _measures(s: Store, qid: int) -> dict[str, Any]:
                            "labelled": sum(1 for it in items if it.sample_id in by_item),
                            "pairs": reviewer_agreement(by_item), "problem": None,
                            "agreement": None, "corrected": []}
+    # Blind: a reply's judge label and other reviewers' labels are listed only once every
+    # reviewer of the queue has labelled it, so no reviewer can read them before answering.
+    reviewers = {r for by in by_item.values() for r in by}
     out["disputed"] = [(it, sorted(by_item[it.sample_id].items())) for it in items
-                       if it.sample_id in by_item
+                       if it.sample_id in by_item and set(by_item[it.sample_id]) == reviewers
                        and (len(set(by_item[it.sample_id].values())) > 1
                             or consensus(by_item[it.sample_id].values()) != it.stratum)]
     positive = _positive(q.judge_name)
