@@ -42,7 +42,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "runner": {"errors", "records", "registry", "_version", "targets", "probes", "judges", "store",
                "spec"},
     "cli": BASE | {"stats", "store", "targets", "judges", "analysis", "probes", "spec", "report",
-                   "runner", "web"},
+                   "runner", "web", "guard"},
+    "guard": {"errors", "registry", "judges"},
     "web": {"errors", "records", "registry", "stats", "store", "judges", "analysis", "report"},
     ROOT: {"_version", "errors", "records", "runner", "spec", "store", "report"},  # report: lazily
     "__main__": {"cli"},

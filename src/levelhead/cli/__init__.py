@@ -37,6 +37,7 @@ _COMMANDS = {
     "gate": "levelhead.cli._gate:gate",
     "review": "levelhead.cli._review:review",
     "serve": "levelhead.cli._serve:serve",
+    "guard": "levelhead.cli._guard:guard",
 }
 
 

@@ -1,0 +1,338 @@
+"""The guard's HTTP server: the OpenAI chat-completions API, screened, in front of an upstream.
+
+``POST /v1/chat/completions`` (plain and streamed) goes to the configured upstream, never to an
+address taken from the request; ``GET /v1/models`` passes through. The client's
+``Authorization`` header is forwarded as it is; without one, the key comes from the environment
+variable the policy names (``api_key_env``). Keys are never logged or kept.
+
+A stream is held back: an event reaches the client only once the judges have seen the text
+so far and ``hold_back`` more characters of its choice have arrived behind it. When the text
+trips a block rule the stream ends with a ``content_filter`` chunk carrying the block message,
+and the held text is dropped. No task is started per request: when a client goes away, the
+next write to it fails (or, under ``levelhead guard``, the handler is cancelled at once), which
+ends the handler and closes the upstream response with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from levelhead.guard._policy import GuardPolicy
+from levelhead.guard._screen import Decision, Screen
+
+__all__ = ["TOKEN_HEADER", "create_app"]
+
+log = logging.getLogger("levelhead.guard")
+
+#: The header that carries the guard's own token (``Authorization`` belongs to the upstream).
+TOKEN_HEADER = "X-Levelhead-Guard-Token"
+
+_SCREEN = web.AppKey("screen", Screen)
+_SESSION = web.AppKey("session", aiohttp.ClientSession)
+
+
+def _error(status: int, message: str, kind: str, code: str | None = None) -> web.Response:
+    """An OpenAI-style error body."""
+    return web.json_response({"error": {"message": message, "type": kind, "param": None,
+                                        "code": code}}, status=status)
+
+
+def _upstream_error(exc: BaseException) -> web.Response:
+    if isinstance(exc, TimeoutError):
+        why = "the upstream did not answer in time"
+    elif isinstance(exc, aiohttp.ClientConnectionError):
+        why = "the upstream cannot be reached"
+    else:
+        why = "the upstream's answer is not valid"
+    return _error(502, why, "upstream_error", "bad_gateway")
+
+
+@dataclass
+class _Held:
+    """One upstream SSE event waiting in the hold-back queue."""
+
+    chunk: dict[str, Any]
+    spans: dict[int, tuple[int, int]]  # choice index -> (start, end) of its text in the reply
+
+
+class _Guard:
+    def __init__(self, upstream: str, policy: GuardPolicy,
+                 record: Callable[[Decision], None]) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.policy = policy
+        self.record = record
+
+    def _headers(self, request: web.Request) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        auth = request.headers.get("Authorization")
+        if auth is None and self.policy.api_key_env and os.environ.get(self.policy.api_key_env):
+            auth = f"Bearer {os.environ[self.policy.api_key_env]}"
+        if auth is not None:
+            headers["Authorization"] = auth
+        return headers
+
+    def _timeout(self) -> aiohttp.ClientTimeout:
+        t = self.policy.upstream_timeout_s
+        return aiohttp.ClientTimeout(total=None, connect=t, sock_read=t)
+
+    async def models(self, request: web.Request) -> web.StreamResponse:
+        try:
+            async with request.app[_SESSION].get(f"{self.upstream}/models",
+                                                 headers=self._headers(request),
+                                                 timeout=self._timeout()) as resp:
+                body = await resp.read()
+                return web.Response(body=body, status=resp.status,
+                                    content_type=resp.content_type or "application/json")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return _upstream_error(exc)
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        if (request.content_length or 0) > self.policy.max_body_bytes:
+            return _error(413, f"the request is over {self.policy.max_body_bytes} bytes",
+                          "invalid_request_error", "request_too_large")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, f"the request is over {self.policy.max_body_bytes} bytes",
+                          "invalid_request_error", "request_too_large")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _error(400, "the request body is not JSON", "invalid_request_error")
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return _error(400, "expected a JSON object with `messages`", "invalid_request_error")
+        messages = [m for m in body["messages"] if isinstance(m, dict)]
+        url = f"{self.upstream}/chat/completions"
+        try:
+            async with request.app[_SESSION].post(url, data=raw, headers=self._headers(request),
+                                                  timeout=self._timeout()) as resp:
+                if resp.status != 200:
+                    return await self._relay_error(resp)
+                if body.get("stream"):
+                    try:
+                        return await self._stream(request, resp, messages)
+                    except ConnectionResetError:  # the client went away: nothing to answer
+                        return web.Response(status=499)
+                return await self._whole(resp, messages)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return _upstream_error(exc)
+
+    async def _relay_error(self, resp: aiohttp.ClientResponse) -> web.Response:
+        """The upstream's own error, when it is an OpenAI-style JSON body; else a 502."""
+        data = await resp.read()
+        try:
+            if isinstance(json.loads(data), dict):
+                return web.Response(body=data, status=resp.status, content_type="application/json")
+        except ValueError:
+            pass
+        return _error(502, f"the upstream answered {resp.status}", "upstream_error", "bad_gateway")
+
+    async def _whole(self, resp: aiohttp.ClientResponse,
+                     messages: Sequence[Mapping[str, str]]) -> web.Response:
+        data = await resp.read()
+        try:
+            reply = json.loads(data)
+            choices = reply["choices"]
+            if not isinstance(choices, list):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return _error(502, "the upstream's answer is not a chat completion", "upstream_error",
+                          "bad_gateway")
+        changed, actions = False, []
+        for choice in choices:
+            message: Any = choice.get("message") if isinstance(choice, dict) else None
+            content = message.get("content") if isinstance(message, dict) else None
+            if not isinstance(content, str):
+                continue
+            decision = await self.record_screen(content, messages)
+            actions.append(decision.action)
+            if decision.action in ("block", "redact"):
+                message["content"] = decision.text
+                changed = True
+                if decision.action == "block":
+                    choice["finish_reason"] = "content_filter"
+        headers = {"X-Levelhead-Guard": ",".join(actions) or "pass"}
+        if not changed:  # passed byte for byte
+            return web.Response(body=data, content_type="application/json", headers=headers)
+        return web.Response(text=json.dumps(reply, ensure_ascii=False),
+                            content_type="application/json", headers=headers)
+
+    async def record_screen(self, text: str, messages: Sequence[Mapping[str, str]]) -> Decision:
+        decision = await self.screen.decide(text, messages)
+        if decision.action != "pass" or not decision.judged:
+            self.record(decision)
+        return decision
+
+    screen: Screen  # set by create_app
+
+    async def _stream(self, request: web.Request, resp: aiohttp.ClientResponse,
+                      messages: Sequence[Mapping[str, str]]) -> web.StreamResponse:
+        if resp.content_type != "text/event-stream":
+            return _error(502, "the upstream did not answer with an event stream",
+                          "upstream_error", "bad_gateway")
+        out = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                          "Cache-Control": "no-cache"})
+        texts: dict[int, str] = {}
+        held: deque[_Held] = deque()
+        decisions: dict[int, Decision] = {}
+        last: dict[str, Any] = {}
+        window = self.policy.hold_back
+
+        async def send(item: _Held) -> None:
+            for choice in item.chunk.get("choices") or []:
+                i = choice.get("index", 0)
+                if i in item.spans and isinstance(choice.get("delta"), dict):
+                    start, end = item.spans[i]
+                    choice["delta"]["content"] = decisions[i].text[start:end]
+            await out.write(b"data: " + json.dumps(item.chunk, ensure_ascii=False).encode() + b"\n\n")
+
+        async def block(index: int) -> web.StreamResponse:
+            if not out.prepared:
+                await out.prepare(request)
+            final = {"id": last.get("id"), "object": "chat.completion.chunk",
+                     "created": last.get("created"), "model": last.get("model"),
+                     "choices": [{"index": index, "delta": {"content": decisions[index].text},
+                                  "finish_reason": "content_filter"}]}
+            await out.write(b"data: " + json.dumps(final, ensure_ascii=False).encode()
+                            + b"\n\ndata: [DONE]\n\n")
+            await out.write_eof()
+            return out
+
+        async def fail(why: str) -> web.StreamResponse:
+            if not out.prepared:
+                return _error(502, why, "upstream_error", "bad_gateway")
+            # Mid-stream there is no status left to change: end the stream with an error event,
+            # and never flush the held text unjudged.
+            err = {"error": {"message": why, "type": "upstream_error", "code": "bad_gateway"}}
+            await out.write(b"data: " + json.dumps(err).encode() + b"\n\n")
+            await out.write_eof()
+            return out
+
+        events = _events(resp)
+        while True:
+            try:
+                event = await anext(events)
+            except StopAsyncIteration:
+                break
+            except (aiohttp.ClientError, TimeoutError):
+                return await fail("the upstream's stream broke off")
+            if event == b"[DONE]":
+                break
+            try:
+                chunk = json.loads(event)
+                if not isinstance(chunk, dict):
+                    raise TypeError
+            except (ValueError, TypeError):
+                return await fail("the upstream's stream is not valid")
+            last = chunk
+            if not out.prepared:  # only now: an upstream that fails at once still gets a 502
+                await out.prepare(request)
+            spans: dict[int, tuple[int, int]] = {}
+            grew: set[int] = set()
+            for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") if isinstance(choice, dict) else None
+                piece = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(piece, str) and piece:
+                    i = choice.get("index", 0)
+                    start = len(texts.get(i, ""))
+                    texts[i] = texts.get(i, "") + piece
+                    spans[i] = (start, len(texts[i]))
+                    grew.add(i)
+            held.append(_Held(chunk, spans))
+            for i in sorted(grew):
+                decisions[i] = await self.screen.decide(texts[i], messages)
+                if decisions[i].action == "block":
+                    self.record(decisions[i])
+                    return await block(i)
+            # Release from the front what the judges have seen with `hold_back` characters behind.
+            while held and all(len(texts[i]) - end >= window
+                               for i, (_, end) in held[0].spans.items()):
+                await send(held.popleft())
+        for i in sorted(texts):  # the whole reply, once more, before the rest goes out
+            decisions[i] = await self.record_screen(texts[i], messages)
+            if decisions[i].action == "block":
+                return await block(i)
+        if not out.prepared:
+            await out.prepare(request)
+        while held:
+            await send(held.popleft())
+        await out.write(b"data: [DONE]\n\n")
+        await out.write_eof()
+        return out
+
+
+async def _events(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The ``data:`` payloads of an SSE response, one per event."""
+    lines: list[bytes] = []
+    async for line in resp.content:
+        line = line.rstrip(b"\r\n")
+        if not line:
+            if lines:
+                yield b"\n".join(lines)
+                lines = []
+            continue
+        if line.startswith(b"data:"):
+            lines.append(line[5:].lstrip(b" "))
+    if lines:
+        yield b"\n".join(lines)
+
+
+def _token_middleware(token: str) -> Any:
+    expected = f"Bearer {token}"
+
+    @web.middleware
+    async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+        given = request.headers.get(TOKEN_HEADER, "")
+        if not (secrets.compare_digest(given.encode(), expected.encode())
+                or secrets.compare_digest(given.encode(), token.encode())):
+            return _error(401, f"this guard needs its token in the {TOKEN_HEADER} header",
+                          "authentication_error", "invalid_guard_token")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return check
+
+
+def _log_decision(decision: Decision) -> None:
+    # Judges and actions only: never the reply's text, never a key.
+    log.info("guard %s: %s", decision.action,
+             ", ".join(f"{f.judge}={f.label or 'not judged'}" for f in decision.findings))
+
+
+def create_app(upstream: str, policy: GuardPolicy, *, token: str | None = None,
+               record: Callable[[Decision], None] | None = None) -> web.Application:
+    """The guard as an aiohttp application.
+
+    Args:
+        upstream: the base URL of the OpenAI-compatible API (``http://127.0.0.1:8000/v1``).
+        policy: the rules and limits.
+        token: when given, every request must carry it in ``X-Levelhead-Guard-Token``.
+        record: called with every decision that is not a clean pass (default: logged).
+    """
+    guard = _Guard(upstream, policy, record or _log_decision)
+    middlewares = [_token_middleware(token)] if token else []
+    # aiohttp itself refuses bodies over client_max_size; chat() turns that into a JSON 413.
+    app = web.Application(client_max_size=policy.max_body_bytes, middlewares=middlewares)
+
+    async def resources(app: web.Application) -> Any:
+        guard.screen = app[_SCREEN] = Screen(policy)
+        app[_SESSION] = aiohttp.ClientSession(auto_decompress=True)
+        yield
+        await app[_SESSION].close()
+        await app[_SCREEN].close()
+
+    app.cleanup_ctx.append(resources)
+    app.router.add_post("/v1/chat/completions", guard.chat)
+    app.router.add_get("/v1/models", guard.models)
+    return app
+
