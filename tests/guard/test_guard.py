@@ -59,6 +59,9 @@ class Upstream:
             await asyncio.sleep(1)  # past the guard's upstream_timeout_s of 0.3 s
         if self.mode == "malformed":
             return web.Response(body=b"{not json", content_type="application/json")
+        if self.mode == "echo":  # a 401 that quotes the key it was sent
+            return web.json_response({"error": {"message": "bad key: " + str(
+                request.headers.get("Authorization")), "type": "invalid_request_error"}}, status=401)
         if not body.get("stream"):
             self.raw = self.completion()
             return web.Response(body=self.raw, content_type="application/json")
@@ -428,3 +431,16 @@ async def test_the_openai_sdk_gets_clean_replies_whole_and_abusive_ones_filtered
         assert [m.id for m in (await client.models.list()).data]  # passed through
     finally:
         await client.close()
+
+
+async def test_an_upstream_error_that_echoes_the_key_never_hands_it_to_the_client(upstream, guard,
+                                                                                monkeypatch):
+    mock, _ = upstream
+    mock.mode = "echo"
+    key = "sk-guard-own-key-0123456789abcdef"
+    monkeypatch.setenv("GUARD_TEST_KEY", key)
+    url = await guard({"api_key_env": "GUARD_TEST_KEY", "rules": [{**RULE, "action": "block"}]})
+    status, raw, _ = await _post(url)
+    assert status == 401 and b"bad key" in raw  # the upstream's own error, passed on
+    assert key.encode() not in raw and key[4:20].encode() not in raw
+    assert mock.seen_auth[-1] == f"Bearer {key}"  # the key did go upstream

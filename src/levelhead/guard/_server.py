@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from levelhead.errors import redact
 from levelhead.guard._policy import GuardPolicy
 from levelhead.guard._screen import Decision, Screen
 
@@ -132,7 +133,11 @@ class _Guard:
         data = await resp.read()
         try:
             if isinstance(json.loads(data), dict):
-                return web.Response(body=data, status=resp.status, content_type="application/json")
+                # An upstream may echo the request's key in its error: the guard's own key (from
+                # api_key_env) must never reach the client, nor any key-shaped text.
+                key = os.environ.get(self.policy.api_key_env) if self.policy.api_key_env else None
+                body = redact(data.decode("utf-8", "replace"), key)
+                return web.Response(text=body, status=resp.status, content_type="application/json")
         except ValueError:
             pass
         return _error(502, f"the upstream answered {resp.status}", "upstream_error", "bad_gateway")
