@@ -36,6 +36,7 @@ user that stopped (``runner._conversation.UserStopped``, the conversation waits 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 __all__ = [
     "CalibrationError",
@@ -54,8 +55,10 @@ __all__ = [
     "TargetError",
     "TargetUnreachableError",
     "UnknownNameError",
+    "field_path",
     "looks_like_secret",
     "redact",
+    "validation_message",
 ]
 
 
@@ -245,3 +248,31 @@ def redact(text: str, *secrets: str | None) -> str:
         else:
             text = pattern.sub("***", text)
     return text
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic error location as a reader writes it: ``rules[1].max_increase``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
+def validation_message(errors: list[Any], source: str, prefix: tuple[Any, ...] = (),
+                       docs: str = "the docs") -> str:
+    """The first of a pydantic validation's ``errors`` (``exc.errors(include_url=False)``) as
+    one line: the file, the field path and what is wrong (``policy.toml: rules[1].max_increase:
+    Input should be greater than 0 (got -0.02)``), and how many more problems there are."""
+    err = errors[0]
+    loc = prefix + tuple(err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown field (check the spelling; see {docs})"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    elif "input" in err and not isinstance(err["input"], dict | list):
+        msg += f" (got {err['input']!r})"
+    more = len(errors) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {field_path(loc) or '(top level)'}: {msg}{tail}"
+

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from levelhead.errors import PolicyError
+from levelhead.errors import PolicyError, field_path, validation_message
 from levelhead.judges import JudgeConfig, registry
 
 __all__ = ["DEFAULT_MESSAGES", "GuardPolicy", "GuardRule", "default_policy", "load_policy",
@@ -70,33 +70,18 @@ class GuardPolicy(BaseModel):
         return self.message.get("en") or DEFAULT_MESSAGES["en"]
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
-
-
 def _one_line(exc: ValidationError, prefix: tuple[Any, ...], source: str) -> PolicyError:
-    err = exc.errors(include_url=False)[0]
-    loc = prefix + tuple(err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field (check the spelling; see docs/guard.md)"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    elif "input" in err and not isinstance(err["input"], dict | list):
-        msg += f" (got {err['input']!r})"
-    return PolicyError(f"{source}: {_path(loc) or '(top level)'}: {msg}")
+    return PolicyError(validation_message(exc.errors(include_url=False), source, prefix,
+                                          "docs/guard.md"))
 
 
 def _judge_config(table: Any, where: tuple[Any, ...], source: str) -> JudgeConfig:
     if isinstance(table, str):
         table = {"name": table}
     if not isinstance(table, dict) or not isinstance(table.get("name"), str):
-        raise PolicyError(f"{source}: {_path(where)}: expected a judge name, or a table with "
+        raise PolicyError(f"{source}: {field_path(where)}: expected a judge name, or a table with "
                           "`name` and the judge's settings")
-    entry = registry.get(table["name"], field=f"{source}: {_path(where)}")
+    entry = registry.get(table["name"], field=f"{source}: {field_path(where)}")
     config_type: Any = entry.config or JudgeConfig
     try:
         config: JudgeConfig = config_type.model_validate(table)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from levelhead.errors import PolicyError
+from levelhead.errors import PolicyError, validation_message
 from levelhead.registry import did_you_mean
 from levelhead.report._bound import BoundRule
 from levelhead.report._review_rule import ReviewRule
@@ -49,26 +49,9 @@ class Policy(BaseModel):
     source: str = Field("policy", exclude=True)
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
-
-
 def _one_line(exc: ValidationError, prefix: tuple[Any, ...], source: str) -> PolicyError:
-    err = exc.errors(include_url=False)[0]
-    loc = prefix + tuple(err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field (check the spelling; see docs/release-gate.md)"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    elif "input" in err and not isinstance(err["input"], dict | list):
-        msg += f" (got {err['input']!r})"
-    more = len(exc.errors()) - 1
-    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return PolicyError(f"{source}: {_path(loc) or '(top level)'}: {msg}{tail}")
+    return PolicyError(validation_message(exc.errors(include_url=False), source, prefix,
+                                          "docs/release-gate.md"))
 
 
 def policy_from_dict(data: Any, source: str = "policy") -> Policy:
