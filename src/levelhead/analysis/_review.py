@@ -321,14 +321,13 @@ def review_calibrations(store: Store, run_id: int, refs: Sequence[str]) -> list[
             (a stratum without a labelled reply), or has no consensus label at all.
     """
     from levelhead.analysis._data import _review_view
-    from levelhead.judges import registry
+    from levelhead.analysis._labels import judge_bad_labels
 
     out = []
     for ref in refs:
         queue = store.find_review_queue(run_id, ref)
         view = _review_view(store, queue)
-        entry = registry.get(queue.judge_name) if queue.judge_name in registry else None
-        positive = tuple(entry.factory.bad_labels or ()) if entry else ()
+        positive = judge_bad_labels(queue.judge_name) or ()
         if not positive:
             raise ValueError(f"review queue '{queue.name}': judge {queue.judge_name} declares no "
                              "bad labels; write a calibration with `levelhead review calibration "

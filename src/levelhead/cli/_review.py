@@ -44,8 +44,8 @@ def create(obj: dict[str, Any], run_ref: str, judge: str, size: int, seed: int,
            name: str | None, labels: str | None) -> None:
     """Draw a spot-check queue from RUN: SIZE replies stratified by JUDGE's label (each label an
     equal share, so rare ones are oversampled), each with its inclusion probability."""
+    from levelhead.analysis import judge_labels
     from levelhead.analysis._review import draw_review, judge_population
-    from levelhead.judges import registry
 
     store = open_store(obj["store"])
     try:
@@ -55,12 +55,8 @@ def create(obj: dict[str, Any], run_ref: str, judge: str, size: int, seed: int,
             draw = draw_review(population, size, seed)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
-        if labels:
-            choices = [x.strip() for x in labels.split(",") if x.strip()]
-        elif judge in registry and registry.get(judge).factory.labels:
-            choices = list(registry.get(judge).factory.labels)
-        else:
-            choices = sorted(set(population.values()))
+        choices = ([x.strip() for x in labels.split(",") if x.strip()] if labels
+                   else list(judge_labels(judge) or sorted(set(population.values()))))
         missing = sorted({h for _, h, _ in draw.items} - set(choices))
         if missing and not labels:
             raise SpecError(f"the judge gave labels the reviewers cannot choose: "
@@ -362,10 +358,9 @@ def calibration(obj: dict[str, Any], run_ref: str, queue_ref: str, output: str,
 
 
 def _bad_labels(judge: str) -> tuple[str, ...]:
-    from levelhead.judges import registry
+    from levelhead.analysis import judge_bad_labels
 
-    entry = registry.get(judge) if judge in registry else None
-    return tuple(entry.factory.bad_labels or ()) if entry else ()
+    return judge_bad_labels(judge) or ()
 
 
 @review.command("lean")

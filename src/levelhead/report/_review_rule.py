@@ -126,13 +126,11 @@ class ReviewRule(PolicyRule):
                                     f"'{self.flag}' by at least one reviewer in queue '{q.name}'")
 
     def _kappa(self, q: ReviewView, index: int, where: str) -> Outcome:
+        from levelhead.analysis import judge_bad_labels
         from levelhead.analysis._review import queue_agreement
-        from levelhead.judges import registry
 
         assert self.min_kappa is not None
-        positive = self.positive
-        if not positive and q.judge[0] in registry:
-            positive = tuple(registry.get(q.judge[0]).factory.bad_labels or ())
+        positive = self.positive or judge_bad_labels(q.judge[0]) or ()
         if not positive:
             raise PolicyError(f"{where}: say which labels are positive (positive = [...])")
         if q.reviewed < self.min_reviewed:

@@ -125,8 +125,8 @@ def _queue_of(s: Store, qid: int) -> ReviewQueueRecord:
 # -- drawing a queue (as `levelhead review create`) --------------------------------------------
 def _create(s: Store, ref: str, judge: str, size: int, seed: int,
             name: str | None) -> ReviewQueueRecord:
+    from levelhead.analysis import judge_labels
     from levelhead.analysis._review import draw_review, judge_population
-    from levelhead.judges import registry
 
     if not judge:
         raise SpecError("choose the judge whose labels people check")
@@ -136,10 +136,7 @@ def _create(s: Store, ref: str, judge: str, size: int, seed: int,
         draw = draw_review(population, size, seed)
     except ValueError as exc:
         raise SpecError(str(exc)) from None
-    if judge in registry and registry.get(judge).factory.labels:
-        choices = list(registry.get(judge).factory.labels)
-    else:
-        choices = sorted(set(population.values()))
+    choices = list(judge_labels(judge) or sorted(set(population.values())))
     missing = sorted({h for _, h, _ in draw.items} - set(choices))
     choices += missing  # a label the judge gave must be one reviewers can give
     judge_id = s.ensure_judge(judge, version, args)
@@ -169,10 +166,9 @@ def _next_item(s: Store, qid: int, reviewer: str, after: int, revealed: int) -> 
 
 # -- what the labels say (as `levelhead review agreement` and `calibration`) -------------------
 def _positive(judge: str) -> tuple[str, ...]:
-    from levelhead.judges import registry
+    from levelhead.analysis import judge_bad_labels
 
-    entry = registry.get(judge) if judge in registry else None
-    return tuple(entry.factory.bad_labels or ()) if entry else ()
+    return judge_bad_labels(judge) or ()
 
 
 def _agreement(q: ReviewQueueRecord, items: list[ReviewItemRecord],
