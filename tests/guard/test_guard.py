@@ -444,3 +444,10 @@ async def test_an_upstream_error_that_echoes_the_key_never_hands_it_to_the_clien
     assert status == 401 and b"bad key" in raw  # the upstream's own error, passed on
     assert key.encode() not in raw and key[4:20].encode() not in raw
     assert mock.seen_auth[-1] == f"Bearer {key}"  # the key did go upstream
+
+
+def test_a_policy_file_that_is_not_utf8_is_one_line_not_a_traceback(tmp_path):
+    latin = tmp_path / "guard.toml"
+    latin.write_bytes('on_error = "bl\xe9ck"\n'.encode("latin-1"))
+    with pytest.raises(PolicyError, match=r"guard\.toml: cannot read the policy \(not UTF-8"):
+        load_policy(latin)

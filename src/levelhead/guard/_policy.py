@@ -127,6 +127,8 @@ def load_policy(path: str | Path) -> GuardPolicy:
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: cannot read the policy (not UTF-8: {exc.reason})") from None
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read the policy ({exc.strerror})") from None
     try:
