@@ -43,7 +43,7 @@ MAY_IMPORT: dict[str, set[str]] = {
                "spec"},
     "cli": BASE | {"stats", "store", "targets", "judges", "analysis", "probes", "spec", "report",
                    "runner", "web", "guard"},
-    "guard": {"errors", "registry", "judges"},
+    "guard": {"errors", "registry", "judges", "store"},  # store: where its decisions go
     "web": {"errors", "records", "registry", "stats", "store", "judges", "analysis", "report"},
     ROOT: {"_version", "errors", "records", "runner", "spec", "store", "report"},  # report: lazily
     "__main__": {"cli"},

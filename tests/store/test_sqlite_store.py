@@ -16,7 +16,8 @@ from levelhead.store import SampleRow
 def test_blank_store_is_migrated_and_recorded(store_path):
     store = open_store(store_path)
     assert store.migrations_applied() == ["0001_initial", "0002_pair_verdicts", "0003_turns",
-                                          "0004_run_leases", "0005_reviews"]
+                                          "0004_run_leases", "0005_reviews",
+                                          "0006_guard_decisions"]
     with sqlite3.connect(store_path) as c:
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -80,7 +81,8 @@ def test_a_store_at_the_oldest_schema_is_migrated(store_path):
                   " VALUES ('old', 'then', '{}', 0, 1, '0.0')")
     store = open_store(store_path)
     assert store.migrations_applied() == ["0001_initial", "0002_pair_verdicts", "0003_turns",
-                                          "0004_run_leases", "0005_reviews"]
+                                          "0004_run_leases", "0005_reviews",
+                                          "0006_guard_decisions"]
     assert store.find_run("old").name == "old"  # data kept
     assert store.turn_table(store.find_run("old").id) == []  # and the turns table is there
     assert store.review_queues() == []  # and the review tables

@@ -8,7 +8,8 @@ missing verdicts are never counted as good replies; per-prompt counts of a behav
 labels and the corrected rates it gives (:class:`Calibration`, :func:`corrected_estimate`);
 what needs attention — for each finding, whether it is flagged, its no-problem value, how far its
 interval is from it and one plain sentence (:func:`attention`, :class:`Assessment`); the
-reader's language and its catalogue of strings (:func:`say`, :func:`default_language`); and
+reader's language and its catalogue of strings (:func:`say`, :func:`default_language`); the
+guard's decisions as block rates per language, judge and model (:func:`guard_summary`); and
 what a report page is made of (:class:`ReportSection` and its blocks, :func:`percent`,
 :func:`figure_label`).
 
@@ -55,6 +56,7 @@ from levelhead.analysis._findings import (
     rate_by_prompt,
     rate_finding,
 )
+from levelhead.analysis._guard import GuardSlice, GuardSummary, guard_summary
 from levelhead.analysis._labels import judge_bad_labels, judge_labels
 from levelhead.analysis._language import (
     LANGUAGES,
@@ -94,6 +96,8 @@ __all__ = [
     "Card",
     "Chart",
     "Counts",
+    "GuardSlice",
+    "GuardSummary",
     "LabelCounts",
     "Language",
     "Paragraph",
@@ -119,6 +123,7 @@ __all__ = [
     "known",
     "finding_from_rate",
     "flagged",
+    "guard_summary",
     "judge_bad_labels",
     "judge_labels",
     "label_test",

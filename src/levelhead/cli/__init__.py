@@ -38,6 +38,7 @@ _COMMANDS = {
     "review": "levelhead.cli._review:review",
     "serve": "levelhead.cli._serve:serve",
     "guard": "levelhead.cli._guard:guard",
+    "guard-stats": "levelhead.cli._guard:guard_stats",
 }
 
 

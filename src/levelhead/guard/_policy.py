@@ -60,6 +60,9 @@ class GuardPolicy(BaseModel):
     judge_timeout_s: float = Field(2.0, gt=0, description="time a judge has for one verdict")
     upstream_timeout_s: float = Field(60.0, gt=0, description="time the upstream has to answer")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="larger requests get 413")
+    store_text: bool = Field(
+        False, description="keep each reply's text with its decision in the store (off: only "
+                           "the verdicts, action, language, model and timings are kept)")
     source: str = Field("policy", exclude=True)
 
     def message_for(self, lang: str) -> str:

@@ -19,19 +19,24 @@ import json
 import logging
 import os
 import secrets
+import time
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from levelhead.errors import redact
+from levelhead.guard._log import DecisionLog
 from levelhead.guard._policy import GuardPolicy
 from levelhead.guard._screen import Decision, Screen
+from levelhead.store import GuardDecisionRow, Store
 
-__all__ = ["TOKEN_HEADER", "create_app"]
+__all__ = ["REQUEST_ID_HEADER", "TOKEN_HEADER", "create_app"]
 
 log = logging.getLogger("levelhead.guard")
 
@@ -40,6 +45,9 @@ TOKEN_HEADER = "X-Levelhead-Guard-Token"
 
 _SCREEN = web.AppKey("screen", Screen)
 _SESSION = web.AppKey("session", aiohttp.ClientSession)
+_LOG = web.AppKey("decision_log", DecisionLog)
+#: The header that names a request; a client may set it, else the guard makes one.
+REQUEST_ID_HEADER = "X-Request-Id"
 
 
 def _error(status: int, message: str, kind: str, code: str | None = None) -> web.Response:
@@ -66,12 +74,33 @@ class _Held:
     spans: dict[int, tuple[int, int]]  # choice index -> (start, end) of its text in the reply
 
 
+@dataclass
+class _Request:
+    """What the store keeps about one request besides its decisions."""
+
+    id: str
+    messages: Sequence[Mapping[str, str]]
+    streamed: bool
+    model: str | None
+    started: float = field(default_factory=time.perf_counter)
+    judge_ms: dict[int, float] = field(default_factory=dict)  # choice index -> time in judges
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    # A client's id is kept when it is a plain token; anything else gets one of the guard's.
+    if 0 < len(given) <= 128 and given.isascii() and given.isprintable() and " " not in given:
+        return given
+    return uuid.uuid4().hex
+
+
 class _Guard:
     def __init__(self, upstream: str, policy: GuardPolicy,
                  record: Callable[[Decision], None]) -> None:
         self.upstream = upstream.rstrip("/")
         self.policy = policy
         self.record = record
+        self.log: DecisionLog | None = None  # set by create_app when there is a store
 
     def _headers(self, request: web.Request) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -112,19 +141,21 @@ class _Guard:
             return _error(400, "the request body is not JSON", "invalid_request_error")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return _error(400, "expected a JSON object with `messages`", "invalid_request_error")
-        messages = [m for m in body["messages"] if isinstance(m, dict)]
+        model = body.get("model")
+        req = _Request(_request_id(request), [m for m in body["messages"] if isinstance(m, dict)],
+                       bool(body.get("stream")), model if isinstance(model, str) else None)
         url = f"{self.upstream}/chat/completions"
         try:
             async with request.app[_SESSION].post(url, data=raw, headers=self._headers(request),
                                                   timeout=self._timeout()) as resp:
                 if resp.status != 200:
                     return await self._relay_error(resp)
-                if body.get("stream"):
+                if req.streamed:
                     try:
-                        return await self._stream(request, resp, messages)
+                        return await self._stream(request, resp, req)
                     except ConnectionResetError:  # the client went away: nothing to answer
                         return web.Response(status=499)
-                return await self._whole(resp, messages)
+                return await self._whole(resp, req)
         except (aiohttp.ClientError, TimeoutError) as exc:
             return _upstream_error(exc)
 
@@ -142,8 +173,7 @@ class _Guard:
             pass
         return _error(502, f"the upstream answered {resp.status}", "upstream_error", "bad_gateway")
 
-    async def _whole(self, resp: aiohttp.ClientResponse,
-                     messages: Sequence[Mapping[str, str]]) -> web.Response:
+    async def _whole(self, resp: aiohttp.ClientResponse, req: _Request) -> web.Response:
         data = await resp.read()
         try:
             reply = json.loads(data)
@@ -153,40 +183,61 @@ class _Guard:
         except (ValueError, KeyError, TypeError):
             return _error(502, "the upstream's answer is not a chat completion", "upstream_error",
                           "bad_gateway")
+        if isinstance(reply.get("model"), str):
+            req.model = reply["model"]
         changed, actions = False, []
-        for choice in choices:
+        for n, choice in enumerate(choices):
             message: Any = choice.get("message") if isinstance(choice, dict) else None
             content = message.get("content") if isinstance(message, dict) else None
             if not isinstance(content, str):
                 continue
-            decision = await self.record_screen(content, messages)
+            index = choice.get("index", n)
+            i = index if isinstance(index, int) and index >= 0 else n
+            decision = await self.decide(req, i, content)
+            self.note(req, i, content, decision)
             actions.append(decision.action)
             if decision.action in ("block", "redact"):
                 message["content"] = decision.text
                 changed = True
                 if decision.action == "block":
                     choice["finish_reason"] = "content_filter"
-        headers = {"X-Levelhead-Guard": ",".join(actions) or "pass"}
+        headers = {"X-Levelhead-Guard": ",".join(actions) or "pass", REQUEST_ID_HEADER: req.id}
         if not changed:  # passed byte for byte
             return web.Response(body=data, content_type="application/json", headers=headers)
         return web.Response(text=json.dumps(reply, ensure_ascii=False),
                             content_type="application/json", headers=headers)
 
-    async def record_screen(self, text: str, messages: Sequence[Mapping[str, str]]) -> Decision:
-        decision = await self.screen.decide(text, messages)
+    async def decide(self, req: _Request, choice: int, text: str) -> Decision:
+        """The judges' decision on ``text``, the reply so far; their time is added up."""
+        start = time.perf_counter()
+        decision = await self.screen.decide(text, req.messages)
+        req.judge_ms[choice] = req.judge_ms.get(choice, 0.0) + (time.perf_counter() - start) * 1e3
+        return decision
+
+    def note(self, req: _Request, choice: int, text: str, decision: Decision) -> None:
+        """Record the final decision on one choice: logged unless a clean pass, and stored."""
         if decision.action != "pass" or not decision.judged:
             self.record(decision)
-        return decision
+        if self.log is None:
+            return
+        findings = [{"judge": f.judge, "label": f.label, "action": f.action, "error": f.error}
+                    for f in decision.findings]
+        self.log.put(GuardDecisionRow(
+            datetime.now(UTC).isoformat(timespec="milliseconds"), req.id, choice, req.model,
+            self.screen.language(text, req.messages), req.streamed, decision.action,
+            decision.judged, (time.perf_counter() - req.started) * 1e3,
+            req.judge_ms.get(choice, 0.0), json.dumps(findings, ensure_ascii=False),
+            text if self.policy.store_text else None))
 
     screen: Screen  # set by create_app
 
     async def _stream(self, request: web.Request, resp: aiohttp.ClientResponse,
-                      messages: Sequence[Mapping[str, str]]) -> web.StreamResponse:
+                      req: _Request) -> web.StreamResponse:
         if resp.content_type != "text/event-stream":
             return _error(502, "the upstream did not answer with an event stream",
                           "upstream_error", "bad_gateway")
         out = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                          "Cache-Control": "no-cache"})
+                                          "Cache-Control": "no-cache", REQUEST_ID_HEADER: req.id})
         texts: dict[int, str] = {}
         held: deque[_Held] = deque()
         decisions: dict[int, Decision] = {}
@@ -240,6 +291,8 @@ class _Guard:
             except (ValueError, TypeError):
                 return await fail("the upstream's stream is not valid")
             last = chunk
+            if isinstance(chunk.get("model"), str):
+                req.model = chunk["model"]
             if not out.prepared:  # only now: an upstream that fails at once still gets a 502
                 await out.prepare(request)
             spans: dict[int, tuple[int, int]] = {}
@@ -255,16 +308,17 @@ class _Guard:
                     grew.add(i)
             held.append(_Held(chunk, spans))
             for i in sorted(grew):
-                decisions[i] = await self.screen.decide(texts[i], messages)
+                decisions[i] = await self.decide(req, i, texts[i])
                 if decisions[i].action == "block":
-                    self.record(decisions[i])
+                    self.note(req, i, texts[i], decisions[i])
                     return await block(i)
             # Release from the front what the judges have seen with `hold_back` characters behind.
             while held and all(len(texts[i]) - end >= window
                                for i, (_, end) in held[0].spans.items()):
                 await send(held.popleft())
         for i in sorted(texts):  # the whole reply, once more, before the rest goes out
-            decisions[i] = await self.record_screen(texts[i], messages)
+            decisions[i] = await self.decide(req, i, texts[i])
+            self.note(req, i, texts[i], decisions[i])
             if decisions[i].action == "block":
                 return await block(i)
         if not out.prepared:
@@ -315,7 +369,8 @@ def _log_decision(decision: Decision) -> None:
 
 
 def create_app(upstream: str, policy: GuardPolicy, *, token: str | None = None,
-               record: Callable[[Decision], None] | None = None) -> web.Application:
+               record: Callable[[Decision], None] | None = None,
+               store: Store | None = None) -> web.Application:
     """The guard as an aiohttp application.
 
     Args:
@@ -323,6 +378,8 @@ def create_app(upstream: str, policy: GuardPolicy, *, token: str | None = None,
         policy: the rules and limits.
         token: when given, every request must carry it in ``X-Levelhead-Guard-Token``.
         record: called with every decision that is not a clean pass (default: logged).
+        store: where every decision is recorded (passes too; the reply's text only with the
+            policy's ``store_text``); the application closes it when it stops.
     """
     guard = _Guard(upstream, policy, record or _log_decision)
     middlewares = [_token_middleware(token)] if token else []
@@ -332,9 +389,13 @@ def create_app(upstream: str, policy: GuardPolicy, *, token: str | None = None,
     async def resources(app: web.Application) -> Any:
         guard.screen = app[_SCREEN] = Screen(policy)
         app[_SESSION] = aiohttp.ClientSession(auto_decompress=True)
+        if store is not None:
+            guard.log = app[_LOG] = DecisionLog(store)
         yield
         await app[_SESSION].close()
         await app[_SCREEN].close()
+        if guard.log is not None:
+            guard.log.close()  # writes what is queued
 
     app.cleanup_ctx.append(resources)
     app.router.add_post("/v1/chat/completions", guard.chat)

@@ -1,5 +1,5 @@
 """Store: the only place with SQL. Runs, targets, prompts, samples and verdicts, append-only;
-review queues and reviewers' labels.
+review queues and reviewers' labels; the guard's decisions.
 
 :func:`open_store` opens the SQLite store (the default, embedded); a PostgreSQL store will
 implement the same :class:`Store` protocol so that callers do not change. May import records
@@ -10,6 +10,8 @@ from levelhead.store._lease import RunLease, acquire_lease, claim_lease
 from levelhead.store._protocol import SampleWriter, Store
 from levelhead.store._records import (
     BrowsedSample,
+    GuardDecisionRecord,
+    GuardFinding,
     LeaseHolder,
     PairVerdictRecord,
     PromptProgress,
@@ -27,11 +29,21 @@ from levelhead.store._records import (
     TurnVerdictRecord,
     VerdictRecord,
 )
-from levelhead.store._rows import PairVerdictRow, SampleRow, TurnRow, TurnVerdictRow, VerdictRow
+from levelhead.store._rows import (
+    GuardDecisionRow,
+    PairVerdictRow,
+    SampleRow,
+    TurnRow,
+    TurnVerdictRow,
+    VerdictRow,
+)
 from levelhead.store._sqlite import SQLiteStore, default_store_path, open_store
 
 __all__ = [
     "BrowsedSample",
+    "GuardDecisionRecord",
+    "GuardDecisionRow",
+    "GuardFinding",
     "LeaseHolder",
     "PairVerdictRecord",
     "PairVerdictRow",

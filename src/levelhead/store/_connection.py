@@ -113,6 +113,17 @@ class SQLiteConnection:
         self._conn.execute("COMMIT")
 
     @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """A write transaction whose SQLite failures (a store locked for too long) are one line."""
+        if self.read_only:
+            raise StoreError(f"store {self.path} was opened read-only; cannot {what}")
+        try:
+            with self.transaction():
+                yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: cannot {what} ({exc}); try again") from None
+
+    @contextlib.contextmanager
     def _snapshot(self) -> Iterator[None]:
         """Several reads that see the store as of one moment (a writer may be adding to it)."""
         if self._conn.in_transaction:

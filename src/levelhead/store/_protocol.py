@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from levelhead.records import Prompt, RunInfo, Sample
 from levelhead.store._records import (
     BrowsedSample,
+    GuardDecisionRecord,
     LeaseHolder,
     PairVerdictRecord,
     ReviewItemRecord,
@@ -24,7 +25,14 @@ from levelhead.store._records import (
     TurnVerdictRecord,
     VerdictRecord,
 )
-from levelhead.store._rows import PairVerdictRow, SampleRow, TurnRow, TurnVerdictRow, VerdictRow
+from levelhead.store._rows import (
+    GuardDecisionRow,
+    PairVerdictRow,
+    SampleRow,
+    TurnRow,
+    TurnVerdictRow,
+    VerdictRow,
+)
 
 
 class SampleWriter(Protocol):
@@ -364,6 +372,22 @@ class Store(Protocol):
         Raises:
             StoreError: no such queue.
         """
+        ...
+
+    # -- the guard's decisions -----------------------------------------------------------------
+    def add_guard_decisions(self, rows: Sequence[GuardDecisionRow]) -> int:
+        """Append the guard's decisions in one transaction; returns how many were written.
+
+        Raises:
+            StoreError: a row with an unknown action, or with findings that are not a JSON list;
+                a read-only store; a store locked for too long.
+        """
+        ...
+
+    def guard_decisions(self, *, since: str | None = None, until: str | None = None,
+                        after_id: int = 0, limit: int | None = None) -> list[GuardDecisionRecord]:
+        """The guard's decisions in the order written: made at or after ``since`` and before
+        ``until`` (UTC, ISO 8601), with ids after ``after_id``, at most ``limit`` of them."""
         ...
 
     def close(self) -> None:

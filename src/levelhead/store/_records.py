@@ -461,3 +461,56 @@ class BrowsedSample:
     messages: list[dict[str, str]]
     tags: dict[str, str]
     verdicts: tuple[SampleVerdictRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardFinding:
+    """What one rule's judge said of a screened reply.
+
+    Attributes:
+        judge: The judge's registered name.
+        label: Its label, or None when it could not judge (an error or a timeout).
+        action: What the rule did: ``pass`` (the label does not trigger it) or its action.
+        error: Why it could not judge, when it could not.
+    """
+
+    judge: str
+    label: str | None
+    action: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardDecisionRecord:
+    """One reply the guard screened, and what it did (one per choice of a completion).
+
+    Attributes:
+        id: The row id; rows are numbered in the order written.
+        at: When the decision was made (UTC, ISO 8601 to the millisecond).
+        request_id: The request's id (the client's ``X-Request-Id``, else the guard's own).
+        choice: The choice's index in the completion.
+        model: The model the upstream named in its answer (else the request's).
+        language: The user's language (``en``, ``zh``...), as the judges decide it.
+        streamed: Whether the reply was streamed.
+        action: ``pass``, ``flag``, ``redact`` or ``block``.
+        judged: False when some judge could not give a verdict (then ``action`` follows the
+            policy's ``on_error``; it is never counted as a pass).
+        latency_ms: From the request's arrival to the decision.
+        judge_ms: Of that, the time the judges took.
+        findings: Every rule's finding.
+        text: The reply as the upstream sent it, when the policy keeps text (else None).
+    """
+
+    id: int
+    at: str
+    request_id: str
+    choice: int
+    model: str | None
+    language: str
+    streamed: bool
+    action: str
+    judged: bool
+    latency_ms: float
+    judge_ms: float
+    findings: tuple[GuardFinding, ...]
+    text: str | None

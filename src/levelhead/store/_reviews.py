@@ -10,13 +10,11 @@ write checks what it is given and says what is wrong in one line
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import json
 import math
-import sqlite3
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -229,17 +227,6 @@ class ReviewRows(SQLiteConnection):
         else:
             rows = self._conn.execute(_CURRENT, (queue_id,))
         return [_label_record(r) for r in rows]
-
-    @contextlib.contextmanager
-    def _writing(self, what: str) -> Iterator[None]:
-        """A write transaction whose SQLite failures (a store locked for too long) are one line."""
-        if self.read_only:
-            raise StoreError(f"store {self.path} was opened read-only; cannot {what}")
-        try:
-            with self.transaction():
-                yield
-        except sqlite3.Error as exc:
-            raise StoreError(f"store {self.path}: cannot {what} ({exc}); try again") from None
 
 
 def _queue_record(row: tuple[Any, ...]) -> ReviewQueueRecord:

@@ -94,3 +94,20 @@ class TurnVerdictRow(NamedTuple):
 
 # Any row a writer takes.
 Row = SampleRow | VerdictRow | PairVerdictRow | TurnRow | TurnVerdictRow
+
+
+class GuardDecisionRow(NamedTuple):
+    """One screened reply as the guard hands it over (see :class:`GuardDecisionRecord`)."""
+
+    at: str  # UTC, ISO 8601 to the millisecond
+    request_id: str
+    choice: int
+    model: str | None
+    language: str
+    streamed: bool
+    action: str  # "pass" | "flag" | "redact" | "block"
+    judged: bool
+    latency_ms: float
+    judge_ms: float
+    verdicts_json: str
+    text: str | None
