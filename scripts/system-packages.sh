@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The Debian packages the tests need, installed when missing (what `make test` runs first):
 # the report's browser tests drive Debian's chromium (never a downloaded browser) and check that
-# a Chinese report is drawn with a font that covers CJK (fonts-noto-cjk). Without root or sudo,
+# a Chinese report is drawn with a font that covers CJK (fonts-noto-cjk); curl is a client of
+# the guard. Without root or sudo,
 # it says the one command to run and fails, so that no test is skipped for want of them.
 set -euo pipefail
 PACKAGES=""
 if ! command -v chromium >/dev/null; then PACKAGES="$PACKAGES chromium"; fi
 if ! fc-list :lang=zh family 2>/dev/null | grep -q .; then PACKAGES="$PACKAGES fonts-noto-cjk"; fi
+# The guard's tests use curl as a client, as its docs do.
+if ! command -v curl >/dev/null; then PACKAGES="$PACKAGES curl"; fi
 [ -z "$PACKAGES" ] && exit 0
 SUDO=""
 if [ "$(id -u)" != 0 ]; then

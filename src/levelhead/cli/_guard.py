@@ -56,7 +56,9 @@ def guard(obj: dict[str, Any], upstream: str, policy_path: str | None, host: str
                "(Ctrl-C to stop)", err=True)
     # No access log: it would show request paths and clients, and it is not where keys belong.
     # handler_cancellation: a client that hangs up stops its request at once, judges included.
-    web.run_app(app, host=host, port=port, access_log=None, print=None, handler_cancellation=True)
+    # backlog: a burst of clients (1,000 streams at once) must not wait on the listen queue.
+    web.run_app(app, host=host, port=port, access_log=None, print=None, handler_cancellation=True,
+                backlog=2048)
 
 
 @click.command("guard-stats")

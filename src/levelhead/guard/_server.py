@@ -388,7 +388,10 @@ def create_app(upstream: str, policy: GuardPolicy, *, token: str | None = None,
 
     async def resources(app: web.Application) -> Any:
         guard.screen = app[_SCREEN] = Screen(policy)
-        app[_SESSION] = aiohttp.ClientSession(auto_decompress=True)
+        # No pool limit of its own (aiohttp's default would queue past 100 requests in flight):
+        # the guard holds one upstream connection per client request, as a proxy should.
+        app[_SESSION] = aiohttp.ClientSession(auto_decompress=True,
+                                              connector=aiohttp.TCPConnector(limit=0))
         if store is not None:
             guard.log = app[_LOG] = DecisionLog(store)
         yield
