@@ -17,7 +17,7 @@ def test_blank_store_is_migrated_and_recorded(store_path):
     store = open_store(store_path)
     assert store.migrations_applied() == ["0001_initial", "0002_pair_verdicts", "0003_turns",
                                           "0004_run_leases", "0005_reviews",
-                                          "0006_guard_decisions"]
+                                          "0006_guard_decisions", "0007_monitor"]
     with sqlite3.connect(store_path) as c:
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -82,7 +82,7 @@ def test_a_store_at_the_oldest_schema_is_migrated(store_path):
     store = open_store(store_path)
     assert store.migrations_applied() == ["0001_initial", "0002_pair_verdicts", "0003_turns",
                                           "0004_run_leases", "0005_reviews",
-                                          "0006_guard_decisions"]
+                                          "0006_guard_decisions", "0007_monitor"]
     assert store.find_run("old").name == "old"  # data kept
     assert store.turn_table(store.find_run("old").id) == []  # and the turns table is there
     assert store.review_queues() == []  # and the review tables

@@ -758,9 +758,10 @@ def test_every_protocol_method_is_implemented_alike_and_documented(store: Store)
             (p.name, p.kind, p.default) for p in want.values()], f"{name}: other parameters"
 
 
-# The files of the contract suite: this one, the review queues' half and the guard's.
+# The files of the contract suite: this one, and the halves of review queues, guard and monitor.
 CONTRACT = (Path(__file__), Path(__file__).with_name("test_store_reviews.py"),
-            Path(__file__).with_name("test_store_guard.py"))
+            Path(__file__).with_name("test_store_guard.py"),
+            Path(__file__).with_name("test_store_monitor.py"))
 
 
 def test_every_protocol_member_is_exercised_by_this_suite() -> None:

@@ -103,8 +103,10 @@ def test_a_store_from_before_the_guard_table_reads_as_having_no_decisions(tmp_pa
     path = tmp_path / "old.db"
     open_store(path).close()
     with sqlite3.connect(path) as conn:  # as a levelhead before migration 0006 left it
-        conn.execute("DROP TABLE guard_decisions")
-        conn.execute("DELETE FROM schema_migrations WHERE name = '0006_guard_decisions'")
+        for table in ("monitor_malformed", "monitor_sources", "monitor_verdicts", "monitor_turns",
+                      "guard_decisions"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM schema_migrations WHERE name >= '0006'")
     s = open_store(path, read_only=True)
     try:
         assert s.guard_decisions() == []

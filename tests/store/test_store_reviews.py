@@ -463,10 +463,10 @@ def _unmigrate_reviews(path: Path) -> None:
     """Turn a store back into one written before migration 0005: its tables are those of
     0001-0004 exactly, so this is the store an earlier levelhead left."""
     with sqlite3.connect(path) as c:
-        for table in ("guard_decisions", "review_labels", "review_items", "review_queues"):
+        for table in ("monitor_malformed", "monitor_sources", "monitor_verdicts", "monitor_turns",
+                      "guard_decisions", "review_labels", "review_items", "review_queues"):
             c.execute(f"DROP TABLE {table}")
-        c.execute("DELETE FROM schema_migrations WHERE name IN ('0005_reviews',"
-                  " '0006_guard_decisions')")
+        c.execute("DELETE FROM schema_migrations WHERE name >= '0005'")
     c.close()
 
 
@@ -490,7 +490,8 @@ def test_a_store_written_before_reviews_reads_without_queues_and_migrates_on_a_w
 
     store = open_store(db)  # a writing open applies the migration to the old run's store
     try:
-        assert store.migrations_applied()[-2:] == ["0005_reviews", "0006_guard_decisions"]
+        assert store.migrations_applied()[-3:] == ["0005_reviews", "0006_guard_decisions",
+                                                   "0007_monitor"]
         verdict = store.verdict_table(run.id)[0]
         judge = store.ensure_judge(verdict.judge, verdict.judge_version, verdict.judge_args)
         sample = store.stored_samples(run.id)[0].sample_id

@@ -1,5 +1,5 @@
 """Store: the only place with SQL. Runs, targets, prompts, samples and verdicts, append-only;
-review queues and reviewers' labels; the guard's decisions.
+review queues and reviewers' labels; the guard's decisions; the monitor's turns.
 
 :func:`open_store` opens the SQLite store (the default, embedded); a PostgreSQL store will
 implement the same :class:`Store` protocol so that callers do not change. May import records
@@ -13,6 +13,8 @@ from levelhead.store._records import (
     GuardDecisionRecord,
     GuardFinding,
     LeaseHolder,
+    MonitorCountRecord,
+    MonitorSourceRecord,
     PairVerdictRecord,
     PromptProgress,
     ReviewItemRecord,
@@ -31,6 +33,7 @@ from levelhead.store._records import (
 )
 from levelhead.store._rows import (
     GuardDecisionRow,
+    MonitorTurnRow,
     PairVerdictRow,
     SampleRow,
     TurnRow,
@@ -45,6 +48,9 @@ __all__ = [
     "GuardDecisionRow",
     "GuardFinding",
     "LeaseHolder",
+    "MonitorCountRecord",
+    "MonitorSourceRecord",
+    "MonitorTurnRow",
     "PairVerdictRecord",
     "PairVerdictRow",
     "PromptProgress",

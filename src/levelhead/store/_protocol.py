@@ -11,6 +11,8 @@ from levelhead.store._records import (
     BrowsedSample,
     GuardDecisionRecord,
     LeaseHolder,
+    MonitorCountRecord,
+    MonitorSourceRecord,
     PairVerdictRecord,
     ReviewItemRecord,
     ReviewLabelRecord,
@@ -27,6 +29,7 @@ from levelhead.store._records import (
 )
 from levelhead.store._rows import (
     GuardDecisionRow,
+    MonitorTurnRow,
     PairVerdictRow,
     SampleRow,
     TurnRow,
@@ -388,6 +391,44 @@ class Store(Protocol):
                         after_id: int = 0, limit: int | None = None) -> list[GuardDecisionRecord]:
         """The guard's decisions in the order written: made at or after ``since`` and before
         ``until`` (UTC, ISO 8601), with ids after ``after_id``, at most ``limit`` of them."""
+        ...
+
+    # -- the monitor: production conversations' turns --------------------------------------------
+    def add_monitor_batch(self, source: str, turns: Sequence[MonitorTurnRow], *,
+                          position: tuple[int | None, int | None, int, int],
+                          records: int, malformed: Sequence[tuple[int, str]] = ()) -> int:
+        """Store a batch of turns read from ``source`` with their verdicts, where reading got to
+        (``(device, inode, offset, line)``) and its malformed lines ``(line, reason)``, in one
+        transaction; returns the turns stored (a conversation's turns already there are
+        skipped).
+
+        Raises:
+            StoreError: a malformed turn (turn < 1, feedback not up/down, an inclusion
+                probability outside (0, 1]); a read-only store; a store locked for too long.
+        """
+        ...
+
+    def monitor_sources(self) -> list[MonitorSourceRecord]:
+        """Every source ingested from, with where reading it got to, by name."""
+        ...
+
+    def monitor_malformed(self, source: str) -> list[tuple[int, str]]:
+        """The newest malformed lines of ``source`` kept, ``(line, reason)``, in line order."""
+        ...
+
+    def monitor_turn_count(self) -> int:
+        """How many turns the monitor holds."""
+        ...
+
+    def monitor_counts(self, *, by: str = "order", step: int = 1_000, since: str | None = None,
+                       until: str | None = None) -> list[MonitorCountRecord]:
+        """Verdict counts (plain, and weighted by 1 / inclusion probability) per judge identity,
+        label, model, language, feedback and bucket: ``step`` turns in ingest order
+        (``by="order"``), or a ``day`` or ``hour`` of the turns' time.
+
+        Raises:
+            StoreError: an unknown ``by`` or a ``step`` below 1.
+        """
         ...
 
     def close(self) -> None:

@@ -218,11 +218,12 @@ class RecordReads(LeaseRows):
         with self._snapshot():
             names = self._names_of(run_id)
             return [TurnRecord(names.targets[tid], *names.prompts[pid], k, turn, user, status,
-                               text, error, ptok, ctok, latency, names.tags[pid])
+                               text, error, ptok, ctok, latency, names.tags[pid], finish)
                     for (tid, pid, k, turn, user, status, text, error, ptok, ctok,
-                         latency) in self._conn.execute(
+                         latency, finish) in self._conn.execute(
                 "SELECT target_id, prompt_id, sample_index, turn, user_text, status, text, error,"
-                " prompt_tokens, completion_tokens, latency_ms FROM turns WHERE run_id = ?"
+                " prompt_tokens, completion_tokens, latency_ms, finish_reason FROM turns"
+                " WHERE run_id = ?"
                 " ORDER BY target_id, prompt_id, sample_index, turn", (run_id,))]
 
     def turn_verdict_table(self, run_id: int) -> list[TurnVerdictRecord]:

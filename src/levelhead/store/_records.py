@@ -276,6 +276,8 @@ class TurnRecord:
         latency_ms: How long the reply took.
         tags: The tags of the conversation's prompt (shared by every turn of that prompt: do
             not change).
+        finish_reason: How the reply ended, as the target said (``stop``, ``length``,
+            ``content_filter`` …); None for an error.
     """
 
     target: str
@@ -291,6 +293,7 @@ class TurnRecord:
     completion_tokens: int | None
     latency_ms: int | None
     tags: dict[str, str]
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,3 +517,59 @@ class GuardDecisionRecord:
     judge_ms: float
     findings: tuple[GuardFinding, ...]
     text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSourceRecord:
+    """Where ingesting one source got to, and what it found there.
+
+    Attributes:
+        source: The source's name (a log file's path as given, or ``guard``).
+        device: The file's device number when last read (None for the guard).
+        inode: Its inode then: a new file at the path (rotation) has another.
+        offset: The byte offset after the last line taken (for the guard: the last decision id).
+        line: The number of the last line taken.
+        records: Conversations ingested from it.
+        malformed: Lines that could not be read, all told.
+        updated_at: When it was last ingested from (UTC, ISO 8601).
+    """
+
+    source: str
+    device: int | None
+    inode: int | None
+    offset: int
+    line: int
+    records: int
+    malformed: int
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorCountRecord:
+    """Turns judged by one judge identity in one slice and bucket, counted two ways.
+
+    Attributes:
+        judge_id: The row id of the judge identity (name, version and settings).
+        judge: The judge's registered name.
+        judge_version: Its version.
+        label: The label given.
+        model: The model named in the log (None when it named none).
+        language: The conversation's language.
+        feedback: The user's thumbs on the turn (``up``, ``down``) or None.
+        bucket: The bucket's key: an index in ingest order (``step`` turns each) or a period
+            (``2026-12-07``, ``2026-12-07T10``), as asked.
+        n: Turns with that label.
+        weighted: The same, each weighted by 1 / its probability of being judged (an unbiased
+            count of the turns in the slice that would have that label).
+    """
+
+    judge_id: int
+    judge: str
+    judge_version: str
+    label: str
+    model: str | None
+    language: str
+    feedback: str | None
+    bucket: str
+    n: int
+    weighted: float

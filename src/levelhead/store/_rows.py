@@ -111,3 +111,18 @@ class GuardDecisionRow(NamedTuple):
     judge_ms: float
     verdicts_json: str
     text: str | None
+
+
+class MonitorTurnRow(NamedTuple):
+    """One assistant turn of a production conversation, with its judges' verdicts, as the
+    monitor hands it over (see :class:`MonitorTurnRecord`)."""
+
+    conversation: str
+    turn: int  # 1-based, among the conversation's assistant turns
+    at: str | None  # UTC, ISO 8601
+    model: str | None
+    language: str
+    feedback: str | None  # "up" | "down" | None
+    text: str | None
+    text_hash: str | None
+    verdicts: tuple[tuple[int, str, float], ...]  # (judge id, label, inclusion probability)

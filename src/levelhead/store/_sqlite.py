@@ -4,7 +4,8 @@
 lookups every part shares (``_connection``), the named migrations (``_schema``), run
 bookkeeping (``_bookkeeping``), lease rows (``_lease_rows``), the reads that build records
 (``_reads``), review queues and their labels (``_reviews``), pages of samples to browse
-(``_browse``), the guard's decisions (``_guard_rows``) and the writer thread (``_writer``).
+(``_browse``), the guard's decisions (``_guard_rows``), the monitor's turns
+(``_monitor_rows``) and the writer thread (``_writer``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from levelhead.store._connection import (
     default_store_path,
 )
 from levelhead.store._guard_rows import GuardRows
+from levelhead.store._monitor_rows import MonitorRows
 from levelhead.store._reads import RecordReads
 from levelhead.store._reviews import ReviewRows
 from levelhead.store._schema import Migrations
@@ -50,7 +52,7 @@ def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = 
 
 
 class SQLiteStore(Migrations, RunBookkeeping, RecordReads, ReviewRows, SampleBrowsing,
-                  GuardRows):
+                  GuardRows, MonitorRows):
     """A levelhead store in one SQLite file.
 
     Reads use the caller's connection; sample writes go through :meth:`writer`, a single
