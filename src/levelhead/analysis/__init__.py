@@ -7,11 +7,12 @@ missing verdicts are never counted as good replies; per-prompt counts of a behav
 (:func:`rate_finding`, :func:`finding_from_rate` ...); a judge's calibration against human gold
 labels and the corrected rates it gives (:class:`Calibration`, :func:`corrected_estimate`);
 what needs attention — for each finding, whether it is flagged, its no-problem value, how far its
-interval is from it and one plain sentence (:func:`attention`, :class:`Assessment`); the
-reader's language and its catalogue of strings (:func:`say`, :func:`default_language`); the
-guard's decisions as block rates per language, judge and model (:func:`guard_summary`); and
-what a report page is made of (:class:`ReportSection` and its blocks, :func:`percent`,
-:func:`figure_label`).
+interval is from it and one plain sentence (:func:`attention`, :class:`Assessment`); how often
+a content filter withheld replies, and withheld benign ones, on each side of a comparison
+(:func:`content_filter_rows`); the reader's language and its catalogue of strings
+(:func:`say`, :func:`default_language`); the guard's decisions as block rates per language,
+judge and model (:func:`guard_summary`); and what a report page is made of
+(:class:`ReportSection` and its blocks, :func:`percent`, :func:`figure_label`).
 
 A behaviour package (``levelhead.probes.politics`` ...) computes its findings and report
 sections with these; ``levelhead.report`` renders, compares and gates on the same types.
@@ -34,6 +35,12 @@ from levelhead.analysis._calibration import (
     corrected_estimate,
     load_calibrations,
     match_calibrations,
+)
+from levelhead.analysis._content_filter import (
+    CONTENT_FILTER,
+    BlockedShare,
+    ContentFilterRow,
+    content_filter_rows,
 )
 from levelhead.analysis._counting import (
     BehaviourCounts,
@@ -85,16 +92,19 @@ from levelhead.analysis._page import (
 )
 
 __all__ = [
+    "CONTENT_FILTER",
     "LANGUAGES",
     "Assessment",
     "AssessmentStatus",
     "BehaviourCounts",
     "BehaviourKey",
     "Block",
+    "BlockedShare",
     "Bullet",
     "Calibration",
     "Card",
     "Chart",
+    "ContentFilterRow",
     "Counts",
     "GuardSlice",
     "GuardSummary",
@@ -114,18 +124,19 @@ __all__ = [
     "attention",
     "by_language",
     "by_target",
+    "content_filter_rows",
     "corrected_estimate",
     "count_label",
     "count_labels",
     "default_language",
     "empty_finding",
     "figure_label",
-    "known",
     "finding_from_rate",
     "flagged",
     "guard_summary",
     "judge_bad_labels",
     "judge_labels",
+    "known",
     "label_test",
     "language",
     "load_calibrations",

@@ -667,6 +667,29 @@ EN: dict[str, str] = {
     "compare.column.10": "note",
     "compare.caption": "Forest plot: each behaviour's difference with its interval; red marks a "
                        "difference that stays significant after the correction.",
+    "compare.filter.title": "Blocked by a content filter",
+    "compare.filter.note": "Blocked: replies withheld by a content filter (finish_reason "
+                           "\"content_filter\") among each side's replies (a conversation's "
+                           "turns, else its samples). False blocks: withheld among the replies "
+                           "whose counterpart on the other side (same prompt, sample and turn, "
+                           "after the same conversation) was delivered and judged benign by "
+                           "{judges}; turns after the two conversations part are left out. Same "
+                           "reply: pairs delivered on both sides with the same text. "
+                           "{confidence} % Wilson intervals, clustered by prompt.",
+    "compare.filter.differ": "{probe}: {k} of {n} replies that {side} and {other} both delivered "
+                             "after the same conversation differ, so the target does not answer "
+                             "alike and a "
+                             "counterpart's verdict may not be the withheld reply's: audit with "
+                             "temperature 0, or a seed the server honours, for exact pairs.",
+    "compare.filter.column.0": "side",
+    "compare.filter.column.1": "probe",
+    "compare.filter.column.2": "replies",
+    "compare.filter.column.3": "blocked",
+    "compare.filter.column.4": "interval",
+    "compare.filter.column.5": "benign",
+    "compare.filter.column.6": "false blocks",
+    "compare.filter.column.7": "interval",
+    "compare.filter.column.8": "same reply",
     # conditions
     "cond.title": "Conditions: system messages and sampling settings",
     "cond.intro": "Each condition (a system message, a temperature…) ran the same prompts as a "

@@ -584,6 +584,25 @@ ZH: dict[str, str] = {
     "compare.column.9": "提示数",
     "compare.column.10": "备注",
     "compare.caption": "森林图：每项行为的差值及其区间；红色表示经校正后仍然显著的差值。",
+    "compare.filter.title": "被内容过滤器拦截",
+    "compare.filter.note": "拦截：每一方的回复（对话按轮，否则按样本）中被内容过滤器扣下的比例"
+                           "（finish_reason \"content_filter\"）。误拦：另一方同一提示、样本与轮次、"
+                           "且此前对话相同的回复已送达并被 {judges} 判为无害时，本方仍被扣下的比例；"
+                           "两边对话分开之后的轮次不计。相同回复：两边都送达且文本相同的配对数。"
+                           "{confidence}% Wilson 区间，按提示聚类。",
+    "compare.filter.differ": "{probe}：在相同对话之后 {side} 与 {other} 都送达的回复中有 {k}/{n} 条不同，"
+                             "被测对象的回答"
+                             "并不一致，另一方的判定未必代表被扣下的回复：请用 temperature 0 或服务端"
+                             "遵守的 seed 审计，以得到精确配对。",
+    "compare.filter.column.0": "一方",
+    "compare.filter.column.1": "探针",
+    "compare.filter.column.2": "回复",
+    "compare.filter.column.3": "拦截",
+    "compare.filter.column.4": "区间",
+    "compare.filter.column.5": "无害回复",
+    "compare.filter.column.6": "误拦",
+    "compare.filter.column.7": "区间",
+    "compare.filter.column.8": "相同回复",
     # conditions
     "cond.title": "条件：系统提示与采样设置",
     "cond.intro": "每个条件（一条系统提示、一个温度……）都作为被测对象的一个变体跑了同样的提示。热图给出每项"

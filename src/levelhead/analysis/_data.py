@@ -29,6 +29,9 @@ class SampleView:
     status: str
     text: str | None
     tags: dict[str, str]
+    # How the reply ended, as the target said ("stop", "length", "content_filter" …); a
+    # conversation's sample says "conversation:<why it ended>".
+    finish_reason: str | None = None
 
     @property
     def key(self) -> SampleKey:
@@ -56,6 +59,7 @@ class TurnView:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     tags: dict[str, str] = field(default_factory=dict)  # the prompt's (persona, lang …)
+    finish_reason: str | None = None  # as the target said ("stop", "content_filter" …)
 
     @property
     def key(self) -> TurnKey:
@@ -150,7 +154,8 @@ def load_run_data(store: Store, run_id: int) -> RunData:
     """Read a run's samples and verdicts from the store."""
     run = store.find_run(run_id)
     samples = [SampleView(t.sample.target, t.sample.probe, t.sample.prompt_id,
-                          t.sample.sample_index, t.sample.status, t.sample.text, t.tags)
+                          t.sample.sample_index, t.sample.status, t.sample.text, t.tags,
+                          t.sample.finish_reason)
                for t in store.samples_with_tags(run.id)]
     data = RunData(run.id, run.name, samples, spec=run.spec, seed=run.seed,
                    created_at=run.created_at, progress=store.progress(run.id))
@@ -185,7 +190,7 @@ def load_run_data(store: Store, run_id: int) -> RunData:
     data.pair_verdicts = dict(pairs)
     data.turns = [TurnView(t.target, t.probe, t.prompt_id, t.sample_index, t.turn, t.user_text,
                            t.status, t.text, t.error, t.prompt_tokens, t.completion_tokens,
-                           t.tags)
+                           t.tags, t.finish_reason)
                   for t in store.turn_table(run.id)]
     turn_verdicts: dict[str, dict[TurnKey, str]] = defaultdict(dict)
     for tv in store.turn_verdict_table(run.id):

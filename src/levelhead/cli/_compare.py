@@ -30,15 +30,22 @@ def compare(obj: dict[str, Any], baseline_ref: str, candidate_ref: str | None, t
             correction: str, alpha: float, confidence: float, all_labels: bool) -> None:
     """Compare RUN_B (the candidate) with RUN_A (the baseline), paired by prompt: every
     behaviour's difference in rate, its interval and p-value, adjusted for comparing many
-    behaviours at once. With one run, compare its two targets (the first is the baseline)."""
+    behaviours at once. With one run, compare its two targets (the first is the baseline).
+    When a content filter withheld replies on either side (an audit through `levelhead
+    guard`), also each side's blocked share and false blocks on benign replies."""
     from rich.table import Table
 
+    from levelhead.analysis import say
     from levelhead.cli._render import wide_console
     from levelhead.report import load_run_data
     from levelhead.report._compare import (
+        FILTER_COLUMNS,
         compare_runs,
         comparison_markdown,
         comparison_rows,
+        content_filter_sentence,
+        content_filter_table,
+        content_filter_warnings,
         correction_sentence,
     )
 
@@ -78,3 +85,17 @@ def compare(obj: dict[str, Any], baseline_ref: str, candidate_ref: str | None, t
     console = wide_console()
     console.print(table)
     console.print(correction_sentence(result), soft_wrap=True)
+    if result.content_filter:
+        blocked = Table(title=say("en", "compare.filter.title"))
+        for i in range(FILTER_COLUMNS):
+            head = say("en", f"compare.filter.column.{i}")
+            if i in (4, 7):
+                head = f"{100 * confidence:g} % {head}"
+            blocked.add_column(head, justify="left" if i < 2 else "right", no_wrap=i >= 2,
+                               overflow="fold")
+        for row in content_filter_table(result):
+            blocked.add_row(*row)
+        console.print(blocked)
+        console.print(content_filter_sentence(result), soft_wrap=True, markup=False)
+        for warning in content_filter_warnings(result):
+            console.print(warning, soft_wrap=True, markup=False, style="yellow")

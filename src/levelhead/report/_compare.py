@@ -7,6 +7,10 @@ cluster-robust over prompts (``stats.paired_difference``), because samples of on
 independent evidence. With many behaviours compared, some differ by chance; the adjusted
 p-value (Holm by default) keeps the chance of any false alarm at ``alpha``.
 
+When either side has replies a content filter withheld (``finish_reason`` ``"content_filter"``:
+the same spec audited directly and through ``levelhead guard``), the comparison also carries
+each side's blocked and false-block shares (``analysis.content_filter_rows``).
+
 The table, the sentence on the correction and the report's section are written in the reader's
 language (``lang``, keys ``compare.*``); the JSON and the notes a comparison keeps are English.
 """
@@ -20,14 +24,19 @@ from typing import Any, Literal, cast
 
 from levelhead.analysis import (
     BehaviourCounts,
+    BlockedShare,
     Chart,
+    ContentFilterRow,
     Language,
     Paragraph,
     ReportSection,
     RunData,
     Table,
+    content_filter_rows,
     figure_label,
     paired_counts,
+    pct,
+    pct_range,
     say,
     say_note,
 )
@@ -99,6 +108,8 @@ class Comparisons:
     pairs: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (baseline, candidate) targets
     # One line for each side that does not hold every sample it planned.
     incomplete: tuple[str, ...] = ()
+    # Each side's replies withheld by a content filter, when either side has any.
+    content_filter: tuple[ContentFilterRow, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -109,7 +120,8 @@ class Comparisons:
                            "complete": self.complete, "incomplete": list(self.incomplete),
                            "correction": self.method, "alpha": self.alpha,
                            "confidence": self.confidence,
-                           "comparisons": [r.to_dict() for r in self.rows]},
+                           "comparisons": [r.to_dict() for r in self.rows],
+                           "content_filter": [r.to_dict() for r in self.content_filter]},
                           ensure_ascii=False, indent=1)
 
     def incomplete_note(self, lang: Language = "en") -> str | None:
@@ -231,8 +243,9 @@ def compare_runs(baseline: RunData, candidate: RunData | None = None, *,
                                  r.difference, adj.adjusted_p_value, adj.significant, r.note)
     sides = [baseline] if candidate is baseline else [baseline, candidate]
     incomplete = tuple(line for side in sides if (line := side.incomplete) is not None)
+    blocked = content_filter_rows(baseline, candidate, pairs, confidence=confidence)
     return Comparisons(f"{baseline.run_name}", f"{candidate.run_name}", tuple(rows), method,
-                       alpha, confidence, tuple(pairs), incomplete)
+                       alpha, confidence, tuple(pairs), incomplete, tuple(blocked))
 
 
 def _pts(x: float | None) -> str:
@@ -253,6 +266,8 @@ def _p(x: float | None) -> str:
 
 COLUMNS = ("baseline", "candidate", "behaviour", "baseline rate", "candidate rate",
            "difference (points)", "interval", "p", "adjusted p", "prompts", "")
+# The content-filter table's columns (keys compare.filter.column.0 ...).
+FILTER_COLUMNS = 9
 
 
 def comparison_rows(c: Comparisons, lang: Language = "en") -> list[tuple[str, ...]]:
@@ -281,9 +296,57 @@ def comparison_markdown(c: Comparisons) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in comparison_rows(c)]
     lines.append("")
     lines.append(correction_sentence(c))
+    if c.content_filter:
+        names = [say("en", f"compare.filter.column.{i}") for i in range(FILTER_COLUMNS)]
+        lines += ["", f"**{say('en', 'compare.filter.title')}**", "",
+                  "| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+        lines += ["| " + " | ".join(row) + " |" for row in content_filter_table(c)]
+        lines += ["", content_filter_sentence(c)]
+        lines += [line for w in content_filter_warnings(c) for line in ("", f"> {w}")]
     if (note := c.incomplete_note()) is not None:
         lines[:0] = [f"> **{note}**", ""]
     return "\n".join(lines)
+
+
+def _share(share: BlockedShare, lang: Language) -> tuple[str, str, str]:
+    """Replies counted, the share (with its count) and its interval, as text cells."""
+    if share.estimate is None or share.interval is None:
+        return f"{share.n:,}", "-", "-"
+    return (f"{share.n:,}", f"{pct(share.estimate, lang)} ({share.k:,})",
+            pct_range(share.interval.low, share.interval.high, lang))
+
+
+def content_filter_table(c: Comparisons, lang: Language = "en") -> list[tuple[str, ...]]:
+    """Each side's blocked and false-block shares, as text cells in ``lang`` (columns
+    ``compare.filter.column.*``); empty when no reply was withheld."""
+    out: list[tuple[str, ...]] = []
+    for r in c.content_filter:
+        n, blocked, blocked_range = _share(r.blocked, lang)
+        benign, false, false_range = _share(r.false_blocks, lang)
+        same = "-" if not r.same_reply[1] else f"{r.same_reply[0]:,}/{r.same_reply[1]:,}"
+        out.append((r.side, r.probe, n, blocked, blocked_range, benign, false, false_range, same))
+    return out
+
+
+def content_filter_sentence(c: Comparisons, lang: Language = "en") -> str:
+    """How to read the blocked and false-block shares, in ``lang``."""
+    judges = sorted({j for r in c.content_filter for j in r.judges})
+    return say(lang, "compare.filter.note", judges=", ".join(judges) or "-",
+               confidence=f"{100 * c.confidence:g}")
+
+
+def content_filter_warnings(c: Comparisons, lang: Language = "en") -> list[str]:
+    """One warning for each pair of sides (and probe) whose pairs the target did not answer
+    alike, in ``lang`` (both sides count the same pairs: the warning is given once)."""
+    out, seen = [], set()
+    for r in c.content_filter:
+        key = (r.probe, frozenset((r.side, r.other)))
+        if r.replies_differ and key not in seen:
+            seen.add(key)
+            out.append(say(lang, "compare.filter.differ", probe=r.probe, side=r.side,
+                           other=r.other, k=f"{r.same_reply[1] - r.same_reply[0]:,}",
+                           n=f"{r.same_reply[1]:,}"))
+    return out
 
 
 def correction_sentence(c: Comparisons, lang: Language = "en") -> str:
@@ -330,10 +393,16 @@ def comparison_section(c: Comparisons, lang: Language = "en") -> ReportSection:
     table = Table(tuple(say(lang, f"compare.column.{i}") for i in range(len(COLUMNS))),
                   tuple(comparison_rows(c, lang)))
     note = c.incomplete_note(lang)
+    blocked: Sequence[Any] = () if not c.content_filter else (
+        Table(tuple(say(lang, f"compare.filter.column.{i}") for i in range(FILTER_COLUMNS)),
+              tuple(content_filter_table(c, lang)), say(lang, "compare.filter.title")),
+        Paragraph(content_filter_sentence(c, lang)),
+        *(Paragraph(w) for w in content_filter_warnings(c, lang)))
     blocks: Sequence[Any] = (
         *((Paragraph(note),) if note else ()),
         Paragraph(correction_sentence(c, lang)),
         Chart(figure, say(lang, "compare.caption"), table),
+        *blocked,
     )
     return ReportSection(say(lang, "compare.title", candidate=c.candidate, baseline=c.baseline),
                          "compare", tuple(blocks), order=200)
