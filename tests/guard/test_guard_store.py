@@ -225,3 +225,24 @@ async def test_the_command_records_into_the_store_and_writes_it_all_when_stopped
     finally:
         store.close()
     assert [(d.action, d.streamed) for d in decisions][-2:] == [("pass", False), ("pass", True)]
+
+
+async def test_a_store_that_cannot_be_written_drops_its_batch_with_a_warning_not_the_guard(
+        tmp_path, caplog):
+    """A full disk or a read-only store must not stop the guard screening replies."""
+    mock = Upstream()
+    up_runner, up_url = await _start(mock.app())
+    open_store(tmp_path / "ro.db").close()
+    app = create_app(up_url + "/v1", default_policy(),
+                     store=open_store(tmp_path / "ro.db", read_only=True))
+    runner, url = await _start(app)
+    client = _client(url + "/v1")
+    try:
+        mock.reply = "滚。"
+        assert "滚" not in await _ask(client, "再改一次")  # still screened and blocked
+    finally:
+        await client.close()
+        with caplog.at_level("WARNING", logger="levelhead.guard"):
+            await runner.cleanup()
+        await up_runner.cleanup()
+    assert "1 decisions not recorded" in caplog.text and "read-only" in caplog.text

@@ -9,9 +9,8 @@ screening; :attr:`DecisionLog.dropped` counts them.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-import time
+from collections import deque
 from collections.abc import Iterable
 
 from levelhead.errors import StoreError
@@ -21,16 +20,18 @@ __all__ = ["DecisionLog"]
 
 log = logging.getLogger("levelhead.guard")
 
-_STOP = object()
-
 
 class DecisionLog:
     """Writes the guard's decisions to ``store`` from a thread of its own.
 
+    A request only appends its row to a queue (no lock, no wake-up of the thread); the thread
+    wakes every ``every_s`` seconds and writes what has gathered, at most ``batch`` rows to a
+    transaction.
+
     Args:
         store: an open, writable store; the log closes it when it closes.
         batch: the most decisions written in one transaction.
-        every_s: how long a decision may wait for others to join its transaction.
+        every_s: how often the thread writes what has gathered.
     """
 
     def __init__(self, store: Store, *, batch: int = 1_000, every_s: float = 0.2) -> None:
@@ -39,40 +40,31 @@ class DecisionLog:
         self.dropped = 0
         self._batch = batch
         self._every_s = every_s
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._rows: deque[GuardDecisionRow] = deque()
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="levelhead-guard-log", daemon=True)
         self._thread.start()
 
     def put(self, row: GuardDecisionRow) -> None:
         """Queue one decision (returns at once)."""
-        self._queue.put(row)
+        self._rows.append(row)
 
     def close(self) -> None:
         """Write what is queued, then stop and close the store."""
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join()
+        self._stop.set()
+        self._thread.join()
         self.store.close()
 
     def _run(self) -> None:
-        stop = False
-        while not stop:
-            rows: list[GuardDecisionRow] = []
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            rows.append(first)  # type: ignore[arg-type]
-            deadline = time.monotonic() + self._every_s
-            while len(rows) < self._batch:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                rows.append(item)  # type: ignore[arg-type]
-            self._write(rows)
+        while True:
+            stopping = self._stop.wait(self._every_s)
+            while self._rows:
+                batch: list[GuardDecisionRow] = []
+                while self._rows and len(batch) < self._batch:
+                    batch.append(self._rows.popleft())
+                self._write(batch)
+            if stopping:
+                return
 
     def _write(self, rows: Iterable[GuardDecisionRow]) -> None:
         batch = list(rows)

@@ -87,7 +87,9 @@ class Screen:
 
     async def _verdict(self, j: Judge, item: JudgeInput) -> tuple[str | None, list[str], str | None]:
         try:
-            v = await asyncio.wait_for(j.judge(item), self.policy.judge_timeout_s)
+            # asyncio.timeout: no task of its own per call, as wait_for would make.
+            async with asyncio.timeout(self.policy.judge_timeout_s):
+                v = await j.judge(item)
         except asyncio.CancelledError:
             raise
         except TimeoutError:
