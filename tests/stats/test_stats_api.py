@@ -31,6 +31,9 @@ PINNED = [
     "PairAsymmetry", "flag_pair_asymmetries", "pair_asymmetry",
     # A judge's agreement with people on a stratified spot check (issue 17).
     "DesignAgreement", "DesignEstimate", "design_agreement", "weighted_label_counts",
+    # Live rates watched against a baseline, always-valid; many slices under BH (issue 19).
+    "RateWatch", "RateWatchStream", "SliceAlarm", "flag_slices", "watch_rate", "watch_rate_stream",
+    "CusumPlan", "CusumStream", "bernoulli_cusum", "cusum_plan",
 ]
 ALLOWED_IMPORTS = {"numpy", "scipy", "statsmodels", "levelhead"}
 PACKAGE_DIR = pathlib.Path(stats_package.__file__).parent

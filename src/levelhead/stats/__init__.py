@@ -4,16 +4,19 @@ Rates with intervals (also clustered by prompt), rates corrected for the judge's
 errors, the tail, paired comparisons of two targets, forced-choice shares, mirrored-pair
 asymmetry (pooled, and pair by pair with a multiplicity-adjusted flag), multi-turn hazard,
 a judge's agreement with people on a stratified spot check (weighted back to the run),
-sample-size plans, and the one-sided decisions a release gate makes (bounds, violation
-p-values, samples to decide). Every function is pure (no I/O, no printing); every finding
-carries the errors and missing verdicts the caller counted, and the arithmetic uses judged
-samples only. Methods are described in docs/statistics.md. May import
-numpy, scipy and statsmodels only (never store, cli or targets).
+sample-size plans, the one-sided decisions a release gate makes (bounds, violation
+p-values, samples to decide), and live rates watched over time against a baseline with
+always-valid alarms (mSPRT; a CUSUM for the quickest alarm), many slices at once under a
+false-discovery rate. Every function is pure (no I/O, no printing); every finding carries
+the errors and missing verdicts the caller counted, and the arithmetic uses judged samples
+only. Methods are described in docs/statistics.md. May import numpy, scipy and statsmodels
+only (never store, cli or targets).
 """
 
 from levelhead.stats._agreement import Agreement, cohen_kappa, fleiss_kappa
 from levelhead.stats._choice import ForcedChoice, OrderCounts, forced_choice
 from levelhead.stats._clustered import ClusteredRate, cluster_bootstrap_interval, clustered_rate
+from levelhead.stats._cusum import CusumPlan, CusumStream, bernoulli_cusum, cusum_plan
 from levelhead.stats._decisions import (
     OneSidedBounds,
     interval_violation_p,
@@ -52,6 +55,8 @@ from levelhead.stats._plans import (
 )
 from levelhead.stats._rates import BinomialTest, Rate, binomial_test, rate, rate_interval
 from levelhead.stats._results import Interval
+from levelhead.stats._sequential import RateWatch, RateWatchStream, watch_rate, watch_rate_stream
+from levelhead.stats._slices import SliceAlarm, flag_slices
 from levelhead.stats._spread import ConditionSpread, condition_spread
 from levelhead.stats._survival import CivilityCurve, TurnRow, still_civil_curve
 from levelhead.stats._tails import (
@@ -75,6 +80,8 @@ __all__ = [
     "ConditionSpread",
     "ClusteredRate",
     "CorrectedRate",
+    "CusumPlan",
+    "CusumStream",
     "DesignAgreement",
     "DesignEstimate",
     "EarlyLate",
@@ -92,10 +99,14 @@ __all__ = [
     "PromptTail",
     "Rate",
     "RateBound",
+    "RateWatch",
+    "RateWatchStream",
     "SamplePlan",
+    "SliceAlarm",
     "TurnRow",
     "WorstSample",
     "adjust_p_values",
+    "bernoulli_cusum",
     "binomial_test",
     "cluster_bootstrap_interval",
     "clustered_mean",
@@ -104,9 +115,11 @@ __all__ = [
     "condition_spread",
     "corrected_rate",
     "count_by_prompt",
+    "cusum_plan",
     "design_agreement",
     "early_late_hazard",
     "flag_pair_asymmetries",
+    "flag_slices",
     "fleiss_kappa",
     "forced_choice",
     "hazard_onset",
@@ -134,6 +147,8 @@ __all__ = [
     "tail_by_prompt",
     "upper_bound",
     "violation_p_value",
+    "watch_rate",
+    "watch_rate_stream",
     "weighted_label_counts",
     "worst_of_n",
 ]
