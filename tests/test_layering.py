@@ -42,8 +42,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "runner": {"errors", "records", "registry", "_version", "targets", "probes", "judges", "store",
                "spec"},
     "cli": BASE | {"stats", "store", "targets", "judges", "analysis", "probes", "spec", "report",
-                   "runner", "web", "guard"},
+                   "runner", "web", "guard", "monitor"},
     "guard": {"errors", "registry", "judges", "store"},  # store: where its decisions go
+    "monitor": {"errors", "records", "registry", "judges", "stats", "store"},
     "web": {"errors", "records", "registry", "stats", "store", "judges", "analysis", "report"},
     ROOT: {"_version", "errors", "records", "runner", "spec", "store", "report"},  # report: lazily
     "__main__": {"cli"},

@@ -42,16 +42,16 @@ def test_a_batch_is_stored_with_where_reading_got_to_and_a_conversation_again_ad
     first = [_turn("c1", 1, ((abuse, "clean", 1.0), (rubric, "clean", 0.25))),
              _turn("c1", 2, ((abuse, "abusive", 1.0),), feedback="down"),
              _turn("c2", 1, ((abuse, "clean", 1.0),), language="zh", feedback="up")]
-    assert store.add_monitor_batch("log.jsonl", first, position=(1, 77, 900, 3), records=3,
+    assert store.add_monitor_batch("log.jsonl", first, position=(1, 77, "f1", 900, 3), records=3,
                                    malformed=[(2, "line 2: not JSON")]) == 3
     # c1 logged again with one more turn: only turn 3 is new.
     again = [*first[:2], _turn("c1", 3, ((abuse, "clean", 1.0),))]
-    assert store.add_monitor_batch("log.jsonl", again, position=(1, 77, 1500, 5), records=1) == 1
+    assert store.add_monitor_batch("log.jsonl", again, position=(1, 77, "f1", 1500, 5), records=1) == 1
     assert store.monitor_turn_count() == 4
     (src,) = store.monitor_sources()
     assert isinstance(src, MonitorSourceRecord)
-    assert (src.source, src.device, src.inode, src.offset, src.line, src.records,
-            src.malformed) == ("log.jsonl", 1, 77, 1500, 5, 4, 1)
+    assert (src.source, src.device, src.inode, src.fingerprint, src.offset, src.line,
+            src.records, src.malformed) == ("log.jsonl", 1, 77, "f1", 1500, 5, 4, 1)
     assert store.monitor_malformed("log.jsonl") == [(2, "line 2: not JSON")]
 
     counts = store.monitor_counts(step=2)
@@ -72,7 +72,7 @@ def test_counts_by_day_or_hour_and_period(store: Store) -> None:
     abuse = store.ensure_judge("abuse.lexicon", "4", "{}")
     turns = [_turn(f"c{d}", 1, ((abuse, "clean", 1.0),), at=f"2026-12-0{d}T1{d}:00:00.000+00:00")
              for d in (5, 6, 7)] + [_turn("untimed", 1, ((abuse, "clean", 1.0),), at=None)]
-    store.add_monitor_batch("s", turns, position=(None, None, 4, 4), records=4)
+    store.add_monitor_batch("s", turns, position=(None, None, "", 4, 4), records=4)
     assert [c.bucket for c in store.monitor_counts(by="day")] == [
         "2026-12-05", "2026-12-06", "2026-12-07"]  # a turn with no time is in no day
     assert [c.bucket for c in store.monitor_counts(by="hour", since="2026-12-06")] == [
@@ -92,7 +92,7 @@ def test_a_malformed_turn_refuses_the_whole_batch(store: Store) -> None:
                      (good._replace(feedback="meh"), "feedback up, down"),
                      (good._replace(verdicts=((abuse, "clean", 0.0),)), "inclusion probability")):
         with pytest.raises(StoreError, match=why):
-            store.add_monitor_batch("s", [good, bad], position=(None, None, 1, 1), records=1)
+            store.add_monitor_batch("s", [good, bad], position=(None, None, "", 1, 1), records=1)
     assert store.monitor_turn_count() == 0 and store.monitor_sources() == []
 
 
@@ -100,7 +100,7 @@ def test_only_the_newest_malformed_lines_are_kept_but_all_are_counted(store: Sto
     from levelhead.store._monitor_rows import MALFORMED_KEPT
 
     bad = [(n, f"line {n}: not JSON") for n in range(1, MALFORMED_KEPT + 6)]
-    store.add_monitor_batch("s", [], position=(None, None, 10, len(bad)), records=0,
+    store.add_monitor_batch("s", [], position=(None, None, "", 10, len(bad)), records=0,
                             malformed=bad)
     kept = store.monitor_malformed("s")
     assert len(kept) == MALFORMED_KEPT and kept[-1] == bad[-1] and kept[0] == bad[5]

@@ -39,6 +39,7 @@ _COMMANDS = {
     "serve": "levelhead.cli._serve:serve",
     "guard": "levelhead.cli._guard:guard",
     "guard-stats": "levelhead.cli._guard:guard_stats",
+    "monitor": "levelhead.cli._monitor:monitor",
 }
 
 

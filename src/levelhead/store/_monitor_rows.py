@@ -27,14 +27,14 @@ class MonitorRows(SQLiteConnection):
     """Writing and reading the monitor's turns, verdicts and sources."""
 
     def add_monitor_batch(self, source: str, turns: Sequence[MonitorTurnRow], *,
-                          position: tuple[int | None, int | None, int, int],
+                          position: tuple[int | None, int | None, str, int, int],
                           records: int, malformed: Sequence[tuple[int, str]] = ()) -> int:
         """Store a batch read from ``source``, and where reading it got to, in one transaction.
 
         Args:
             source: the source's name (a file path as given, or ``guard``).
             turns: the assistant turns read, with their verdicts.
-            position: ``(device, inode, offset, line)`` after the last line of the batch.
+            position: ``(device, inode, fingerprint, offset, line)`` after the batch's last line.
             records: the conversations (lines) the batch holds.
             malformed: ``(line, reason)`` of the lines that could not be read.
 
@@ -70,15 +70,16 @@ class MonitorRows(SQLiteConnection):
                 c.executemany("INSERT INTO monitor_verdicts (turn_id, judge_id, label,"
                               " inclusion_prob) VALUES (?, ?, ?, ?)",
                               [(turn_id, j, label, p) for j, label, p in t.verdicts])
-            device, inode, offset, line = position
+            device, inode, fingerprint, offset, line = position
             c.execute(
-                "INSERT INTO monitor_sources (source, device, inode, offset, line, records,"
-                " malformed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO monitor_sources (source, device, inode, fingerprint, offset, line,"
+                " records, malformed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (source) DO UPDATE SET device = excluded.device,"
-                " inode = excluded.inode, offset = excluded.offset, line = excluded.line,"
+                " inode = excluded.inode, fingerprint = excluded.fingerprint,"
+                " offset = excluded.offset, line = excluded.line,"
                 " records = records + excluded.records,"
                 " malformed = malformed + excluded.malformed, updated_at = excluded.updated_at",
-                (source, device, inode, offset, line, records, len(malformed), now))
+                (source, device, inode, fingerprint, offset, line, records, len(malformed), now))
             if malformed:
                 c.executemany("INSERT INTO monitor_malformed (source, line, reason, at)"
                               " VALUES (?, ?, ?, ?)",
@@ -91,7 +92,8 @@ class MonitorRows(SQLiteConnection):
     def monitor_sources(self) -> list[MonitorSourceRecord]:
         """Every source ingested from, with where reading it got to, by name."""
         rows = self._conn.execute(
-            "SELECT source, device, inode, offset, line, records, malformed, updated_at"
+            "SELECT source, device, inode, fingerprint, offset, line, records, malformed,"
+            " updated_at"
             " FROM monitor_sources ORDER BY source")
         return [MonitorSourceRecord(*r) for r in rows]
 

@@ -395,10 +395,10 @@ class Store(Protocol):
 
     # -- the monitor: production conversations' turns --------------------------------------------
     def add_monitor_batch(self, source: str, turns: Sequence[MonitorTurnRow], *,
-                          position: tuple[int | None, int | None, int, int],
+                          position: tuple[int | None, int | None, str, int, int],
                           records: int, malformed: Sequence[tuple[int, str]] = ()) -> int:
         """Store a batch of turns read from ``source`` with their verdicts, where reading got to
-        (``(device, inode, offset, line)``) and its malformed lines ``(line, reason)``, in one
+        (``(device, inode, fingerprint, offset, line)``) and its malformed lines ``(line, reason)``, in one
         transaction; returns the turns stored (a conversation's turns already there are
         skipped).
 

@@ -527,6 +527,7 @@ class MonitorSourceRecord:
         source: The source's name (a log file's path as given, or ``guard``).
         device: The file's device number when last read (None for the guard).
         inode: Its inode then: a new file at the path (rotation) has another.
+        fingerprint: A hash of the file's first line (a reused inode has another), or "".
         offset: The byte offset after the last line taken (for the guard: the last decision id).
         line: The number of the last line taken.
         records: Conversations ingested from it.
@@ -537,6 +538,7 @@ class MonitorSourceRecord:
     source: str
     device: int | None
     inode: int | None
+    fingerprint: str
     offset: int
     line: int
     records: int

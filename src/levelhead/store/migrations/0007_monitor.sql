@@ -28,12 +28,14 @@ CREATE TABLE monitor_verdicts (
     PRIMARY KEY (turn_id, judge_id)
 );
 CREATE INDEX monitor_verdicts_by_judge ON monitor_verdicts (judge_id, label);
--- Where ingesting a source got to (a file's device, inode, byte offset and line), so that a
--- restart reads every line once; with the counts of lines ingested and malformed.
+-- Where ingesting a source got to (a file's device, inode, first-line fingerprint, byte offset
+-- and line), so that a restart reads every line once; with the counts of lines ingested and
+-- malformed.
 CREATE TABLE monitor_sources (
     source      TEXT PRIMARY KEY,
     device      INTEGER,
     inode       INTEGER,
+    fingerprint TEXT NOT NULL DEFAULT '',
     offset      INTEGER NOT NULL DEFAULT 0,
     line        INTEGER NOT NULL DEFAULT 0,
     records     INTEGER NOT NULL DEFAULT 0,

@@ -1,0 +1,131 @@
+"""Sources cut into batches for the monitor: a JSONL log (read by a thread of its own, so that a
+batch is stored within ``flush_s`` even while the log is quiet) and the guard's decisions.
+
+Memory stays flat: the reader hands over at most ``2 * size`` conversations ahead of the judges.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from levelhead.monitor._guard_source import guard_replies
+from levelhead.monitor._ingest import Batch, Conversation
+from levelhead.monitor._source import Item, LogRecord, Malformed, Position, read_log
+from levelhead.store import MonitorSourceRecord, Store
+
+__all__ = ["guard_batches", "log_batches", "source_name", "start_of"]
+
+_END = object()
+
+
+def start_of(record: MonitorSourceRecord | None) -> Position | None:
+    """Where a source's reading resumes, from what the store says of it."""
+    if record is None or record.device is None or record.inode is None:
+        return None
+    return Position(record.device, record.inode, record.offset, record.line, record.fingerprint)
+
+
+def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
+                follow: bool = False, stop: threading.Event | None = None, size: int = 2_000,
+                flush_s: float = 1.0, poll_s: float = 0.2,
+                source: str | None = None) -> Iterator[Batch]:
+    """Batches of a JSONL log of conversations, each ending where its last line ends.
+
+    Args:
+        path: the log file.
+        start: where a previous ingest stopped (see :func:`start_of`).
+        follow: go on as the file grows (and is rotated), until ``stop`` is set.
+        stop: ends following (and the reader) when set.
+        size: the most conversations and malformed lines in a batch.
+        flush_s: the longest a line waits to be handed over while the log is quiet.
+        poll_s: how often a followed file is looked at.
+        source: the name default conversation ids are made with (``<source>:<line>``).
+
+    Raises:
+        FileNotFoundError: no file at ``path`` (and not following).
+    """
+    stop = stop or threading.Event()
+    items: queue.Queue[object] = queue.Queue(maxsize=2 * size)
+    failure: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for item in read_log(path, start=start, follow=follow, stop=stop, poll_s=poll_s,
+                                 source=source):
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the consumer, raised there
+            failure.append(exc)
+        finally:
+            items.put(_END)
+
+    reader = threading.Thread(target=read, name="levelhead-monitor-reader", daemon=True)
+    reader.start()
+    try:
+        done = False
+        while not done:
+            conversations: list[Conversation] = []
+            malformed: list[tuple[int, str]] = []
+            last: Position | None = None
+            deadline = time.monotonic() + flush_s
+            while len(conversations) + len(malformed) < size:
+                try:
+                    got = items.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if got is _END:
+                    done = True
+                    break
+                item: Item = got  # type: ignore[assignment]
+                if isinstance(item, Malformed):
+                    malformed.append((item.line, item.reason))
+                    last = item.position
+                elif isinstance(item, LogRecord):
+                    conversations.append(item)
+                    last = item.position
+            if last is not None:
+                yield Batch(conversations, malformed,
+                            (last.device, last.inode, last.fingerprint, last.offset, last.line))
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
+def guard_batches(store: Store, after_id: int, *, follow: bool = False,
+                  stop: threading.Event | None = None, size: int = 2_000,
+                  poll_s: float = 1.0) -> Iterator[Batch]:
+    """Batches of the guard's decisions after ``after_id`` (the position's offset is the id of
+    the last decision taken); following, the store is looked at every ``poll_s`` seconds."""
+    stop = stop or threading.Event()
+    while True:
+        batch: list[Conversation] = []
+        last = after_id
+        for reply in guard_replies(store, after_id, batch=size):
+            batch.append(reply)
+            last = reply.decision.id
+            if len(batch) >= size:
+                break
+        if batch:
+            after_id = last
+            yield Batch(batch, [], (None, None, "", last, last))
+            continue
+        if not follow or stop.wait(poll_s):
+            return
+
+
+def source_name(path: str | os.PathLike[str]) -> str:
+    """The name a log file has among the monitor's sources: its absolute path."""
+    return str(Path(path).expanduser().resolve())
