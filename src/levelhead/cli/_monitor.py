@@ -4,6 +4,7 @@ time with always-valid tests, alarms that mean something (see docs/monitor.md)."
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import threading
 import time
@@ -64,11 +65,14 @@ def _sample_rates(values: tuple[str, ...]) -> dict[str, float]:
               help="Seeds the draw of sampled judges' turns.")
 @click.option("--batch", default=2_000, show_default=True, type=click.IntRange(1, 100_000),
               help="Conversations stored per transaction.")
+@click.option("--workers", type=click.IntRange(0, 64), default=0,
+              help="Processes that judge side by side (default: one per CPU; 1 judges in this "
+                   "process).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.pass_obj
 def ingest(obj: dict[str, Any], path: str, fmt: str, follow: bool, names: tuple[str, ...],
            judges_file: str | None, samples: tuple[str, ...], store_text: str, seed: int,
-           batch: int, quiet: bool) -> None:
+           batch: int, workers: int, quiet: bool) -> None:
     """Ingest FILE: judge every assistant turn of every conversation and store the verdicts.
 
     Ingesting the same FILE again goes on where the last ingest stopped: every line is taken
@@ -104,8 +108,11 @@ def ingest(obj: dict[str, Any], path: str, fmt: str, follow: bool, names: tuple[
     last = [time.monotonic()]
     guard_store = None
     try:
+        # The guard's decisions without text carry the guard's verdicts, read in this process.
+        processes = 1 if fmt == "guard" else (workers or os.cpu_count() or 1)
         monitor_ = Monitor(store, [(c, rates.get(c.name, 1.0)) for c in configs],
-                           store_text=store_text, seed=seed)  # type: ignore[arg-type]
+                           store_text=store_text, seed=seed,  # type: ignore[arg-type]
+                           workers=processes)
         if fmt == "guard":
             guard_store = open_store(path, read_only=True)
             batches = guard_batches(guard_store, known.offset if known else 0, follow=follow,
@@ -133,7 +140,7 @@ def ingest(obj: dict[str, Any], path: str, fmt: str, follow: bool, names: tuple[
         previous = {s: signal.signal(s, halt) for s in (signal.SIGINT, signal.SIGTERM)} if main \
             else {}
         try:
-            totals = asyncio.run(_run(monitor_, source, batches, progress))
+            totals = asyncio.run(_run(monitor_, source, batches, progress, stop))
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
@@ -151,12 +158,14 @@ def ingest(obj: dict[str, Any], path: str, fmt: str, follow: bool, names: tuple[
         click.echo(f"stopped before the end of {path}; ingest it again to go on", err=True)
 
 
-async def _run(monitor_: Any, source: str, batches: Any, progress: Any) -> Any:
+async def _run(monitor_: Any, source: str, batches: Any, progress: Any,
+               stop: threading.Event) -> Any:
     from levelhead.monitor import ingest_batches
 
     try:
         return await ingest_batches(monitor_, source, batches, on_batch=progress)
     finally:
+        stop.set()  # on an error too: the reader's thread must not keep the process waiting
         await monitor_.close()
 
 

@@ -19,6 +19,7 @@ from levelhead.monitor._ingest import (
     Monitor,
     MonitorJudge,
     StoreText,
+    TurnJudges,
     inclusion,
     ingest_batches,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "MonitorJudge",
     "Position",
     "StoreText",
+    "TurnJudges",
     "inclusion",
     "ingest_batches",
     "parse_line",

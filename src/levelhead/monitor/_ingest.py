@@ -14,19 +14,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from levelhead.errors import SpecError
-from levelhead.judges import JUDGE_ERROR, Judge, JudgeConfig, JudgeInput, PairJudge, build_judge
+from levelhead.judges import (
+    JUDGE_ERROR,
+    Judge,
+    JudgeConfig,
+    JudgeInput,
+    PairJudge,
+    build_judge,
+    registry,
+)
 from levelhead.judges._base import judge_identity
 from levelhead.monitor._guard_source import GuardReply, guard_verdict_row
 from levelhead.store import MonitorTurnRow, Store
 
 __all__ = ["DEFAULT_JUDGES", "UNDETERMINED", "Batch", "Conversation", "IngestTotals", "Monitor",
-           "MonitorJudge", "StoreText", "inclusion", "ingest_batches"]
+           "MonitorJudge", "StoreText", "TurnJudges", "inclusion", "ingest_batches"]
 
 #: What the monitor judges by default: abuse, flattery and refusal, in English and Chinese.
 DEFAULT_JUDGES = ("abuse.lexicon", "flattery.lexicon", "refusal.rules")
@@ -92,40 +103,28 @@ class IngestTotals:
         return self.conversations / elapsed if elapsed > 0 else 0.0
 
 
-class Monitor:
-    """The judges of a monitor, bound to a store.
+class TurnJudges:
+    """Judges assistant turns: every judge on every turn, a sampled judge on its share.
+
+    Needs no store (the judge identities' ids are given), so that worker processes can judge
+    too.
 
     Args:
-        store: where turns and verdicts go (writable).
-        judges: the judges' configs, each with the probability that a turn is judged by it
-            (1.0: every turn).
+        judges: each judge with its identity's id in the store and its probability of judging a
+            turn.
         store_text: what is kept of a reply: ``none``, a SHA-256 ``hash``, or the ``full`` text.
         seed: seeds the draw of the sampled judges' turns.
         concurrency: how many verdicts of sampled (costly) judges are awaited at once.
     """
 
-    def __init__(self, store: Store, judges: Sequence[tuple[JudgeConfig, float]], *,
-                 store_text: StoreText = "none", seed: int = 0, concurrency: int = 16) -> None:
+    def __init__(self, judges: Sequence[MonitorJudge], *, store_text: StoreText = "none",
+                 seed: int = 0, concurrency: int = 16) -> None:
         if store_text not in ("none", "hash", "full"):
             raise SpecError(f"--store-text: expected none, hash or full, not {store_text!r}")
-        self.store = store
+        self.judges = list(judges)
         self.store_text = store_text
         self.seed = seed
         self._limit = asyncio.Semaphore(concurrency)
-        self._guard_judges: dict[str, int] = {}
-        self.judges: list[MonitorJudge] = []
-        for config, probability in judges:
-            if not 0.0 < probability <= 1.0:
-                raise SpecError(f"--sample {config.name}={probability}: a probability of being "
-                                "judged must be above 0 and at most 1")
-            built = build_judge(config)
-            if isinstance(built, PairJudge):
-                raise SpecError(f"{config.name} judges pairs of replies; the monitor judges one "
-                                "reply at a time")
-            self.judges.append(MonitorJudge(built, store.ensure_judge(*judge_identity(built)),
-                                            probability))
-        if not self.judges:
-            raise SpecError("the monitor needs at least one judge")
 
     async def close(self) -> None:
         """Release what the judges hold (an LLM judge's connections)."""
@@ -149,13 +148,6 @@ class Monitor:
         if self.store_text == "hash":
             return None, hashlib.sha256(text.encode()).hexdigest()
         return None, None
-
-    async def rows(self, c: Conversation) -> list[MonitorTurnRow]:
-        """The turns of ``c`` to store: judged, or, for a guard decision kept without its text,
-        with the guard's own verdicts."""
-        if isinstance(c, GuardReply) and not c.messages:
-            return [guard_verdict_row(self.store, c, self._guard_judges)]
-        return await self.judge_conversation(c)
 
     async def judge_conversation(self, c: Conversation) -> list[MonitorTurnRow]:
         """Every assistant turn of ``c``, judged (sampled judges on their turns only)."""
@@ -183,6 +175,118 @@ class Monitor:
         return rows
 
 
+def _build(config: JudgeConfig) -> Judge:
+    built = build_judge(config)
+    if isinstance(built, PairJudge):
+        raise SpecError(f"{config.name} judges pairs of replies; the monitor judges one reply at "
+                        "a time")
+    return built
+
+
+class Monitor:
+    """The judges of a monitor, bound to a store, judging in this process or in ``workers``
+    processes of their own.
+
+    Args:
+        store: where turns and verdicts go (writable).
+        judges: the judges' configs, each with the probability that a turn is judged by it
+            (1.0: every turn).
+        store_text: what is kept of a reply: ``none``, a SHA-256 ``hash``, or the ``full`` text.
+        seed: seeds the draw of the sampled judges' turns.
+        concurrency: how many verdicts of sampled (costly) judges are awaited at once.
+        workers: processes that judge batches side by side (1: judge in this process).
+    """
+
+    def __init__(self, store: Store, judges: Sequence[tuple[JudgeConfig, float]], *,
+                 store_text: StoreText = "none", seed: int = 0, concurrency: int = 16,
+                 workers: int = 1) -> None:
+        self.store = store
+        self._guard_judges: dict[str, int] = {}
+        built: list[MonitorJudge] = []
+        for config, probability in judges:
+            if not 0.0 < probability <= 1.0:
+                raise SpecError(f"--sample {config.name}={probability}: a probability of being "
+                                "judged must be above 0 and at most 1")
+            judge = _build(config)
+            built.append(MonitorJudge(judge, store.ensure_judge(*judge_identity(judge)),
+                                      probability))
+        if not built:
+            raise SpecError("the monitor needs at least one judge")
+        self.turns = TurnJudges(built, store_text=store_text, seed=seed, concurrency=concurrency)
+        self.judges = self.turns.judges
+        self.workers = max(1, workers)
+        self.pool: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            plan = [(j.judge.config.model_dump(mode="json"), j.judge_id, j.probability)
+                    for j in built]
+            # forkserver: the reader's thread is running when workers start; a plain fork
+            # could copy a lock it holds.
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_start_worker, initargs=(plan, store_text, seed, concurrency))
+
+    async def close(self) -> None:
+        """Release what the judges hold, and stop the worker processes."""
+        await self.turns.close()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    async def judge_conversation(self, c: Conversation) -> list[MonitorTurnRow]:
+        """Every assistant turn of ``c``, judged (sampled judges on their turns only)."""
+        return await self.turns.judge_conversation(c)
+
+    async def rows(self, c: Conversation) -> list[MonitorTurnRow]:
+        """The turns of ``c`` to store: judged, or, for a guard decision kept without its text,
+        with the guard's own verdicts."""
+        if isinstance(c, GuardReply) and not c.messages:
+            return [guard_verdict_row(self.store, c, self._guard_judges)]
+        return await self.turns.judge_conversation(c)
+
+    async def batch_rows(self, conversations: Sequence[Conversation]) -> list[MonitorTurnRow]:
+        """The turns of a batch, judged here (see :meth:`submit` for the worker processes)."""
+        rows: list[MonitorTurnRow] = []
+        for c in conversations:
+            rows.extend(await self.rows(c))
+        return rows
+
+    def submit(self, conversations: Sequence[Conversation]) -> asyncio.Future[list[MonitorTurnRow]]:
+        """A batch handed to a worker process; its turns when done."""
+        assert self.pool is not None
+        return asyncio.get_running_loop().run_in_executor(self.pool, _judge_in_worker,
+                                                          list(conversations))
+
+
+# -- worker processes ---------------------------------------------------------------------------
+_WORKER: tuple[asyncio.AbstractEventLoop, TurnJudges] | None = None
+
+
+def _start_worker(plan: list[tuple[dict[str, object], int, float]], store_text: StoreText,
+                  seed: int, concurrency: int) -> None:
+    global _WORKER
+    judges = []
+    for dump, judge_id, probability in plan:
+        entry = registry.get(str(dump["name"]))
+        config_type: Any = entry.config or JudgeConfig
+        config: JudgeConfig = config_type.model_validate(dump)
+        judges.append(MonitorJudge(_build(config), judge_id, probability))
+    # One loop for the worker's life: an LLM judge's connections stay bound to it.
+    _WORKER = (asyncio.new_event_loop(),
+               TurnJudges(judges, store_text=store_text, seed=seed, concurrency=concurrency))
+
+
+def _judge_in_worker(conversations: list[Conversation]) -> list[MonitorTurnRow]:
+    assert _WORKER is not None, "not started by Monitor"
+    loop, turns = _WORKER
+
+    async def run() -> list[MonitorTurnRow]:
+        rows: list[MonitorTurnRow] = []
+        for c in conversations:
+            rows.extend(await turns.judge_conversation(c))
+        return rows
+
+    return loop.run_until_complete(run())
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """What a batch of a source brought: conversations, malformed lines, and where it ended."""
@@ -207,10 +311,8 @@ async def ingest_batches(monitor: Monitor, source: str, batches: Iterable[Batch]
         on_batch: called after each batch is stored (progress, malformed lines).
     """
     totals = totals or IngestTotals()
-    for batch in batches:
-        rows: list[MonitorTurnRow] = []
-        for c in batch.conversations:
-            rows.extend(await monitor.rows(c))
+
+    def store(batch: Batch, rows: list[MonitorTurnRow]) -> None:
         stored = monitor.store.add_monitor_batch(source, rows, position=batch.position,
                                                  records=len(batch.conversations),
                                                  malformed=batch.malformed)
@@ -220,4 +322,44 @@ async def ingest_batches(monitor: Monitor, source: str, batches: Iterable[Batch]
         totals.malformed += len(batch.malformed)
         if on_batch is not None:
             on_batch(totals, batch)
+
+    source_batches = iter(batches)
+
+    async def next_batch() -> Batch | None:
+        # In a thread: a followed log waits there for lines, while this loop goes on (worker
+        # processes' results, a costly judge's replies).
+        return await asyncio.to_thread(next, source_batches, None)
+
+    if monitor.pool is None:
+        while (batch := await next_batch()) is not None:
+            store(batch, await monitor.batch_rows(batch.conversations))
+        return totals
+    # Worker processes judge batches side by side; they are stored in the order read, so the
+    # position stored is always after every line before it. A batch is stored as soon as it
+    # is judged, even while the next one is still being waited for (a quiet followed log).
+    pending: deque[tuple[Batch, asyncio.Future[list[MonitorTurnRow]]]] = deque()
+    reading: asyncio.Future[Batch | None] = asyncio.ensure_future(next_batch())
+    try:
+        while True:
+            head: set[asyncio.Future[Any]] = {pending[0][1]} if pending else set()
+            await asyncio.wait({reading} | head, return_when=asyncio.FIRST_COMPLETED)
+            while pending and pending[0][1].done():
+                first, rows = pending.popleft()
+                store(first, rows.result())
+            if not reading.done():
+                continue
+            batch = reading.result()
+            if batch is None:
+                break
+            pending.append((batch, monitor.submit(batch.conversations)))
+            while len(pending) > monitor.workers:  # no more ahead than there are workers
+                first, rows = pending.popleft()
+                store(first, await rows)
+            reading = asyncio.ensure_future(next_batch())
+        while pending:
+            first, rows = pending.popleft()
+            store(first, await rows)
+    finally:
+        for _, future in pending:
+            future.cancel()
     return totals
