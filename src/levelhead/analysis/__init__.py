@@ -11,7 +11,9 @@ interval is from it and one plain sentence (:func:`attention`, :class:`Assessmen
 a content filter withheld replies, and withheld benign ones, on each side of a comparison
 (:func:`content_filter_rows`); the reader's language and its catalogue of strings
 (:func:`say`, :func:`default_language`); the guard's decisions as block rates per language,
-judge and model (:func:`guard_summary`); and what a report page is made of
+judge and model (:func:`guard_summary`); live rates of the monitor's traffic with windows,
+always-valid alarms against a baseline and the reward signal of users' thumbs
+(:func:`monitor_status`); and what a report page is made of
 (:class:`ReportSection` and its blocks, :func:`percent`, :func:`figure_label`).
 
 A behaviour package (``levelhead.probes.politics`` ...) computes its findings and report
@@ -75,6 +77,19 @@ from levelhead.analysis._language import (
     say,
     say_note,
 )
+from levelhead.analysis._monitor import (
+    DEFAULT_BASELINE_TURNS,
+    MonitorBaseline,
+    MonitorBehaviour,
+    MonitorSource,
+    MonitorStatus,
+    RewardSignal,
+    SliceWatch,
+    TrafficSlice,
+    WeightedRate,
+    WindowRate,
+    monitor_status,
+)
 from levelhead.analysis._page import (
     Block,
     Bullet,
@@ -93,6 +108,7 @@ from levelhead.analysis._page import (
 
 __all__ = [
     "CONTENT_FILTER",
+    "DEFAULT_BASELINE_TURNS",
     "LANGUAGES",
     "Assessment",
     "AssessmentStatus",
@@ -110,16 +126,25 @@ __all__ = [
     "GuardSummary",
     "LabelCounts",
     "Language",
+    "MonitorBaseline",
+    "MonitorBehaviour",
+    "MonitorSource",
+    "MonitorStatus",
     "Paragraph",
     "ReportSection",
+    "RewardSignal",
     "RunData",
     "SampleKey",
     "SampleView",
+    "SliceWatch",
     "Table",
     "Thresholds",
+    "TrafficSlice",
     "Transcript",
     "TurnKey",
     "TurnView",
+    "WeightedRate",
+    "WindowRate",
     "assess",
     "attention",
     "by_language",
@@ -142,6 +167,7 @@ __all__ = [
     "load_calibrations",
     "load_run_data",
     "match_calibrations",
+    "monitor_status",
     "paired_counts",
     "paired_finding",
     "pct",

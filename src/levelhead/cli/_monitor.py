@@ -173,3 +173,13 @@ def _summary(totals: Any) -> str:
     return (f"ingested {totals.conversations:,} conversations ({totals.turns_stored:,} new turns "
             f"of {totals.turns_judged:,} judged, {totals.malformed:,} malformed lines), "
             f"{totals.per_second:,.0f} conversations/s")
+
+
+def _add_check_commands() -> None:
+    from levelhead.cli._monitor_check import monitor_check, monitor_status
+
+    monitor.add_command(monitor_status, "status")
+    monitor.add_command(monitor_check, "check")
+
+
+_add_check_commands()
