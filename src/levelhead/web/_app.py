@@ -1,5 +1,5 @@
-"""The app factory: the store, the guard, the routes of :mod:`levelhead.web._pages` and
-:mod:`levelhead.web._review`, and the packaged static files."""
+"""The app factory: the store, the guard, the routes of :mod:`levelhead.web._pages`,
+:mod:`levelhead.web._review` and :mod:`levelhead.web._monitor`, and the packaged static files."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from starlette.routing import Route
 from levelhead.errors import LevelheadError
 from levelhead.store import open_store
 from levelhead.web._context import Web
+from levelhead.web._monitor import routes as monitor_routes
 from levelhead.web._pages import routes as page_routes
 from levelhead.web._review import routes as review_routes
 from levelhead.web._security import Guard
@@ -47,7 +48,7 @@ def create_app(store_path: str, *, token: str | None = None) -> Starlette:
     guard = Guard(token)
     web = Web(open_store(store_path, create=False), guard)
     routes = [Route("/static/{name}", web.static, methods=["GET"]),
-              *page_routes(web), *review_routes(web)]
+              *page_routes(web), *review_routes(web), *monitor_routes(web)]
     app = Starlette(routes=routes,
                     middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard.middleware)],
                     exception_handlers={HTTPException: web.error, LevelheadError: web.error},
