@@ -23,6 +23,19 @@ _BETWEEN_WORDS = r"[\s\-_*]{1,2}"
 _MASK = r"[*#@$%!01345]"
 
 
+# What the scan of the entries that must start a Latin word begins with.
+_WORD_START = "(?<![a-z0-9])"
+
+
+def _after_word_start(first: str, rest: str) -> str:
+    """``rest`` without the lookbehind ``(?<![a-z0-9]x)`` that a Latin entry's left boundary puts
+    after its first character ``x`` (see :func:`_context_rest`): behind :data:`_WORD_START` it
+    always holds, and an alternative that starts with a literal instead is one the regex engine
+    rules out at a glance, where a lookbehind has to be tried."""
+    redundant = f"(?<![a-z0-9]{re.escape(first)})"
+    return rest[len(redundant):] if rest.startswith(redundant) else rest
+
+
 def _grouped(by_first: dict[str, list[str]]) -> str:
     return "|".join(f"{re.escape(first)}(?:{'|'.join(alts)})" for first, alts in by_first.items())
 

@@ -234,15 +234,25 @@ _SENTENCE_END = re.compile(r"(?:(?<!\d)\.|\.(?!\d))+|[!?。！？…]+|\n+")
 _CLAUSE_BREAK = re.compile(r"[,;:，；：、()（）\"“”—–]|\s-\s|\bbut\b|\bhowever\b|但是|但|不过|然而|而是")
 
 
+# What every sentence end starts with: the search for the next one skips ahead to these (a
+# pattern of alternatives that open with lookbehinds and repeats cannot).
+_END_START = re.compile(r"[.!?。！？…\n]")
+
+
 def sentences(s: str) -> list[tuple[int, int]]:
     """(start, end) of each non-blank sentence of ``s``, in order; the end includes its
     closing punctuation."""
     spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(s):
+    start = pos = 0
+    # _SENTENCE_END.finditer(s), tried only where an end can start.
+    while (candidate := _END_START.search(s, pos)) is not None:
+        m = _SENTENCE_END.match(s, candidate.start())
+        if m is None:  # a decimal point
+            pos = candidate.start() + 1
+            continue
         if s[start:m.end()].strip(" \n\t*#>-\"'“”"):
             spans.append((start, m.end()))
-        start = m.end()
+        start = pos = m.end()
     if s[start:].strip(" \n\t*#>-\"'“”"):
         spans.append((start, len(s)))
     return spans
@@ -273,4 +283,6 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 def units(text: str) -> float:
     """How long a piece of text is, in words: Latin words plus half the CJK characters (two
     Chinese characters say about as much as one English word), as ``refusal.rules`` counts."""
+    if text.isascii():
+        return len(_WORD.findall(text)) + 0.0
     return len(_WORD.findall(text)) + len(_CJK.findall(text)) / 2

@@ -48,6 +48,8 @@ from levelhead.judges._evaluate import (  # noqa: F401  (re-exported for callers
 from levelhead.judges._normalise import is_cjk, normalise
 from levelhead.judges._phrase_regex import (  # noqa: F401
     _SEP_CJK,
+    _WORD_START,
+    _after_word_start,
     _context_rest,
     _grouped,
     _has_top_level_bar,
@@ -65,6 +67,7 @@ __all__ = [
     "PhraseListError",
     "PhraseMatch",
     "PhraseMatcher",
+    "PhraseScanner",
     "Scores",
     "Term",
     "custom_phrase",
@@ -264,6 +267,9 @@ class _Scan:
 
     def __init__(self, prefix: str, by_first: dict[str, list[tuple[Phrase, str]]]) -> None:
         self.prefix = prefix
+        if prefix == _WORD_START:
+            by_first = {first: [(p, _after_word_start(first, rest)) for p, rest in alts]
+                        for first, alts in by_first.items()}
         self.by_first = by_first
         # No named groups here: they would cost a mark at every alternative the engine tries,
         # at every position. Which phrase matched is found afterwards (see _identify).
@@ -314,7 +320,7 @@ class PhraseMatcher:
                 by_first.setdefault(first, []).append((p, rest))
         self._scans = []
         if word:
-            self._scans.append(_Scan("(?<![a-z0-9])", word))
+            self._scans.append(_Scan(_WORD_START, word))
         if other:
             self._scans.append(_Scan("", other))
 
@@ -365,6 +371,57 @@ class PhraseMatcher:
         if self._conditional:
             return bool(self.find(normalised))
         return any(scan.regex.search(normalised) for scan in self._scans)
+
+
+class PhraseScanner:
+    """The :meth:`PhraseMatcher.find` of several matchers in one pass over a text.
+
+    A judge that reads a reply with several matchers (praise, praise words and openers; refusals
+    and the turns and filler around them) would scan it once per matcher and kind of scan. Here
+    the matchers' scans of one kind are merged into one combined regex: wherever it matches,
+    each matcher with alternatives for that first character identifies its phrase there as its
+    own :meth:`~PhraseMatcher.find` would. The combined regex matches at a position exactly when
+    one of the matchers' regexes does, so each matcher finds what it finds alone, in the same
+    order.
+    """
+
+    def __init__(self, *matchers: PhraseMatcher) -> None:
+        self._matchers = matchers
+        # One slot per (matcher, scan): each keeps its own results, as its matcher's find() does.
+        self._slots = [(k, scan) for k, m in enumerate(matchers) for scan in m._scans]
+        self._unions: list[tuple[re.Pattern[str], dict[str, list[tuple[int, _Scan]]]]] = []
+        for prefix in dict.fromkeys(scan.prefix for _, scan in self._slots):
+            members: dict[str, list[tuple[int, _Scan]]] = {}
+            alts: dict[str, list[str]] = {}
+            for slot, (_, scan) in enumerate(self._slots):
+                if scan.prefix != prefix:
+                    continue
+                for first, pairs in scan.by_first.items():
+                    members.setdefault(first, []).append((slot, scan))
+                    alts.setdefault(first, []).extend(f"(?:{rest})" for _, rest in pairs)
+            self._unions.append((re.compile(prefix + "(?:" + _grouped(alts) + ")"), members))
+
+    def find(self, normalised: str) -> tuple[list[PhraseMatch], ...]:
+        """What each matcher's :meth:`~PhraseMatcher.find` gives on ``normalised``, in order."""
+        by_slot: list[list[PhraseMatch]] = [[] for _ in self._slots]
+        for regex, members in self._unions:
+            last_end: dict[tuple[int, int], int] = {}  # by slot and id(phrase)
+            m = regex.search(normalised)
+            while m is not None:
+                start = m.start()
+                for slot, scan in members[normalised[start]]:
+                    hit = PhraseMatcher._identify(scan, normalised, start)
+                    if hit is not None and hit.end > last_end.get((slot, id(hit.phrase)), -1):
+                        by_slot[slot].append(hit)
+                        last_end[slot, id(hit.phrase)] = hit.end
+                m = regex.search(normalised, start + 1)
+        out: list[list[PhraseMatch]] = [[] for _ in self._matchers]
+        for (k, _), hits in zip(self._slots, by_slot, strict=True):
+            out[k] += hits
+        for k, matcher in enumerate(self._matchers):
+            if len(matcher._scans) > 1:
+                out[k].sort(key=lambda x: (x.start, x.end))
+        return tuple(out)
 
 
 def _sentence_start(normalised: str, start: int) -> int:
