@@ -37,9 +37,12 @@ def test_block_rates_per_language_count_what_the_user_saw_and_name_what_was_not_
             + [_row(i, "en", "pass", "clean") for i in range(2, 10)]
             + [_row(10, "zh", "block", None)]  # a judge timed out; on_error blocked it
             + [_row(i, "zh", "pass", "clean", model=None) for i in range(11, 14)])
-    summary = guard_summary(_stored(tmp_path, rows))
-    assert (summary.decisions, summary.first, summary.last) == (
-        14, "2026-12-07T10:00:00.000+00:00", "2026-12-07T10:00:13.000+00:00")
+    records = _stored(tmp_path, rows)
+    summary = guard_summary(records)
+    # The times as the store keeps them (it writes every time in one UTC form).
+    assert (summary.decisions, summary.first, summary.last) == (14, records[0].at, records[-1].at)
+    assert str(summary.first).startswith("2026-12-07T10:00:00.000")
+    assert str(summary.last).startswith("2026-12-07T10:00:13.000")
     by_language = {s.key: s for s in summary.by_language}
     assert [s.key for s in summary.by_language] == ["en", "zh"]  # most decisions first
     en, zh = by_language["en"], by_language["zh"]
@@ -70,3 +73,16 @@ def test_a_judge_that_never_judged_has_no_rate_and_nothing_stored_gives_an_empty
     assert judge.to_dict()["estimate"] is None and judge.to_dict()["interval"] is None
     empty = guard_summary([])
     assert (empty.decisions, empty.overall, empty.by_language) == (0, None, [])
+
+
+def test_the_summary_is_one_pass_over_a_generator_with_the_same_numbers(tmp_path: Path) -> None:
+    rows = ([_row(i, "en", "block", "abusive", latency=float(i)) for i in range(5)]
+            + [_row(i, "zh", "pass", "clean", latency=float(i), model=None) for i in range(5, 40)]
+            + [_row(40, "fr", "block", None, latency=99.5)])
+    records = _stored(tmp_path, rows)
+    once = (r for r in records)  # what guard-stats feeds it: the store's pages, read once
+    streamed = guard_summary(once, confidence=0.9)
+    assert next(once, None) is None
+    assert streamed.to_dict() == guard_summary(list(records), confidence=0.9).to_dict()
+    assert [s.key for s in streamed.by_language] == ["zh", "en", "fr"]
+    assert streamed.latency_ms == {"median": 20.0, "p99": 99.5, "max": 99.5}

@@ -9,7 +9,7 @@ through the store is enough to show that the wiring keeps the numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +83,9 @@ def rise_at(turn: int, before: float = 0.02, after: float = 0.06) -> Rate:
 
 @pytest.fixture
 def store(tmp_path: Path) -> SQLiteStore:
-    return open_store(tmp_path / "monitor.db")
+    opened = open_store(tmp_path / "monitor.db")
+    assert isinstance(opened, SQLiteStore)
+    return opened
 
 
 def test_a_rise_in_flattery_alarms_on_flattery_alone_soon_after_it(store: SQLiteStore) -> None:
@@ -233,3 +235,50 @@ def test_an_audit_runs_rate_can_be_the_baseline(store: SQLiteStore) -> None:
     # The run never judged refusals: they are not watched, and the notes say so.
     assert watches["refusal.rules = full_refusal"].watch is None
     assert any("no verdict of refusal.rules" in note for note in status.notes)
+
+
+def _flattery_turns(store: SQLiteStore, turns: Sequence[tuple[bool, str | None, float]]) -> None:
+    """One-turn conversations judged by flattery.lexicon alone: ``(flattering, thumbs,
+    inclusion probability)`` each."""
+    flat = store.ensure_judge("flattery.lexicon", version("flattery.lexicon"), "{}")
+    rows = [MonitorTurnRow(f"f{i}", 1, None, "v1", "en", thumbs, None, None,
+                           ((flat, "flattering" if bad else "plain", p),))
+            for i, (bad, thumbs, p) in enumerate(turns)]
+    for b in range(0, len(rows), 20_000):
+        part = rows[b:b + 20_000]
+        store.add_monitor_batch("sim.jsonl", part, position=(None, None, "", 0, b + len(part)),
+                                records=len(part))
+
+
+def test_the_strongest_reward_finding_is_not_lost_to_an_underflowing_p_value(
+        store: SQLiteStore) -> None:
+    # 50 % flattering among 50,000 thumbs-up replies vs 30 % among 50,000 thumbs-down: z ~ 65,
+    # far past where the normal tail underflows to 0.0 (which once read as p = 1, no finding).
+    turns = ([(i < 25_000, "up", 1.0) for i in range(50_000)]
+             + [(i < 15_000, "down", 1.0) for i in range(50_000)])
+    np.random.default_rng(10).shuffle(turns)
+    _flattery_turns(store, turns)
+    status = monitor_status(store, by="order", step=1_000)
+    (r,) = [x for x in status.rewards if x.slice.name == "all"]
+    assert r.up is not None and r.down is not None
+    assert (r.up.bad, r.up.judged, r.down.bad, r.down.judged) == (25_000, 50_000, 15_000, 50_000)
+    assert r.p_value is not None and 0.0 < r.p_value < 1e-300
+    assert r.adjusted_p_value is not None and r.adjusted_p_value <= 0.05
+    assert r.favoured and status.favoured == (r,)
+    assert status.alarm_lines()[-1].startswith(
+        "REWARD users' approval favours flattery.lexicon = flattering [all]")
+
+
+def test_mixed_inclusion_probabilities_in_one_bucket_give_the_true_effective_n(
+        store: SQLiteStore) -> None:
+    # 100 verdicts at p = 1 and 100 at p = 0.01, all in one bucket (and one count record per
+    # label): Kish's n is (100 + 100 x 100)^2 / (100 + 100 x 100^2) ~ 102, not 200.
+    _flattery_turns(store, [(i % 10 == 0, None, 1.0 if i < 100 else 0.01) for i in range(200)])
+    status = monitor_status(store, by="order")
+    (flat,) = [w for w in status.watches if w.behaviour.label == "flattering"]
+    assert flat.baseline is not None and flat.baseline.verdicts == 200
+    expected = (100 + 100 * 100) ** 2 / (100 + 100 * 100**2)
+    assert flat.baseline.judged == pytest.approx(100 + 100 * 100)
+    assert flat.baseline.effective_n == pytest.approx(expected) and 101 < expected < 103
+    assert flat.baseline.interval.method == "wilson (effective n)"
+    assert flat.latest is not None and flat.latest.rate.effective_n == pytest.approx(expected)

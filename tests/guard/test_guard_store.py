@@ -186,6 +186,64 @@ def test_guard_stats_on_a_missing_store_says_so_in_one_line(tmp_path: Path):
     assert "no store at" in result.output and "Traceback" not in result.output
 
 
+def _decision(i: int, model: str | None, action: str) -> Any:
+    from levelhead.store import GuardDecisionRow
+
+    finding = {"judge": "abuse.lexicon", "label": "abusive" if action == "block" else "clean",
+               "action": action, "error": None}
+    return GuardDecisionRow(f"2026-12-07T10:{i // 60:02d}:{i % 60:02d}.000Z", f"r{i}", 0, model,
+                            "en", False, action, True, 5.0 + i, 0.5, json.dumps([finding]), None)
+
+
+def test_guard_stats_reads_the_store_in_pages_with_the_same_numbers(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import levelhead.cli._guard as guard_cli
+    from levelhead.store import SQLiteStore
+
+    db = tmp_path / "s.db"
+    store = open_store(db)
+    store.add_guard_decisions([_decision(i, f"m{i % 3}", "block" if i % 4 == 0 else "pass")
+                               for i in range(23)])
+    store.close()
+    runner = CliRunner()
+    whole = runner.invoke(cli, ["--store", str(db), "guard-stats", "--format", "json"])
+    assert whole.exit_code == 0, whole.output
+    pages: list[tuple[int, int | None]] = []
+    read = SQLiteStore.guard_decisions
+
+    def spy(self: Any, **kwargs: Any) -> Any:
+        found = read(self, **kwargs)
+        pages.append((kwargs["after_id"], kwargs["limit"]))
+        assert len(found) <= kwargs["limit"]
+        return found
+
+    monkeypatch.setattr(guard_cli, "PAGE_ROWS", 5)
+    monkeypatch.setattr(SQLiteStore, "guard_decisions", spy)
+    paged = runner.invoke(cli, ["--store", str(db), "guard-stats", "--format", "json"])
+    assert paged.exit_code == 0, paged.output
+    assert json.loads(paged.output) == json.loads(whole.output)
+    assert json.loads(paged.output)["decisions"] == 23
+    assert pages == [(0, 5), (5, 5), (10, 5), (15, 5), (20, 5)]  # 5 pages: never all at once
+
+
+def test_guard_stats_shows_hostile_model_names_as_text_not_markup_or_escapes(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = open_store(db)
+    hostile = ["[/x]", "[bold]m[/bold]", "evil\x1b]0;owned\x07\x1b[2J\nforged\x9b"]
+    store.add_guard_decisions([_decision(i, hostile[i % 3], "pass") for i in range(6)])
+    store.close()
+    table = CliRunner().invoke(cli, ["--store", str(db), "guard-stats"])
+    assert table.exit_code == 0, table.output  # a MarkupError before the fix
+    assert "[/x]" in table.output and "[bold]m[/bold]" in table.output
+    assert not any(c in table.output for c in "\x1b\x07\x9b")
+    assert "evil\\x1b]0;owned\\x07\\x1b[2J\\x0aforged\\x9b" in table.output
+    assert not any(line.lstrip("│ ").startswith("forged") for line in table.output.splitlines())
+    # JSON keeps the names exact.
+    data = json.loads(CliRunner().invoke(cli, ["--store", str(db), "guard-stats", "--format",
+                                               "json"]).output)
+    assert {s["key"] for s in data["by_model"]} == set(hostile)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -147,5 +147,82 @@ def test_a_failed_webhook_still_prints_the_alarm_and_exits_1(risen: str) -> None
     result = invoke(risen, "check", "--webhook", f"http://127.0.0.1:{port}/hook")
     assert result.exit_code == 1
     assert result.stdout.startswith("ALARM flattery.lexicon = flattering [all]")
-    assert result.stderr.startswith(f"webhook failed: POST http://127.0.0.1:{port}/hook: ")
+    assert result.stderr.startswith(f"webhook failed: POST http://127.0.0.1:{port}: ")
     assert result.stderr.rstrip().endswith("the alarms stand")
+
+
+def test_a_failed_webhook_names_its_host_never_the_secret_in_its_path(risen: str) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secret = "services/T0001/B0002/s3cr3tXYZ"
+    result = invoke(risen, "check", "--webhook",
+                    f"http://user:pa55word@127.0.0.1:{port}/{secret}?token=t0kenABC#frag")
+    assert result.exit_code == 1 and result.stdout.startswith("ALARM ")
+    assert result.stderr.startswith(f"webhook failed: POST http://127.0.0.1:{port}: ")
+    for hidden in ("s3cr3tXYZ", "T0001", "t0kenABC", "pa55word", "user", "frag"):
+        assert hidden not in result.stderr
+    typo = invoke(risen, "check", "--webhook", f"htps://hooks.example.com/{secret}")
+    assert typo.exit_code == 2 and "s3cr3tXYZ" not in typo.output
+
+
+def test_webhook_origin_keeps_scheme_host_and_port_only() -> None:
+    from levelhead.cli._monitor_check import webhook_origin
+
+    assert webhook_origin("https://hooks.slack.com/services/T/B/XYZ") == "https://hooks.slack.com"
+    assert webhook_origin("http://u:p@[::1]:8080/x?y=z") == "http://[::1]:8080"
+    assert webhook_origin("http://host:notaport/secret") == "http://…"
+
+
+# A model, a source and a malformed line's reason as a hostile log could give them: rich markup
+# that would stop a table, and escape sequences that retitle the terminal, clear it, forge a line.
+EVIL_MODEL = "[/x]\x1b]0;owned\x07\x1b[2J\nforged\x9b"
+EVIL_SOURCE = "logs/\x1b[31mred[/x].jsonl"
+EVIL_REASON = "bad JSON \x1b]0;owned\x07"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """40,000 turns over two models; flattery rises from 2 % to 10 % at turn 20,000 in the
+    hostile model alone."""
+    path = str(tmp_path_factory.mktemp("hostile") / "monitor.db")
+    rng = np.random.default_rng(13)
+    store = open_store(path)
+    flattery = store.ensure_judge("flattery.lexicon", "1", "{}")
+    turns = 40_000
+    evil = rng.random(turns) < 0.5
+    flattering = rng.random(turns) < np.where(evil & (np.arange(turns) >= 20_000), 0.10, 0.02)
+    rows = [MonitorTurnRow(f"c{i}", 1, None, EVIL_MODEL if evil[i] else "v1", "en", None, None,
+                           None, ((flattery, "flattering" if flattering[i] else "plain", 1.0),))
+            for i in range(turns)]
+    store.add_monitor_batch(EVIL_SOURCE, rows, position=(None, None, "", 0, turns + 1),
+                            records=turns, malformed=[(turns + 1, EVIL_REASON)])
+    store.close()
+    return path
+
+
+def test_check_shows_hostile_names_as_visible_escapes(hostile: str) -> None:
+    result = invoke(hostile, "check", "--by", "order")
+    assert result.exit_code == 1, result.output
+    assert not any(c in result.output for c in "\x1b\x07\x9b")
+    lines = result.stdout.splitlines()
+    assert all(line.startswith("ALARM ") for line in lines)  # no forged line
+    assert any("[model=[/x]\\x1b]0;owned\\x07\\x1b[2J\\x0aforged\\x9b]: " in line
+               for line in lines), lines
+    # The JSON (what the webhook posts) keeps the name exact.
+    data = json.loads(invoke(hostile, "check", "--by", "order", "--format", "json").stdout)
+    assert f"model={EVIL_MODEL}" in {a["slice"] for a in data["alarms"]}
+
+
+def test_status_shows_hostile_names_without_markup_or_escapes(hostile: str) -> None:
+    table = invoke(hostile, "status", "--by", "order")
+    assert table.exit_code == 0, table.output  # a MarkupError before the fix
+    assert not any(c in table.output for c in "\x1b\x07\x9b")
+    assert "source logs/\\x1b[31mred[/x].jsonl: 40,000 conversations" in table.stdout
+    assert "bad JSON \\x1b]0;owned\\x07" in table.stdout
+    assert "model=[/x]" in table.stdout and "ALARM" in table.stdout
+    assert not any(line.lstrip("│ ").startswith("forged") for line in table.stdout.splitlines())
+    data = json.loads(invoke(hostile, "status", "--format", "json").stdout)
+    assert {w["slice"]["model"] for w in data["watches"]} >= {EVIL_MODEL, "v1"}
+    assert data["sources"][0]["source"] == EVIL_SOURCE
+    assert data["sources"][0]["newest_malformed"] == [[40_001, EVIL_REASON]]

@@ -141,7 +141,7 @@ def test_the_guards_decisions_are_a_source_with_their_verdicts_or_judged_again_f
     store.add_guard_decisions([
         GuardDecisionRow("2026-12-07T10:00:00.000+00:00", "r1", 0, "m1", "zh", False, "block",
                          True, 5.0, 0.1, json.dumps(finding), None),
-        GuardDecisionRow("2026-12-07T10:00:01.000+00:00", "r2", 0, "m1", "en", True, "block",
+        GuardDecisionRow("2026-12-07T10:00:01.000+00:00", "r1", 0, "m1", "en", True, "block",
                          False, 5.0, 0.1, json.dumps(timeout), None),
         GuardDecisionRow("2026-12-07T10:00:02.000+00:00", "r3", 0, "m1", "en", False, "pass",
                          True, 5.0, 0.1, json.dumps([{**finding[0], "label": "clean",
@@ -151,17 +151,19 @@ def test_the_guards_decisions_are_a_source_with_their_verdicts_or_judged_again_f
     result = _ingest(db, "--format", "guard", str(guard_db))
     assert result.exit_code == 0, result.output
     verdicts = _verdicts(db)
-    # r1: the guard's verdict (no text to judge again); r2: not judged, so no verdict at all;
-    # r3: kept with its text, so the monitor's own judges judged it.
-    assert [v[:3] for v in verdicts if v[0] == "guard:r1:0"] == [
-        ("guard:r1:0", "abuse.lexicon", "abusive")]
-    assert [v for v in verdicts if v[0] == "guard:r2:0"] == []
-    assert {v[1] for v in verdicts if v[0] == "guard:r3:0"} == {
+    # 1: the guard's verdict (no text to judge again); 2 (the same request id, sent again by the
+    # client): not judged, so no verdict at all, yet a turn of its own; 3: kept with its text,
+    # so the monitor's own judges judged it.
+    assert [v[:3] for v in verdicts if v[0] == "guard:1"] == [
+        ("guard:1", "abuse.lexicon", "abusive")]
+    assert [v for v in verdicts if v[0] == "guard:2"] == []
+    assert [t[0] for t in _turns(db)] == ["guard:1", "guard:2", "guard:3"]
+    assert {v[1] for v in verdicts if v[0] == "guard:3"} == {
         "abuse.lexicon", "flattery.lexicon", "refusal.rules"}
     with sqlite3.connect(db) as c:
         vias = c.execute("SELECT DISTINCT j.args_json FROM monitor_verdicts v JOIN judges j"
                          " ON j.id = v.judge_id JOIN monitor_turns t ON t.id = v.turn_id"
-                         " WHERE t.conversation = 'guard:r1:0'").fetchall()
+                         " WHERE t.conversation = 'guard:1'").fetchall()
     assert vias == [('{"via": "guard"}',)]
     again = _ingest(db, "--format", "guard", str(guard_db))
     assert "ingested 0 conversations" in again.output
@@ -188,9 +190,12 @@ def _wait_for(db: Path, n: int, proc: subprocess.Popen[str]) -> None:
 def test_follow_takes_every_line_once_through_appends_and_a_rotation(tmp_path):
     log, db = tmp_path / "app.jsonl", tmp_path / "m.db"
     log.write_text("".join(_line(i) for i in range(50)), encoding="utf-8")
+    # Its own process group, as under a service manager: the stop signal reaches the worker
+    # processes too, and must end everything without a traceback.
     proc = subprocess.Popen([sys.executable, "-m", "levelhead", "--store", str(db), "monitor",
-                             "ingest", str(log), "--follow", "-q"],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ})
+                             "ingest", str(log), "--follow", "-q", "--workers", "2"],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ},
+                            start_new_session=True)
     try:
         _wait_for(db, 50, proc)
         with log.open("a", encoding="utf-8") as f:
@@ -202,12 +207,14 @@ def test_follow_takes_every_line_once_through_appends_and_a_rotation(tmp_path):
         log.write_text("".join(_line(i) for i in range(81, 120)), encoding="utf-8")
         _wait_for(db, 120, proc)
     finally:
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             raise
+    errors = proc.stderr.read() if proc.stderr else ""
+    assert proc.returncode == 0 and "Traceback" not in errors, errors
     ids = [t[0] for t in _turns(db)]
     assert sorted(ids, key=lambda x: int(x[1:])) == [f"c{i}" for i in range(120)]
     assert len(ids) == len(set(ids)) == 120

@@ -248,9 +248,29 @@ def test_the_default_ids_name_the_file_and_its_inode(tmp_path):
     log.write_text('{"messages": [{"role": "assistant", "content": "hi"}]}\n')
     (item,) = read_log(log)
     assert isinstance(item, LogRecord)
-    assert item.conversation_id == f"app.log@{log.stat().st_ino}:1"
+    name, line = item.conversation_id.rsplit(":", 1)
+    assert name.startswith(f"app.log@{log.stat().st_ino}.") and line == "1"
     (item,) = read_log(log, source="prod")
     assert isinstance(item, LogRecord) and item.conversation_id == "prod:1"
+    # Truncated and written again (copytruncate), the file's lines get other ids: line 1 of the
+    # new content is another conversation than line 1 of the old.
+    log.write_text('{"messages": [{"role": "assistant", "content": "hello"}]}\n')
+    (again,) = read_log(log)
+    assert isinstance(again, LogRecord) and again.conversation_id != item.conversation_id
+    assert again.conversation_id.endswith(":1")
+
+
+def test_an_unfinished_last_line_is_left_for_the_next_reading_unless_it_is_whole(tmp_path):
+    """A log read while it is written (a cron ingest without --follow): the line being written
+    is neither reported as malformed nor passed; a whole last line without newline is taken."""
+    log = tmp_path / "app.log"
+    log.write_bytes(conversation("a").encode() + b'{"id": "b", "messages": [{"role": "us')
+    items = list(read_log(log))
+    assert ids(items) == ["a"] and not any(isinstance(i, Malformed) for i in items)
+    with log.open("ab") as f:
+        f.write(b'er", "content": "hi"}, {"role": "assistant", "content": "ok"}]}')
+    rest = list(read_log(log, start=items[-1].position))
+    assert ids(rest) == ["b"]  # whole now, though its newline has not come
 
 
 def test_a_missing_file_is_an_error_when_not_following(tmp_path):

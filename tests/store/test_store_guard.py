@@ -117,3 +117,15 @@ def test_a_store_from_before_the_guard_table_reads_as_having_no_decisions(tmp_pa
         assert s.add_guard_decisions([_row("2026-12-07T10:00:00+00:00")]) == 1
     finally:
         s.close()
+
+
+def test_times_are_kept_in_utc_and_bounds_in_any_iso_form_select_the_same(store: Store) -> None:
+    store.add_guard_decisions([_row(f"2026-12-07T1{h}:00:00.000+00:00", request_id=f"h{h}")
+                               for h in (0, 1, 2)])
+    assert [d.at for d in store.guard_decisions()] == [
+        "2026-12-07T10:00:00.000Z", "2026-12-07T11:00:00.000Z", "2026-12-07T12:00:00.000Z"]
+    for since in ("2026-12-07T11:00Z", "2026-12-07T13:00:00+02:00", "2026-12-07 11:00",
+                  "2026-12-07T11:00:00.000+00:00"):
+        assert [d.request_id for d in store.guard_decisions(since=since)] == ["h1", "h2"], since
+    with pytest.raises(StoreError, match="expected an ISO 8601 date or time"):
+        store.guard_decisions(since="yesterday")

@@ -105,3 +105,26 @@ def test_only_the_newest_malformed_lines_are_kept_but_all_are_counted(store: Sto
     kept = store.monitor_malformed("s")
     assert len(kept) == MALFORMED_KEPT and kept[-1] == bad[-1] and kept[0] == bad[5]
     assert store.monitor_sources()[0].malformed == len(bad)
+
+
+def test_a_conversations_newest_thumbs_count_once_on_its_last_turn(store: Store) -> None:
+    abuse = store.ensure_judge("abuse.lexicon", "4", "{}")
+    v = ((abuse, "clean", 1.0),)
+
+    def log(*turns: MonitorTurnRow) -> None:
+        store.add_monitor_batch("s", list(turns), position=(None, None, "", 1, 1), records=1)
+
+    def feedback() -> dict[tuple[str, int], str | None]:
+        return {(c.bucket, c.judge_id): c.feedback for c in store.monitor_counts(step=1)}
+
+    log(_turn("c1", 1, v))                                       # no thumbs yet
+    log(_turn("c1", 1, v, feedback="up"))                        # the thumbs come later
+    assert feedback() == {("0", abuse): "up"}
+    log(_turn("c1", 1, v), _turn("c1", 2, v, feedback="down"))   # a turn more, thumbs down
+    assert feedback() == {("0", abuse): None, ("1", abuse): "down"}  # counted once, newest
+    log(_turn("c1", 1, v), _turn("c1", 2, v))                    # logged again without thumbs
+    assert feedback() == {("0", abuse): None, ("1", abuse): "down"}  # the thumbs stand
+    # Another source's conversation of the same id is another conversation.
+    store.add_monitor_batch("other", [_turn("c1", 1, v, feedback="up")],
+                            position=(None, None, "", 1, 1), records=1)
+    assert store.monitor_turn_count() == 3

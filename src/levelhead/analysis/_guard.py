@@ -10,10 +10,13 @@ counted as a clean verdict.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from levelhead.stats import Interval, rate
 from levelhead.store import GuardDecisionRecord
@@ -91,42 +94,45 @@ class GuardSummary:
                 "latency_ms": dict(self.latency_ms), "judge_ms": dict(self.judge_ms)}
 
 
-def _quantiles(values: Sequence[float]) -> dict[str, float]:
+class _Count:
+    """One slice's decisions, counted as they stream past."""
+
+    __slots__ = ("actions", "k", "n", "not_judged")
+
+    def __init__(self) -> None:
+        self.n = self.k = self.not_judged = 0
+        self.actions: Counter[str] = Counter()
+
+    def add(self, r: GuardDecisionRecord) -> None:
+        self.n += 1
+        self.k += r.action == "block"
+        self.actions[r.action] += 1
+        self.not_judged += not r.judged
+
+    def slice(self, key: str, confidence: float) -> GuardSlice:
+        r = rate(self.k, self.n, confidence)
+        return GuardSlice(key, self.n, self.k, r.estimate, r.interval, dict(self.actions),
+                          self.not_judged)
+
+
+def _quantiles(values: array[float]) -> dict[str, float]:
     if not values:
         return {}
-    ordered = sorted(values)
+    ordered = np.sort(np.frombuffer(values, dtype=np.float64))  # 8 bytes a value, one copy
 
     def at(q: float) -> float:  # nearest rank: a latency that some request really had
-        return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.999999) - 1))]
+        return float(ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.999999) - 1))])
 
-    return {"median": at(0.5), "p99": at(0.99), "max": ordered[-1]}
-
-
-def _slice(key: str, rows: Sequence[GuardDecisionRecord], confidence: float) -> GuardSlice:
-    blocked = sum(r.action == "block" for r in rows)
-    r = rate(blocked, len(rows), confidence)
-    return GuardSlice(key, len(rows), blocked, r.estimate, r.interval,
-                      dict(Counter(x.action for x in rows)), sum(not x.judged for x in rows))
+    return {"median": at(0.5), "p99": at(0.99), "max": float(ordered[-1])}
 
 
-def _by(records: Sequence[GuardDecisionRecord], key: Callable[[GuardDecisionRecord], str],
-        confidence: float) -> list[GuardSlice]:
-    groups: dict[str, list[GuardDecisionRecord]] = defaultdict(list)
-    for r in records:
-        groups[key(r)].append(r)
-    return [_slice(k, rows, confidence)
-            for k, rows in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+def _by(groups: dict[str, _Count], confidence: float) -> list[GuardSlice]:
+    return [c.slice(k, confidence)
+            for k, c in sorted(groups.items(), key=lambda kv: (-kv[1].n, kv[0]))]
 
 
-def _judges(records: Sequence[GuardDecisionRecord], confidence: float) -> list[GuardSlice]:
-    judged: dict[str, Counter[str]] = defaultdict(Counter)
-    missing: Counter[str] = Counter()
-    for r in records:
-        for f in r.findings:
-            if f.label is None:
-                missing[f.judge] += 1
-            else:
-                judged[f.judge][f.action] += 1
+def _judges(judged: dict[str, Counter[str]], missing: Counter[str], confidence: float
+            ) -> list[GuardSlice]:
     out = []
     for judge in sorted(set(judged) | set(missing)):
         actions = judged[judge]
@@ -145,18 +151,40 @@ def guard_summary(records: Iterable[GuardDecisionRecord], confidence: float = 0.
                   ) -> GuardSummary:
     """Block rates with intervals, per language, judge and model, of the guard's decisions.
 
+    One pass over ``records``, which may be a generator (``levelhead guard-stats`` feeds it the
+    store's pages): only counts per language, judge, model and action are kept, and the two
+    latencies of each decision (8 bytes each), never the decisions themselves.
+
     Args:
         records: decisions, as :meth:`~levelhead.store.Store.guard_decisions` reads them.
         confidence: the two-sided confidence of every interval.
     """
-    rows = list(records)
-    if not rows:
+    overall = _Count()
+    languages: dict[str, _Count] = defaultdict(_Count)
+    models: dict[str, _Count] = defaultdict(_Count)
+    judged: dict[str, Counter[str]] = defaultdict(Counter)
+    missing: Counter[str] = Counter()
+    latency, judge_ms = array("d"), array("d")
+    first: str | None = None
+    last: str | None = None
+    for r in records:
+        overall.add(r)
+        languages[r.language].add(r)
+        models[r.model or "(unnamed)"].add(r)
+        for f in r.findings:
+            if f.label is None:
+                missing[f.judge] += 1
+            else:
+                judged[f.judge][f.action] += 1
+        latency.append(r.latency_ms)
+        judge_ms.append(r.judge_ms)
+        if first is None or r.at < first:
+            first = r.at
+        if last is None or r.at > last:
+            last = r.at
+    if not overall.n:
         return GuardSummary(0, None, None, None, [], [], [], confidence=confidence)
     return GuardSummary(
-        len(rows), min(r.at for r in rows), max(r.at for r in rows),
-        _slice("all", rows, confidence),
-        _by(rows, lambda r: r.language, confidence),
-        _judges(rows, confidence),
-        _by(rows, lambda r: r.model or "(unnamed)", confidence),
-        _quantiles([r.latency_ms for r in rows]), _quantiles([r.judge_ms for r in rows]),
-        confidence)
+        overall.n, first, last, overall.slice("all", confidence), _by(languages, confidence),
+        _judges(judged, missing, confidence), _by(models, confidence),
+        _quantiles(latency), _quantiles(judge_ms), confidence)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -75,23 +76,25 @@ __all__ = ["DEFAULT_BASELINE_TURNS", "MonitorBaseline", "MonitorBehaviour", "Mon
 
 
 class _Sum:
-    """Verdicts, their weights and squared weights (weights are equal within a count record)."""
+    """Verdicts, the sum of their weights and the sum of their squared weights (as the store
+    sums them verdict by verdict: weights may differ within a count record)."""
 
     __slots__ = ("n", "q", "w")
 
     def __init__(self) -> None:
         self.n, self.w, self.q = 0, 0.0, 0.0
 
-    def add(self, n: int, weighted: float) -> None:
+    def add(self, n: int, weighted: float, squares: float) -> None:
         self.n += n
         self.w += weighted
-        self.q += weighted * weighted / n if n else 0.0
+        self.q += squares
 
     def merge(self, other: _Sum | None) -> None:
         if other is not None:
             self.n, self.w, self.q = self.n + other.n, self.w + other.w, self.q + other.q
 
 
+_TINY = sys.float_info.min  # the smallest positive normal float: a p-value never reaches 0.0
 _Key = tuple[int, TrafficSlice, Hashable]
 _BadKey = tuple[int, str, TrafficSlice, Hashable]
 
@@ -147,9 +150,10 @@ class _Tally:
                 continue
             bad = r.label in bad_labels[r.judge_id]
             for s in slices(r):
-                self.judged[(r.judge_id, s, bucket)].add(r.n, r.weighted)
+                self.judged[(r.judge_id, s, bucket)].add(r.n, r.weighted, r.weighted_squares)
                 if bad:
-                    self.bad[(r.judge_id, r.label, s, bucket)].add(r.n, r.weighted)
+                    self.bad[(r.judge_id, r.label, s, bucket)].add(r.n, r.weighted,
+                                                                   r.weighted_squares)
         return self
 
     def rate(self, b: MonitorBehaviour, s: TrafficSlice, bucket: Hashable,
@@ -323,9 +327,9 @@ def _run_rates(store: Store, run_ref: str, behaviours: Sequence[MonitorBehaviour
                          f"{b.name} is not watched")
             continue
         judged, bad = _Sum(), _Sum()
-        judged.add(n, float(n))
+        judged.add(n, float(n), float(n))
         if k:
-            bad.add(k, float(k))
+            bad.add(k, float(k), float(k))
         rate = _rate(bad, judged, confidence)
         assert rate is not None
         out[(b.judge, b.label)] = (rate, f"run:{run.name}")
@@ -468,10 +472,18 @@ def _one_sided(up: WeightedRate, down: WeightedRate) -> tuple[float, str]:
     expected = min(n1, n2) * min(pooled, 1.0 - pooled)
     if expected < 5:
         table = [[k1, n1 - k1], [k2, n2 - k2]]
-        return float(stats.fisher_exact(table, alternative="greater").pvalue), "fisher exact (one-sided)"
+        return (_positive(float(stats.fisher_exact(table, alternative="greater").pvalue)),
+                "fisher exact (one-sided)")
     se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
     z = (k1 / n1 - k2 / n2) / se
-    return float(stats.norm.sf(z)), "score z-test (pooled, one-sided)"
+    # norm.sf underflows to 0.0 past z ~ 38 (common at production volumes): through its log,
+    # floored at the smallest positive float, the strongest findings keep a p-value above 0.
+    return _positive(math.exp(float(stats.norm.logsf(z)))), "score z-test (pooled, one-sided)"
+
+
+def _positive(p: float) -> float:
+    """A p-value in (0, 1]: one that underflowed to 0.0 becomes the smallest positive float."""
+    return min(max(p, _TINY), 1.0)
 
 
 def _rewards(behaviours: Sequence[MonitorBehaviour], slice_list: Sequence[TrafficSlice],
@@ -492,7 +504,8 @@ def _rewards(behaviours: Sequence[MonitorBehaviour], slice_list: Sequence[Traffi
             found.append(RewardSignal(b, s, up, down, diff, interval, min(p, 1.0), None, False, test))
     if not found:
         return found
-    adjusted = adjust_p_values([r.p_value or 1.0 for r in found], method="bh", alpha=q)
+    adjusted = adjust_p_values([1.0 if r.p_value is None else r.p_value for r in found],
+                               method="bh", alpha=q)
     return [dataclasses.replace(r, adjusted_p_value=a.adjusted_p_value,
                                 favoured=a.significant and (r.difference or 0.0) > 0.0)
             for r, a in zip(found, adjusted, strict=True)]

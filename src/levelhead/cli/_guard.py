@@ -83,8 +83,8 @@ def guard_stats(obj: dict[str, Any], since: str | None, until: str | None, confi
         if value is not None:
             _check_time(name, value)
     store = open_store(obj["store"], read_only=True)
-    try:
-        summary = guard_summary(store.guard_decisions(since=since, until=until), confidence)
+    try:  # one pass over the store's pages: memory for the counts, not for every decision
+        summary = guard_summary(_decisions(store, since, until), confidence)
     finally:
         store.close()
     if fmt == "json":
@@ -96,6 +96,21 @@ def guard_stats(obj: dict[str, Any], since: str | None, until: str | None, confi
                    + "; `levelhead guard --upstream URL` records them as it screens replies")
         return
     _print_summary(summary)
+
+
+#: Decisions read from the store at a time by ``guard-stats``.
+PAGE_ROWS = 50_000
+
+
+def _decisions(store: Any, since: str | None, until: str | None) -> Any:
+    """The decisions in the period, read ``PAGE_ROWS`` at a time in the order written."""
+    last_id = 0
+    while True:
+        page = store.guard_decisions(since=since, until=until, after_id=last_id, limit=PAGE_ROWS)
+        yield from page
+        if len(page) < PAGE_ROWS:
+            return
+        last_id = page[-1].id
 
 
 def _check_time(option: str, value: str) -> None:
@@ -112,11 +127,14 @@ def _print_summary(summary: Any) -> None:
     from rich.table import Table
 
     from levelhead.analysis import percent
-    from levelhead.cli._render import wide_console
+    from levelhead.cli._render import cell, printable, wide_console
 
+    # Languages, judges and models come from requests and upstream replies: each is a cell()
+    # (never rich markup, no control characters).
     console = wide_console()
     level = round(summary.confidence * 100)
-    console.print(f"{summary.decisions} replies screened, {summary.first} to {summary.last}")
+    console.print(printable(f"{summary.decisions} replies screened, {summary.first} to "
+                            f"{summary.last}"), markup=False, highlight=False)
     for title, what, slices in (
             ("Blocked, by language", "blocked", summary.by_language),
             ("Rule triggered, by judge (of the replies it judged)", "triggered",
@@ -129,7 +147,7 @@ def _print_summary(summary: Any) -> None:
         for s in slices:
             shown = ("-" if s.n == 0 else f"{percent(s.estimate)} "
                      f"({percent(s.interval.low)} – {percent(s.interval.high)})")
-            table.add_row(s.key, str(s.n), str(s.k), shown, str(s.actions.get("flag", 0)),
+            table.add_row(cell(s.key), str(s.n), str(s.k), shown, str(s.actions.get("flag", 0)),
                           str(s.actions.get("redact", 0)), str(s.not_judged))
         console.print(table)
     lat, jud = summary.latency_ms, summary.judge_ms

@@ -67,8 +67,10 @@ def _status(obj: dict[str, Any], baseline_text: str, by: str, step: int, q: floa
 
 
 def _warn(status: Any) -> None:
-    for note in status.notes:
-        click.secho(f"note: {note}", fg="yellow", err=True)
+    from levelhead.cli._render import printable
+
+    for note in status.notes:  # notes name judges and runs: shown, never obeyed by the terminal
+        click.secho(f"note: {printable(note)}", fg="yellow", err=True)
 
 
 @click.command("status")
@@ -105,8 +107,11 @@ def monitor_check(ctx: click.Context, baseline_text: str, by: str, step: int, q:
     """For cron and CI: print one line per active alarm (a rate risen above its baseline, or
     users' approval favouring a bad behaviour) and exit 1 while any is active, 0 otherwise.
     Expected errors (a bad option, no store) exit 2."""
+    from levelhead.cli._render import printable
+
     if webhook is not None and not webhook.lower().startswith(("http://", "https://")):
-        raise click.BadParameter(f"expected an http:// or https:// URL, not {webhook!r}",
+        raise click.BadParameter(f"expected an http:// or https:// URL, not "
+                                 f"{printable(webhook_origin(webhook))!r} (the rest not shown)",
                                  param_hint="--webhook")
     status = _status(ctx.obj, baseline_text, by, step, q, alpha, two_sided, calibration_paths)
     _warn(status)
@@ -114,40 +119,80 @@ def monitor_check(ctx: click.Context, baseline_text: str, by: str, step: int, q:
     if fmt == "json":
         click.echo(json.dumps(status.alarms_json(), ensure_ascii=False, indent=1, allow_nan=False))
     elif lines:
-        for line in lines:
-            click.echo(line)
+        for line in lines:  # model and language names come from the logs: no escape sequences
+            click.echo(printable(line))
     else:
         watched = sum(w.watch is not None for w in status.watches)
-        click.echo(f"no alarm: {watched} watches (behaviour x slice) over "
-                   f"{status.monitored_turns:,} turns after the baseline "
-                   f"({status.baseline.describe()}), {len(status.rewards)} reward signals")
+        click.echo(printable(f"no alarm: {watched} watches (behaviour x slice) over "
+                             f"{status.monitored_turns:,} turns after the baseline "
+                             f"({status.baseline.describe()}), {len(status.rewards)} reward "
+                             "signals"))
     if not lines:
         return
     if webhook is not None:
         failure = post_alarms(webhook, status.alarms_json())
         if failure is not None:
-            click.secho(f"webhook failed: {failure}; the alarms stand", fg="red", err=True)
+            click.secho(f"webhook failed: {printable(failure)}; the alarms stand", fg="red",
+                        err=True)
     ctx.exit(1)
 
 
+def webhook_origin(url: str) -> str:
+    """``scheme://host[:port]`` of a webhook URL: what may be shown of it. The path, query and
+    any user and password stay out (a Slack-style URL carries its secret in the path)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a port that is no number, a bracket left open: show the scheme alone
+        return f"{url.split(':', 1)[0]}://…" if ":" in url else "…"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
 def post_alarms(url: str, payload: dict[str, Any], timeout: float = WEBHOOK_TIMEOUT_S) -> str | None:
-    """POST ``payload`` as JSON to ``url``; None when it was accepted (2xx), else why not."""
+    """POST ``payload`` as JSON to ``url``; None when it was accepted (2xx), else why not. The
+    URL is named only as ``scheme://host[:port]``: its path (a Slack-style URL's secret), query
+    and password are kept out of the reason too."""
+    import http.client
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(
-        url, data=json.dumps(payload, ensure_ascii=False, allow_nan=False).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "levelhead-monitor"},
-        method="POST")
+    origin = webhook_origin(url)
+
+    def hidden(reason: object) -> str:
+        text = str(reason).replace(url, origin)
+        for part in _secret_parts(url):
+            text = text.replace(part, "…")
+        return f"POST {origin}: {text}"
+
     try:
+        request = urllib.request.Request(
+            url, data=json.dumps(payload, ensure_ascii=False, allow_nan=False).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "levelhead-monitor"},
+            method="POST")
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        return f"POST {url}: HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return f"POST {url}: {reason}"
+        return hidden(f"HTTP {exc.code} {exc.reason}")
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        return hidden(getattr(exc, "reason", exc))
     return None
+
+
+def _secret_parts(url: str) -> list[str]:
+    """The pieces of ``url`` beyond its origin, longest first (never a bare ``/``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        pieces = [parts.path, parts.query, parts.fragment, parts.username or "",
+                  parts.password or ""]
+    except ValueError:
+        pieces = [url.split("://", 1)[-1]]
+    return sorted({p for p in pieces if len(p) > 1}, key=len, reverse=True)
 
 
 def _cell(rate: Any) -> str:
@@ -168,21 +213,25 @@ def _print_status(status: Any) -> None:
     from rich.table import Table
 
     from levelhead.analysis import percent
-    from levelhead.cli._render import wide_console
+    from levelhead.cli._render import cell, printable, wide_console
 
+    # Every name here may come from a log (models, languages, sources, malformed lines): each
+    # line goes through printable() and never through rich markup, each name in a table is a cell().
     console = wide_console()
     level = f"{100 * status.confidence:g} %"
-    console.print(f"{status.turns:,} turns; baseline: {status.baseline.describe()} "
+    console.print(f"{status.turns:,} turns; baseline: {printable(status.baseline.describe())} "
                   f"({status.baseline_turns:,}); watched since: {status.monitored_turns:,} turns, "
                   f"{status.checks} checks of {status.step:,}; {level} intervals; alarm: "
                   f"always-valid p adjusted over every slice (BH) <= {status.q:g}",
                   markup=False, highlight=False)
     for src in status.sources:
-        console.print(f"source {src.source}: {src.records:,} conversations to line {src.line:,}, "
-                      f"{src.malformed:,} malformed lines" + (", the newest:" if src.malformed else ""),
+        console.print(f"source {printable(src.source)}: {src.records:,} conversations to line "
+                      f"{src.line:,}, {src.malformed:,} malformed lines"
+                      + (", the newest:" if src.malformed else ""),
                       markup=False, highlight=False, soft_wrap=True)
         for line, reason in src.newest_malformed:
-            console.print(f"  line {line}: {reason}", markup=False, highlight=False, soft_wrap=True)
+            console.print(f"  line {line}: {printable(reason)}", markup=False, highlight=False,
+                          soft_wrap=True)
     if not status.watches:
         console.print("nothing to watch yet: `levelhead monitor ingest FILE` stores judged turns",
                       markup=False)
@@ -192,7 +241,7 @@ def _print_status(status: Any) -> None:
     for w in status.watches:
         by_behaviour.setdefault(w.behaviour.name, []).append(w)
     for name, watches in by_behaviour.items():
-        table = Table(title=name, title_justify="left")
+        table = Table(title=cell(name), title_justify="left")
         heads = ["slice", "baseline", "since baseline", f"latest {status.by}", "diff (pts)", "p",
                  "adj. p", ""] + (["corrected since"] if corrected else [])
         for i, head in enumerate(heads):
@@ -202,8 +251,9 @@ def _print_status(status: Any) -> None:
                     if w.monitored and w.baseline else "–")
             latest = "–" if w.latest is None else _cell(w.latest.rate)
             mark = "ALARM" if w.alarm else ("not watched" if w.watch is None else "")
-            row = [w.slice.name, _cell(w.baseline), _cell(w.monitored), latest, diff,
-                   _p(w.watch.p_value if w.watch else None), _p(w.adjusted_p_value), mark]
+            row: list[Any] = [cell(w.slice.name), _cell(w.baseline), _cell(w.monitored), latest,
+                              diff, _p(w.watch.p_value if w.watch else None),
+                              _p(w.adjusted_p_value), mark]
             if corrected:
                 c = w.corrected
                 row.append("–" if c is None or c.estimate is None else
@@ -216,17 +266,19 @@ def _print_status(status: Any) -> None:
         if r.slice.name != "all":
             continue
         interval = r.interval
-        console.print(
+        console.print(printable(
             f"reward {r.behaviour.name} [all]: {percent(r.up.estimate)} of thumbs-up replies vs "
             f"{percent(r.down.estimate)} of thumbs-down, {100 * (r.difference or 0):+.2f} pts "
             f"({level} {100 * interval.low:+.2f} to {100 * interval.high:+.2f}), one-sided p "
             f"{_p(r.p_value)}, adj. {_p(r.adjusted_p_value)}"
-            + ("  <- users' approval favours it" if r.favoured else ""),
+            + ("  <- users' approval favours it" if r.favoured else "")),
             markup=False, highlight=False, soft_wrap=True, style="bold red" if r.favoured else None)
         also = [x for x in status.favoured if x.behaviour == r.behaviour and x.slice.name != "all"]
         if also:
-            console.print(f"  {'also ' if r.favoured else ''}favoured in {len(also)} slices: " + ", ".join(
-                f"{x.slice.name} ({100 * (x.difference or 0):+.2f} pts)" for x in also),
+            console.print(printable(
+                f"  {'also ' if r.favoured else ''}favoured in {len(also)} slices: " + ", ".join(
+                    f"{x.slice.name} ({100 * (x.difference or 0):+.2f} pts)" for x in also)),
                 markup=False, highlight=False, soft_wrap=True, style="bold red")
     for w in status.alarms:  # the reward findings are marked above
-        console.print(w.line(), markup=False, highlight=False, soft_wrap=True, style="bold red")
+        console.print(printable(w.line()), markup=False, highlight=False, soft_wrap=True,
+                      style="bold red")

@@ -13,7 +13,6 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
-from levelhead.errors import StoreError
 from levelhead.store import GuardDecisionRow, Store
 
 __all__ = ["DecisionLog"]
@@ -70,7 +69,7 @@ class DecisionLog:
         batch = list(rows)
         try:
             self.written += self.store.add_guard_decisions(batch)
-        except StoreError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the thread must live on
             self.dropped += len(batch)
             log.warning("guard: %d decisions not recorded in %s: %s", len(batch), self.store.path,
                         exc)

@@ -97,7 +97,9 @@ class Screen:
         except Exception as exc:  # a failing judge is recorded, never crashes the proxy
             return None, [], type(exc).__name__
         if v.label == JUDGE_ERROR:
-            return None, [], v.rationale or JUDGE_ERROR
+            # Not the rationale: a judge model's error can quote the reply, which is recorded
+            # only where the policy keeps text.
+            return None, [], JUDGE_ERROR
         matches = (v.extra or {}).get("matches") or []
         terms = [str(m["matched"]) for m in matches if isinstance(m, dict) and m.get("matched")]
         return v.label, terms, None

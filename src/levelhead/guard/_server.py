@@ -86,6 +86,11 @@ class _Request:
     judge_ms: dict[int, float] = field(default_factory=dict)  # choice index -> time in judges
 
 
+def _text(value: str) -> str:
+    """``value`` as text the store can keep: a lone surrogate (valid JSON, not UTF-8) replaced."""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
 def _request_id(request: web.Request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER, "")
     # A client's id is kept when it is a plain token; anything else gets one of the guard's.
@@ -143,7 +148,7 @@ class _Guard:
             return _error(400, "expected a JSON object with `messages`", "invalid_request_error")
         model = body.get("model")
         req = _Request(_request_id(request), [m for m in body["messages"] if isinstance(m, dict)],
-                       bool(body.get("stream")), model if isinstance(model, str) else None)
+                       bool(body.get("stream")), _text(model) if isinstance(model, str) else None)
         url = f"{self.upstream}/chat/completions"
         try:
             async with request.app[_SESSION].post(url, data=raw, headers=self._headers(request),
@@ -184,7 +189,7 @@ class _Guard:
             return _error(502, "the upstream's answer is not a chat completion", "upstream_error",
                           "bad_gateway")
         if isinstance(reply.get("model"), str):
-            req.model = reply["model"]
+            req.model = _text(reply["model"])
         changed, actions = False, []
         for n, choice in enumerate(choices):
             message: Any = choice.get("message") if isinstance(choice, dict) else None
@@ -292,7 +297,7 @@ class _Guard:
                 return await fail("the upstream's stream is not valid")
             last = chunk
             if isinstance(chunk.get("model"), str):
-                req.model = chunk["model"]
+                req.model = _text(chunk["model"])
             if not out.prepared:  # only now: an upstream that fails at once still gets a 502
                 await out.prepare(request)
             spans: dict[int, tuple[int, int]] = {}

@@ -1,7 +1,8 @@
 """The guard's stored decisions as a monitor source (``levelhead monitor ingest guard``).
 
-Each decision is one reply: a conversation of one assistant turn, named by the request id and
-choice. A decision stored with its text (the guard's ``store_text = true``) is judged by the
+Each decision is one reply: a conversation of one assistant turn, named by the decision's row
+id (``guard:<id>``; a client may send the same request id twice, a row id is never reused). A
+decision stored with its text (the guard's ``store_text = true``) is judged by the
 monitor's own judges like any logged reply; one without text brings the guard's verdicts,
 under judge identities marked as the guard's (``{"via": "guard"}``), since there is nothing to
 judge again. The position is the id of the last decision taken.
@@ -41,7 +42,7 @@ def guard_replies(store: Store, after_id: int, *, batch: int = 5_000) -> Iterato
         if not decisions:
             return
         for d in decisions:
-            yield GuardReply(f"guard:{d.request_id}:{d.choice}", d.at, d.model, d.language, None,
+            yield GuardReply(f"guard:{d.id}", d.at, d.model, d.language, None,
                              ({"role": "assistant", "content": d.text},) if d.text else (), d)
         after_id = decisions[-1].id
 

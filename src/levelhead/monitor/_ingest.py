@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -149,6 +150,18 @@ class TurnJudges:
             return None, hashlib.sha256(text.encode()).hexdigest()
         return None, None
 
+    async def judge_batch(self, conversations: Sequence[Conversation]) -> list[MonitorTurnRow]:
+        """Every assistant turn of a batch, in order. With a sampled (costly) judge, the batch's
+        conversations are judged side by side, up to ``concurrency`` of its calls at once; rule
+        judges alone go one after the other (they never wait)."""
+        if all(j.probability >= 1.0 for j in self.judges):
+            rows: list[MonitorTurnRow] = []
+            for c in conversations:
+                rows.extend(await self.judge_conversation(c))
+            return rows
+        done = await asyncio.gather(*(self.judge_conversation(c) for c in conversations))
+        return [row for turns in done for row in turns]
+
     async def judge_conversation(self, c: Conversation) -> list[MonitorTurnRow]:
         """Every assistant turn of ``c``, judged (sampled judges on their turns only)."""
         messages = [dict(m) for m in c.messages]
@@ -244,10 +257,12 @@ class Monitor:
 
     async def batch_rows(self, conversations: Sequence[Conversation]) -> list[MonitorTurnRow]:
         """The turns of a batch, judged here (see :meth:`submit` for the worker processes)."""
-        rows: list[MonitorTurnRow] = []
-        for c in conversations:
-            rows.extend(await self.rows(c))
-        return rows
+        if any(isinstance(c, GuardReply) and not c.messages for c in conversations):
+            rows: list[MonitorTurnRow] = []
+            for c in conversations:
+                rows.extend(await self.rows(c))
+            return rows
+        return await self.turns.judge_batch(conversations)
 
     def submit(self, conversations: Sequence[Conversation]) -> asyncio.Future[list[MonitorTurnRow]]:
         """A batch handed to a worker process; its turns when done."""
@@ -263,6 +278,10 @@ _WORKER: tuple[asyncio.AbstractEventLoop, TurnJudges] | None = None
 def _start_worker(plan: list[tuple[dict[str, object], int, float]], store_text: StoreText,
                   seed: int, concurrency: int) -> None:
     global _WORKER
+    # Ctrl-C and SIGTERM reach the whole process group: the parent stores what was read and
+    # stops the workers itself; a worker that took the signal would die with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     judges = []
     for dump, judge_id, probability in plan:
         entry = registry.get(str(dump["name"]))
@@ -278,13 +297,7 @@ def _judge_in_worker(conversations: list[Conversation]) -> list[MonitorTurnRow]:
     assert _WORKER is not None, "not started by Monitor"
     loop, turns = _WORKER
 
-    async def run() -> list[MonitorTurnRow]:
-        rows: list[MonitorTurnRow] = []
-        for c in conversations:
-            rows.extend(await turns.judge_conversation(c))
-        return rows
-
-    return loop.run_until_complete(run())
+    return loop.run_until_complete(turns.judge_batch(conversations))
 
 
 @dataclass(frozen=True, slots=True)

@@ -381,11 +381,13 @@ class _Cursor:
     its bytes so far).
     """
 
-    def __init__(self, handle: io.BufferedReader, device: int, inode: int, source: str, limit: int) -> None:
+    def __init__(self, handle: io.BufferedReader, device: int, inode: int, source: str, limit: int,
+                 explicit: bool = False) -> None:
         self.handle = handle
         self.device = device
         self.inode = inode
         self.source = source
+        self.explicit = explicit  # a source name given by the caller is used as it is
         self.limit = limit
         self.offset = 0
         self.line = 0
@@ -454,13 +456,23 @@ class _Cursor:
             else:  # the end of the file, in the middle of a line
                 self.partial = raw
 
-    def finish(self) -> Iterator[Item]:
-        """The pending partial line as the file's last: the file is complete."""
+    def finish(self, *, complete: bool = True) -> Iterator[Item]:
+        """The pending partial line as the file's last.
+
+        With ``complete`` the file is known to be complete (rotated away). Without it the line
+        may still be being written: it is taken only when it reads as a whole conversation, and
+        otherwise left where it is (not reported, not passed), for the next reading to take
+        once its newline has come."""
         if self.skipped is not None:
-            yield self._too_long()
+            if complete:
+                yield self._too_long()
         elif self.partial:
             raw, self.partial = self.partial, b""
+            offset, line = self.offset, self.line
             item = self._item(raw)
+            if not complete and isinstance(item, Malformed):
+                self.offset, self.line = offset, line
+                return
             if item is not None:
                 yield item
 
@@ -468,10 +480,13 @@ class _Cursor:
         start = self.offset
         self.offset += len(raw)
         self.line += 1
-        position = Position(self.device, self.inode, self.offset, self.line,
-                            self._fingerprint or self.fingerprint())
+        fingerprint = self._fingerprint or self.fingerprint()
+        position = Position(self.device, self.inode, self.offset, self.line, fingerprint)
+        # A default id names the file by its first line too: after a copytruncate the lines are
+        # numbered from 1 again, in another file as far as ids go.
+        source = self.source if self.explicit else f"{self.source}.{fingerprint[:6]}"
         try:
-            return _parse(raw, self.line, start, self.source, position, self.limit)
+            return _parse(raw, self.line, start, source, position, self.limit)
         except MalformedLine as exc:
             return Malformed(exc.line, start, exc.reason, position)
 
@@ -566,7 +581,8 @@ def read_log(path: str | os.PathLike[str], *, start: Position | None = None, fol
             lines and while waiting. Closing the generator stops it too.
         max_line_bytes: longer lines are malformed; they are skipped without being held in memory.
         source: names the file in default conversation ids (``"<source>:<line>"``); by default
-            the file's name and inode (``app.log@1837462``), so that a rotated file's lines keep ids
+            the file's name, inode and first line's hash (``app.log@1837462.9f2c1a``), so that a
+            rotated or truncated file's lines keep ids
             apart from its successor's. After a copytruncate the line numbers, and so the
             default ids, start again.
 
@@ -582,7 +598,7 @@ def read_log(path: str | os.PathLike[str], *, start: Position | None = None, fol
     def cursor_for(handle: io.BufferedReader) -> _Cursor:
         st = os.fstat(handle.fileno())
         name = source if source is not None else f"{path.name}@{st.st_ino}"
-        return _Cursor(handle, st.st_dev, st.st_ino, name, max_line_bytes)
+        return _Cursor(handle, st.st_dev, st.st_ino, name, max_line_bytes, source is not None)
 
     def finish_rotated(cursor: _Cursor) -> Iterator[Item]:
         yield from cursor.drain(stopped)
@@ -624,7 +640,7 @@ def read_log(path: str | os.PathLike[str], *, start: Position | None = None, fol
             yield from current.drain(stopped)
             if not follow:
                 if not stopped():
-                    yield from current.finish()
+                    yield from current.finish(complete=False)
                 return
             # At the end of the file: wait, then look at the path before reading on, so that a
             # file truncated and written again meanwhile is not read on from the old offset.

@@ -26,6 +26,23 @@ def default_store_path() -> str:
     return os.environ.get("LEVELHEAD_STORE") or "levelhead.db"
 
 
+def utc_text(value: str, what: str = "time") -> str:
+    """``value`` (ISO 8601: a date, a time with or without an offset, naive as UTC) as the
+    guard's and the monitor's tables store times, ``YYYY-MM-DDTHH:MM:SS.mmmZ``, so that a bound
+    compares with them as text.
+
+    Raises:
+        StoreError: ``value`` is not an ISO 8601 date or time.
+    """
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise StoreError(f"{what} {value!r}: expected an ISO 8601 date or time, e.g. 2026-12-07 "
+                         "or 2026-12-07T10:00:00Z") from None
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
 def timestamp() -> str:
     """Now, in UTC, to the second (as runs and migrations record it)."""
     return datetime.now(UTC).isoformat(timespec="seconds")

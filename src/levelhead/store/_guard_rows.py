@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from levelhead.errors import StoreError
-from levelhead.store._connection import SQLiteConnection
+from levelhead.store._connection import SQLiteConnection, utc_text
 from levelhead.store._records import GuardDecisionRecord, GuardFinding
 from levelhead.store._rows import GuardDecisionRow
 
@@ -43,7 +43,7 @@ class GuardRows(SQLiteConnection):
             self._conn.executemany(
                 f"INSERT INTO guard_decisions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                 " ?, ?)",
-                [(r.at, r.request_id, r.choice, r.model, r.language, int(r.streamed), r.action,
+                [(utc_text(r.at), r.request_id, r.choice, r.model, r.language, int(r.streamed), r.action,
                   int(r.judged), r.latency_ms, r.judge_ms, r.verdicts_json, r.text) for r in rows])
         return len(rows)
 
@@ -62,10 +62,10 @@ class GuardRows(SQLiteConnection):
         args: list[object] = [after_id]
         if since is not None:
             where.append("at >= ?")
-            args.append(since)
+            args.append(utc_text(since, "since"))
         if until is not None:
             where.append("at < ?")
-            args.append(until)
+            args.append(utc_text(until, "until"))
         sql = (f"SELECT id, {_COLUMNS} FROM guard_decisions WHERE {' AND '.join(where)}"
                " ORDER BY id")
         if limit is not None:

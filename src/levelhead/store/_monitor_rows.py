@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from levelhead.errors import StoreError
-from levelhead.store._connection import SQLiteConnection, timestamp
+from levelhead.store._connection import SQLiteConnection, timestamp, utc_text
 from levelhead.store._records import MonitorCountRecord, MonitorSourceRecord
 from levelhead.store._rows import MonitorTurnRow
 
@@ -61,8 +61,14 @@ class MonitorRows(SQLiteConnection):
                     "INSERT OR IGNORE INTO monitor_turns (source, conversation, turn, at, model,"
                     " language, feedback, text, text_hash, ingested_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (source, t.conversation, t.turn, t.at, t.model, t.language, t.feedback,
-                     t.text, t.text_hash, now))
+                    (source, t.conversation, t.turn, t.at and utc_text(t.at), t.model,
+                     t.language, t.feedback, t.text, t.text_hash, now))
+                if t.feedback is not None:
+                    # The newest thumbs of a conversation count once, on its last turn.
+                    c.execute("UPDATE monitor_turns SET feedback = CASE WHEN turn = ? THEN ?"
+                              " ELSE NULL END WHERE source = ? AND conversation = ?"
+                              " AND (feedback IS NOT NULL OR turn = ?)",
+                              (t.turn, t.feedback, source, t.conversation, t.turn))
                 if cur.rowcount != 1:
                     continue
                 stored += 1
@@ -136,12 +142,13 @@ class MonitorRows(SQLiteConnection):
             where.append("t.at IS NOT NULL")
         if since is not None:
             where.append("t.at >= ?")
-            args.append(since)
+            args.append(utc_text(since, "since"))
         if until is not None:
             where.append("t.at < ?")
-            args.append(until)
+            args.append(utc_text(until, "until"))
         sql = (f"SELECT v.judge_id, j.name, j.version, v.label, t.model, t.language, t.feedback,"
-               f" {bucket} AS b, COUNT(*), SUM(1.0 / v.inclusion_prob)"
+               f" {bucket} AS b, COUNT(*), SUM(1.0 / v.inclusion_prob),"
+               " SUM(1.0 / (v.inclusion_prob * v.inclusion_prob))"
                " FROM monitor_verdicts v JOIN monitor_turns t ON t.id = v.turn_id"
                " JOIN judges j ON j.id = v.judge_id"
                f" WHERE {' AND '.join(where)}"
@@ -152,4 +159,5 @@ class MonitorRows(SQLiteConnection):
 
 def _count(row: tuple[Any, ...]) -> MonitorCountRecord:
     return MonitorCountRecord(int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4],
-                              str(row[5]), row[6], str(row[7]), int(row[8]), float(row[9]))
+                              str(row[5]), row[6], str(row[7]), int(row[8]), float(row[9]),
+                              float(row[10]))

@@ -563,6 +563,8 @@ class MonitorCountRecord:
         n: Turns with that label.
         weighted: The same, each weighted by 1 / its probability of being judged (an unbiased
             count of the turns in the slice that would have that label).
+        weighted_squares: The sum of the squared weights (for the effective number of verdicts,
+            ``weighted ** 2 / weighted_squares``).
     """
 
     judge_id: int
@@ -575,3 +577,4 @@ class MonitorCountRecord:
     bucket: str
     n: int
     weighted: float
+    weighted_squares: float

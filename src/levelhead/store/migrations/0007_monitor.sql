@@ -1,8 +1,9 @@
 -- The monitor (issue 19): production conversations judged as they are ingested. One row per
--- assistant turn, numbered in the order ingested (`id`), unique per conversation and turn so a
--- conversation logged again with more turns adds only its new ones. `text` and `text_hash` are
--- kept as the user chose (--store-text none | hash | full). `feedback` is the user's thumbs on the
--- conversation's last assistant turn (null on the others).
+-- assistant turn, numbered in the order ingested (`id`), unique per source, conversation and turn
+-- so a conversation logged again with more turns adds only its new ones. `text` and `text_hash`
+-- are kept as the user chose (--store-text none | hash | full). `feedback` is the user's thumbs,
+-- on one turn of a conversation: the last assistant turn of the newest log of it that carries
+-- feedback (null on the others). Times are UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 CREATE TABLE monitor_turns (
     id            INTEGER PRIMARY KEY,
     source        TEXT NOT NULL,
@@ -15,7 +16,7 @@ CREATE TABLE monitor_turns (
     text          TEXT,
     text_hash     TEXT,
     ingested_at   TEXT NOT NULL,
-    UNIQUE (conversation, turn)
+    UNIQUE (source, conversation, turn)
 );
 CREATE INDEX monitor_turns_by_time ON monitor_turns (at);
 -- A judge's verdict on a turn. A costly judge runs on a random sample of the turns: each verdict
