@@ -20,7 +20,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,classifiers,web]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local,classifiers,web,postgres]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -2,7 +2,7 @@
 # The Debian packages the tests need, installed when missing (what `make test` runs first):
 # the report's browser tests drive Debian's chromium (never a downloaded browser) and check that
 # a Chinese report is drawn with a font that covers CJK (fonts-noto-cjk); curl is a client of
-# the guard. Without root or sudo,
+# the guard; postgresql is the server of the PostgreSQL store's tests. Without root or sudo,
 # it says the one command to run and fails, so that no test is skipped for want of them.
 set -euo pipefail
 PACKAGES=""
@@ -10,6 +10,11 @@ if ! command -v chromium >/dev/null; then PACKAGES="$PACKAGES chromium"; fi
 if ! fc-list :lang=zh family 2>/dev/null | grep -q .; then PACKAGES="$PACKAGES fonts-noto-cjk"; fi
 # The guard's tests use curl as a client, as its docs do.
 if ! command -v curl >/dev/null; then PACKAGES="$PACKAGES curl"; fi
+# The store's contract suite runs on a throw-away PostgreSQL server too (initdb and pg_ctl;
+# Debian keeps them in /usr/lib/postgresql/VERSION/bin).
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+    PACKAGES="$PACKAGES postgresql"
+fi
 [ -z "$PACKAGES" ] && exit 0
 SUDO=""
 if [ "$(id -u)" != 0 ]; then

@@ -75,7 +75,15 @@ def _sqlite(folder: Path, *, read_only: bool = False) -> Store:
     return open_store(folder / "s.db", read_only=read_only)
 
 
-IMPLEMENTATIONS = [Implementation("sqlite", _sqlite)]
+def _postgresql(folder: Path, *, read_only: bool = False) -> Store:
+    # A database per folder, on the session's throw-away server (tests/store/_postgres_server.py).
+    import _postgres_server
+
+    return open_store(_postgres_server.server().database_url(folder, create=not read_only),
+                      read_only=read_only)
+
+
+IMPLEMENTATIONS = [Implementation("sqlite", _sqlite), Implementation("postgresql", _postgresql)]
 
 
 @pytest.fixture(scope="module", params=IMPLEMENTATIONS, ids=lambda i: i.name)

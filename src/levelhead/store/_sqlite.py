@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from levelhead.errors import StoreError, StoreNotFoundError
 from levelhead.store._bookkeeping import RunBookkeeping
@@ -29,15 +30,20 @@ from levelhead.store._reviews import ReviewRows
 from levelhead.store._schema import Migrations
 from levelhead.store._writer import WriterThread
 
+if TYPE_CHECKING:
+    from levelhead.store._postgres import PostgresStore
+
 __all__ = ["SQLiteStore", "default_store_path", "open_store"]
 
 
 def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-               create: bool = True) -> SQLiteStore:
-    """Open the SQLite store at ``path``: by default creating and migrating it as needed.
+               create: bool = True) -> SQLiteStore | PostgresStore:
+    """Open the SQLite store at ``path``: by default creating and migrating it as needed; a
+    ``postgresql://`` URL opens a PostgreSQL store (:class:`~levelhead.store._postgres.
+    PostgresStore`, the ``postgres`` extra) the same way.
 
     Args:
-        path: the store file (default: :func:`default_store_path`).
+        path: the store file (default: :func:`default_store_path`), or a PostgreSQL URL.
         read_only: for commands that only read: never create, migrate or write the store, so
             that a read-only file, folder or mount can be inspected (see :class:`SQLiteStore`).
         create: create the store when no file is at ``path``; False for commands that need
@@ -47,8 +53,15 @@ def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = 
         StoreNotFoundError: no file at ``path``, and ``read_only`` or not ``create``.
         StoreError: the file cannot be opened or is not a levelhead store.
     """
-    return SQLiteStore(str(path) if path is not None else default_store_path(),
-                       read_only=read_only, create=create)
+    where = str(path) if path is not None else default_store_path()
+    if where.startswith(("postgresql://", "postgres://")):
+        try:
+            from levelhead.store._postgres import PostgresStore
+        except ImportError as exc:
+            raise StoreError(f"a PostgreSQL store needs psycopg ({exc}); install it with "
+                             "`pip install 'levelhead[postgres]'`") from None
+        return PostgresStore(where, read_only=read_only, create=create)
+    return SQLiteStore(where, read_only=read_only, create=create)
 
 
 class SQLiteStore(Migrations, RunBookkeeping, RecordReads, ReviewRows, SampleBrowsing,

@@ -1,0 +1,148 @@
+"""A psycopg 3 connection that the SQLite store's parts can use as they use ``sqlite3``.
+
+:class:`PgConnection` takes SQLite-flavoured SQL (rewritten by
+:func:`~levelhead.store._dialect.translate`), runs it on PostgreSQL in autocommit mode with
+explicit transactions, as the SQLite store does (``isolation_level=None``), and answers with a
+cursor that has what the parts read: rows, ``rowcount`` and ``lastrowid``. Its failures are raised
+as the ``sqlite3`` exceptions of the same kind (integrity, or operational), so that the parts'
+``except sqlite3.Error`` handling holds for both stores.
+
+Transactions keep SQLite's meaning: ``BEGIN IMMEDIATE`` (a write transaction) takes one
+transaction-scoped advisory lock per database, so write transactions follow one another as
+SQLite's do (a lease is read and written, and a writer's batch checks its lease, under one lock);
+a plain ``BEGIN`` (a snapshot of several reads) is a ``REPEATABLE READ`` transaction, which sees
+the store as of one moment. Waiting for a lock is bounded, as SQLite's busy timeout is.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import urllib.parse
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import pq
+
+from levelhead.errors import redact
+from levelhead.store._dialect import returns_id, translate
+
+#: Key of the advisory lock that a write transaction (``BEGIN IMMEDIATE``) holds.
+WRITE_LOCK = 0x6C766C68  # "lvlh"
+#: How long a statement waits for a lock before it fails (SQLite's busy timeout is 30 s).
+LOCK_TIMEOUT = "30s"
+
+
+def is_server_url(path: str) -> bool:
+    """Whether ``path`` names a PostgreSQL store (a ``postgresql://`` or ``postgres://`` URL)."""
+    return path.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (and any ``password=`` query parameter) shown as ``***``."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return redact(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            netloc = userinfo.split(":", 1)[0] + ":***@" + host
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return redact(urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query,
+                                           parts.fragment)), parts.password)
+
+
+def _sqlite_error(exc: psycopg.Error, url: str) -> sqlite3.Error:
+    """The ``sqlite3`` exception of the same kind as ``exc``, its text free of the password."""
+    password = urllib.parse.urlsplit(url).password if is_server_url(url) else None
+    text = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                  password)
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        return sqlite3.IntegrityError(text)
+    if isinstance(exc, psycopg.OperationalError | psycopg.errors.InternalError):
+        return sqlite3.OperationalError(text)
+    return sqlite3.DatabaseError(text)
+
+
+class PgCursor:
+    """What a statement gave: its rows (as tuples), ``rowcount`` and ``lastrowid``."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int, lastrowid: int | None
+                 ) -> None:
+        self._rows = rows
+        self._next = 0
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rest = self._rows[self._next:]
+        self._next = len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+
+class PgConnection:
+    """A PostgreSQL connection that runs the SQLite store's SQL (see the module's text)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        try:
+            self._conn = psycopg.connect(url, autocommit=True)
+            self._conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        except psycopg.Error as exc:
+            raise _sqlite_error(exc, url) from None
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (as ``sqlite3.Connection.in_transaction``)."""
+        return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
+        """Run one statement of SQLite's dialect with ``?`` placeholders."""
+        head = sql.strip().upper()
+        try:
+            if head == "BEGIN IMMEDIATE":
+                self._conn.execute("BEGIN")
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                return PgCursor([], -1, None)
+            if head == "BEGIN":
+                self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                return PgCursor([], -1, None)
+            query = translate(sql)
+            wants_id = returns_id(sql)
+            if wants_id:
+                query += " RETURNING id"
+            cur = self._conn.execute(query, tuple(params))
+            rows = [tuple(r) for r in cur.fetchall()] if cur.description is not None else []
+            lastrowid = None
+            if wants_id:
+                lastrowid = int(rows[0][0]) if rows else None
+                rows = []
+            return PgCursor(rows, cur.rowcount, lastrowid)
+        except psycopg.Error as exc:
+            raise _sqlite_error(exc, self._url) from None
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
+        """Run one statement for each row of parameters."""
+        try:
+            with self._conn.cursor() as cur:
+                cur.executemany(translate(sql), [tuple(r) for r in rows])
+                return PgCursor([], cur.rowcount, None)
+        except psycopg.Error as exc:
+            raise _sqlite_error(exc, self._url) from None
+
+    def close(self) -> None:
+        """Close the connection (an open transaction is rolled back)."""
+        self._conn.close()
