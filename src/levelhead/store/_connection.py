@@ -43,6 +43,19 @@ def utc_text(value: str, what: str = "time") -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+def time_bounds(column: str, since: str | None, until: str | None
+                ) -> tuple[list[str], list[object]]:
+    """SQL conditions (and their arguments) for ``since <= column < until``, either bound
+    optional, each bound read as :func:`utc_text` reads it."""
+    where: list[str] = []
+    args: list[object] = []
+    for bound, op, what in ((since, ">=", "since"), (until, "<", "until")):
+        if bound is not None:
+            where.append(f"{column} {op} ?")
+            args.append(utc_text(bound, what))
+    return where, args
+
+
 def timestamp() -> str:
     """Now, in UTC, to the second (as runs and migrations record it)."""
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from levelhead.errors import StoreError
-from levelhead.store._connection import SQLiteConnection, utc_text
+from levelhead.store._connection import SQLiteConnection, time_bounds, utc_text
 from levelhead.store._records import GuardDecisionRecord, GuardFinding
 from levelhead.store._rows import GuardDecisionRow
 
@@ -58,14 +58,9 @@ class GuardRows(SQLiteConnection):
             after_id: only rows after this id (to read on from where a reader stopped).
             limit: at most this many rows.
         """
-        where: list[str] = ["id > ?"]
-        args: list[object] = [after_id]
-        if since is not None:
-            where.append("at >= ?")
-            args.append(utc_text(since, "since"))
-        if until is not None:
-            where.append("at < ?")
-            args.append(utc_text(until, "until"))
+        where, args = time_bounds("at", since, until)
+        where.insert(0, "id > ?")
+        args.insert(0, after_id)
         sql = (f"SELECT id, {_COLUMNS} FROM guard_decisions WHERE {' AND '.join(where)}"
                " ORDER BY id")
         if limit is not None:

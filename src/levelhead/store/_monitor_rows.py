@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from levelhead.errors import StoreError
-from levelhead.store._connection import SQLiteConnection, timestamp, utc_text
+from levelhead.store._connection import SQLiteConnection, time_bounds, timestamp, utc_text
 from levelhead.store._records import MonitorCountRecord, MonitorSourceRecord
 from levelhead.store._rows import MonitorTurnRow
 
@@ -136,16 +136,8 @@ class MonitorRows(SQLiteConnection):
             bucket = f"substr(t.at, 1, {_PERIODS[by]})"
         else:
             raise StoreError(f"monitor counts by {by!r}: expected order, day or hour")
-        where: list[str] = ["1 = 1"]
-        args: list[object] = []
-        if by != "order":
-            where.append("t.at IS NOT NULL")
-        if since is not None:
-            where.append("t.at >= ?")
-            args.append(utc_text(since, "since"))
-        if until is not None:
-            where.append("t.at < ?")
-            args.append(utc_text(until, "until"))
+        where, args = time_bounds("t.at", since, until)
+        where.insert(0, "1 = 1" if by == "order" else "t.at IS NOT NULL")
         sql = (f"SELECT v.judge_id, j.name, j.version, v.label, t.model, t.language, t.feedback,"
                f" {bucket} AS b, COUNT(*), SUM(1.0 / v.inclusion_prob),"
                " SUM(1.0 / (v.inclusion_prob * v.inclusion_prob))"
