@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from test_guard import _sse
 
 from levelhead.guard import DEFAULT_MESSAGES, create_app, default_policy
 
@@ -103,16 +104,6 @@ async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{port}"
-
-
-def _sse(raw: bytes) -> list[Any]:
-    """The events of an SSE body: parsed chunks, and the string "[DONE]"."""
-    out: list[Any] = []
-    for block in raw.decode().split("\n\n"):
-        if block.startswith("data: "):
-            data = block[6:]
-            out.append(data if data == "[DONE]" else json.loads(data))
-    return out
 
 
 async def test_a_thousand_concurrent_streams_all_complete_clean_whole_and_abusive_cut():

@@ -10,28 +10,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_store_contract import IMPLEMENTATIONS, Implementation
+import test_store_contract as contract
+from test_store_contract import Implementation
 
 from levelhead import open_store
 from levelhead.errors import StoreError
 from levelhead.store import GuardDecisionRecord, GuardDecisionRow, GuardFinding, Store
 
-
-@pytest.fixture(scope="module", params=IMPLEMENTATIONS, ids=lambda i: i.name)
-def implementation(request: pytest.FixtureRequest) -> Implementation:
-    impl: Implementation = request.param
-    return impl
-
-
-@pytest.fixture
-def store(implementation: Implementation, tmp_path: Path) -> Iterator[Store]:
-    s = implementation.open(tmp_path)
-    yield s
-    s.close()
+# The contract's fixtures: every store implementation, and a fresh empty store of each.
+implementation = contract.implementation
+store = contract.store
 
 
 def _row(at: str, action: str = "pass", *, request_id: str = "r", language: str = "en",

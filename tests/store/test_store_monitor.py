@@ -6,27 +6,15 @@ It runs once per entry of the contract's ``IMPLEMENTATIONS`` (SQLite today), and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from test_store_contract import IMPLEMENTATIONS, Implementation
+import test_store_contract as contract
 
 from levelhead.errors import StoreError
 from levelhead.store import MonitorSourceRecord, MonitorTurnRow, Store
 
-
-@pytest.fixture(scope="module", params=IMPLEMENTATIONS, ids=lambda i: i.name)
-def implementation(request: pytest.FixtureRequest) -> Implementation:
-    impl: Implementation = request.param
-    return impl
-
-
-@pytest.fixture
-def store(implementation: Implementation, tmp_path: Path) -> Iterator[Store]:
-    s = implementation.open(tmp_path)
-    yield s
-    s.close()
+# The contract's fixtures: every store implementation, and a fresh empty store of each.
+implementation = contract.implementation
+store = contract.store
 
 
 def _turn(conv: str, turn: int, verdicts: tuple[tuple[int, str, float], ...], *,

@@ -16,9 +16,7 @@ read-only (``default_transaction_read_only``): nothing is created, migrated or w
 
 from __future__ import annotations
 
-import queue
 import sqlite3
-import threading
 from typing import cast
 
 from levelhead.errors import StoreError, StoreNotFoundError
@@ -29,7 +27,6 @@ from levelhead.store._monitor_rows import MonitorRows
 from levelhead.store._postgres_connection import WRITE_LOCK, PgConnection, redact_url
 from levelhead.store._reads import RecordReads
 from levelhead.store._reviews import ReviewRows
-from levelhead.store._rows import Row
 from levelhead.store._schema import Migrations
 from levelhead.store._writer import WriterThread
 
@@ -114,12 +111,5 @@ class PostgresWriter(WriterThread):
     :class:`~levelhead.store._postgres_connection.PgConnection`)."""
 
     def __init__(self, url: str, lease: tuple[int, str] | None = None) -> None:
-        self.path = redact_url(url)
-        self._lease = lease
-        self._conn = cast("sqlite3.Connection", _connect(url, self.path))
-        self._queue: queue.SimpleQueue[Row | None] = queue.SimpleQueue()
-        self._error: BaseException | None = None
-        self.written = 0
-        self._thread = threading.Thread(target=self._loop, name="levelhead-store-writer",
-                                        daemon=True)
-        self._thread.start()
+        path = redact_url(url)
+        super().__init__(path, lease, cast("sqlite3.Connection", _connect(url, path)))

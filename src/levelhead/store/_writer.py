@@ -77,10 +77,13 @@ class WriterThread:
     BATCH = 2000
     LINGER_S = 0.1
 
-    def __init__(self, path: str, lease: tuple[int, str] | None = None) -> None:
+    def __init__(self, path: str, lease: tuple[int, str] | None = None,
+                 conn: sqlite3.Connection | None = None) -> None:
         self.path = path
         self._lease = lease
-        self._conn = connect(path)
+        # A connection of its own: the store's (SQLite's by default; the PostgreSQL store's
+        # adapter speaks the same interface).
+        self._conn = conn if conn is not None else connect(path)
         self._queue: queue.SimpleQueue[Row | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self.written = 0
