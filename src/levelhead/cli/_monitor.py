@@ -30,12 +30,13 @@ def monitor() -> None:
 def _sample_rates(values: tuple[str, ...]) -> dict[str, float]:
     rates: dict[str, float] = {}
     for value in values:
-        name, sep, p = value.partition("=")
+        name, _, p = value.partition("=")
         try:
-            rates[name.strip()] = float(p)
+            rates[name.strip() or "?"] = float(p)
         except ValueError:
-            sep = ""
-        if not sep or not name.strip():
+            raise SpecError(f"--sample {value!r}: expected JUDGE=PROBABILITY, e.g. "
+                            "llm.rubric=0.05") from None
+        if not name.strip():
             raise SpecError(f"--sample {value!r}: expected JUDGE=PROBABILITY, e.g. "
                             "llm.rubric=0.05")
     return rates
@@ -78,6 +79,7 @@ def ingest(obj: dict[str, Any], path: str, fmt: str, follow: bool, names: tuple[
     Ingesting the same FILE again goes on where the last ingest stopped: every line is taken
     once. Malformed lines are counted and reported with their line numbers, never fatal."""
     from levelhead.cli._judge_configs import judge_configs_from
+    from levelhead.cli._render import printable
     from levelhead.monitor import DEFAULT_JUDGES, Monitor
     from levelhead.monitor._batches import guard_batches, log_batches, source_name, start_of
     from levelhead.store import open_store
@@ -93,11 +95,13 @@ def ingest(obj: dict[str, Any], path: str, fmt: str, follow: bool, names: tuple[
     source = ("guard:" if fmt == "guard" else "") + source_name(path)
     known = {s.source: s for s in store.monitor_sources()}.get(source)
     shown = [0]
+    last = [time.monotonic()]
 
     def progress(totals: Any, b: Any) -> None:
         for line, reason in b.malformed:
-            if shown[0] < 20:
-                click.echo(f"warning: {path} line {line}: {reason}", err=True)
+            if shown[0] < 20:  # the reason quotes nothing of the line; the path is the user's
+                click.echo(f"warning: {printable(path)} line {line}: {printable(reason)}",
+                           err=True)
             shown[0] += 1
         if not quiet:
             now = time.monotonic()
@@ -105,7 +109,6 @@ def ingest(obj: dict[str, Any], path: str, fmt: str, follow: bool, names: tuple[
                 last[0] = now
                 click.echo(_summary(totals), err=True)
 
-    last = [time.monotonic()]
     guard_store = None
     try:
         # The guard's decisions without text carry the guard's verdicts, read in this process.
@@ -117,12 +120,9 @@ def ingest(obj: dict[str, Any], path: str, fmt: str, follow: bool, names: tuple[
             guard_store = open_store(path, read_only=True)
             batches = guard_batches(guard_store, known.offset if known else 0, follow=follow,
                                     stop=stop, size=batch)
-        else:
-            try:
-                batches = log_batches(path, start=start_of(known), follow=follow, stop=stop,
-                                      size=batch)
-            except FileNotFoundError:
-                raise SpecError(f"no log at {path}") from None
+        else:  # a generator: a missing file is found (and said) as it starts reading
+            batches = log_batches(path, start=start_of(known), follow=follow, stop=stop,
+                                  size=batch)
         if known is not None and not quiet:
             click.echo(f"going on from line {known.line} of {path} "
                        f"({known.records} conversations ingested before)", err=True)

@@ -19,11 +19,12 @@ import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from levelhead.guard._policy import GuardPolicy, GuardRule
 from levelhead.judges import JUDGE_ERROR, Judge, JudgeInput, PairJudge, build_judge
 from levelhead.judges._normalise import detect_language
+from levelhead.store import GuardFinding
 
 __all__ = ["Decision", "Finding", "Screen"]
 
@@ -31,14 +32,9 @@ Action = Literal["pass", "flag", "redact", "block"]
 _RANK = {"pass": 0, "flag": 1, "redact": 2, "block": 3}
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """What one rule's judge said: its label, or ``None`` when it could not judge."""
-
-    judge: str
-    label: str | None
-    action: Action
-    error: str | None = None
+#: What one rule's judge said: its label (None when it could not judge), the rule's action, and
+#: why it could not judge; the very record the store keeps of it.
+Finding = GuardFinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +117,8 @@ class Screen:
         """Judge ``text`` (the reply so far) with every rule and decide what to send."""
         results = await self._run(text, messages)
         findings = tuple(f for _, f, _ in results)
-        action: Action = max((f.action for f in findings), key=_RANK.__getitem__, default="pass")
+        action = cast(Action, max((f.action for f in findings), key=_RANK.__getitem__,
+                                  default="pass"))
         if action == "redact":
             terms = [t for _, f, ts in results if f.action == "redact" for t in ts]
             redacted = _mask(text, terms)

@@ -15,6 +15,7 @@ ends the handler and closes the upstream response with it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -225,8 +226,7 @@ class _Guard:
             self.record(decision)
         if self.log is None:
             return
-        findings = [{"judge": f.judge, "label": f.label, "action": f.action, "error": f.error}
-                    for f in decision.findings]
+        findings = [dataclasses.asdict(f) for f in decision.findings]
         self.log.put(GuardDecisionRow(
             datetime.now(UTC).isoformat(timespec="milliseconds"), req.id, choice, req.model,
             self.screen.language(text, req.messages), req.streamed, decision.action,
