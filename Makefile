@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STORE  ?= demo.db
 
-.PHONY: demo test install install-dev bench lint clean
+.PHONY: demo test test-gpu install install-dev bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,classifiers,web,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local,classifiers,web,postgres,ray]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -46,6 +46,11 @@ test: install-dev
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -ra --cov=levelhead.stats --cov-report=term-missing:skip-covered \
 		--cov-fail-under=100 $(PYTEST_ARGS)
+
+# GPU machines only: vLLM pulls the CUDA build of torch (tests_gpu/test_vllm_gpu.py says more).
+test-gpu: install-dev
+	$(BIN)/python -m pip install --quiet -e '.[vllm]'
+	$(BIN)/python -m pytest tests_gpu
 
 bench: install-dev
 	$(BIN)/python bench/run_bench.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections import Counter
 from typing import Any
 
 import click
@@ -13,8 +14,16 @@ from levelhead.cli._files import read_text
 from levelhead.cli._judge_configs import judge_configs_from as _configs
 from levelhead.errors import SpecError
 from levelhead.judges import JUDGE_ERROR, Judge, JudgeInput, JudgeVerdict, PairJudge
-from levelhead.runner._judging import judge_stored, plan_judges, safe_verdict
-from levelhead.store import acquire_lease, open_store
+from levelhead.runner import Executor, Progress
+from levelhead.runner._judging import (
+    JudgePlan,
+    JudgingReport,
+    judge_stored,
+    plan_judges,
+    safe_verdict,
+)
+from levelhead.runner._ray import connect, judge_stored_ray
+from levelhead.store import Store, acquire_lease, open_store
 
 
 def _shown(value: object) -> str:
@@ -85,6 +94,27 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
     return errors
 
 
+async def _judge_run(store: Store, run_id: int, plans: list[JudgePlan], lease: tuple[int, str],
+                     on: Executor) -> JudgingReport:
+    """Judge a stored run here, or on Ray what judges text alone there and the rest here."""
+    if not on.is_ray:
+        return await judge_stored(store, run_id, plans, lease=lease)
+    ray = connect(on, _Echo())
+    on_ray, rest = await judge_stored_ray(ray, store, run_id, plans, lease=lease)
+    report = await judge_stored(store, run_id, rest, lease=lease)
+    for name, counts in on_ray.counts.items():
+        report.counts.setdefault(name, Counter()).update(counts)
+    report.elapsed_s += on_ray.elapsed_s
+    return report
+
+
+class _Echo(Progress):
+    """Notes to standard error (which cluster judges)."""
+
+    def note(self, message: str) -> None:
+        click.echo(message, err=True)
+
+
 class _JudgeGroup(click.Group):
     """``judge RUN ...`` and ``judge --input FILE ...`` go to the hidden ``stored`` command, so
     that ``judge eval`` can sit beside them without changing how they are typed."""
@@ -136,9 +166,13 @@ def judge(ctx: click.Context) -> None:
                    " per line ('-' for standard input); verdicts go to standard output as JSONL.")
 @click.option("--probe", "probes", multiple=True, metavar="ID",
               help="Only the samples of this probe (repeatable; default: every probe of the run).")
+@click.option("--executor", metavar="local|ray[:ADDRESS]", envvar="LEVELHEAD_EXECUTOR",
+              help="Judge here (local, the default) or on a Ray cluster: judges of the text alone "
+                   "(rules, lexicons, classifiers) judge there in chunks; pair judges and judges "
+                   "that call a model judge here. Env: LEVELHEAD_EXECUTOR.")
 @click.pass_obj
 def stored(obj: dict[str, Any], run_ref: str | None, names: tuple[str, ...], judges_file: str | None,
-          input_path: str | None, probes: tuple[str, ...]) -> None:
+          input_path: str | None, probes: tuple[str, ...], executor: str | None) -> None:
     """Judge the stored samples of RUN again, without re-sampling, or judge texts from a file
     (``levelhead judge RUN --judge NAME`` / ``levelhead judge --input FILE --judge NAME``).
 
@@ -146,7 +180,10 @@ def stored(obj: dict[str, Any], run_ref: str | None, names: tuple[str, ...], jud
     judging again with the same judge only fills in what is missing.
     """
     configs = _configs(names, judges_file)
+    on = Executor.parse(executor)
     if input_path:
+        if on.is_ray:
+            raise SpecError("--executor ray judges a stored run; --input is judged here")
         if run_ref:
             raise SpecError("give a RUN or --input FILE, not both")
         errors = asyncio.run(_judge_lines(configs, _read_inputs(input_path), sys.stdout))
@@ -167,7 +204,7 @@ def stored(obj: dict[str, Any], run_ref: str | None, names: tuple[str, ...], jud
     # Judging writes verdicts: it holds the run's lease like a run does (one writer per run).
     lease = acquire_lease(store, run.id, run.name, "judge")
     try:
-        report = asyncio.run(judge_stored(store, run.id, plans, lease=lease.key))
+        report = asyncio.run(_judge_run(store, run.id, plans, lease.key, on))
     finally:
         lease.release()
     for name, counts in sorted(report.counts.items()):

@@ -8,13 +8,14 @@ from typing import Any
 import click
 
 from levelhead.errors import LevelheadError, SpecError
-from levelhead.runner import RunReport, choose_progress, describe_plan, execute
+from levelhead.runner import Executor, RunReport, choose_progress, describe_plan, execute
 from levelhead.spec import AuditSpec, load_spec, spec_from_dict
 from levelhead.store import open_store
 
 
 def run_and_report(spec: AuditSpec, store_path: str, *, quiet: bool, run_name: str | None = None,
-                   retry_errors: bool = False, wait: bool = False) -> RunReport:
+                   retry_errors: bool = False, wait: bool = False,
+                   executor: Executor | None = None) -> RunReport:
     """Run ``spec`` with a progress display; turn interruptions, dead targets and runs where
     no sample succeeded into errors."""
     store = open_store(store_path)
@@ -22,7 +23,7 @@ def run_and_report(spec: AuditSpec, store_path: str, *, quiet: bool, run_name: s
     name = run_name or spec.run.name
     try:
         report = asyncio.run(execute(spec, store, progress=progress, run_name=run_name,
-                                     retry_errors=retry_errors, wait=wait))
+                                     retry_errors=retry_errors, wait=wait, executor=executor))
     except KeyboardInterrupt:
         click.echo(f"interrupted; what was sampled is stored. Resume with: "
                    f"levelhead run --resume {name}", err=True)
@@ -50,19 +51,25 @@ def run_and_report(spec: AuditSpec, store_path: str, *, quiet: bool, run_name: s
 @click.option("--wait", is_flag=True,
               help="If another process is running this run now, wait for it to finish (or for "
                    "its lease to lapse) instead of refusing.")
+@click.option("--executor", metavar="local|ray[:ADDRESS]", envvar="LEVELHEAD_EXECUTOR",
+              help="Where samples are taken: this process (local, the default) or a Ray cluster "
+                   "(ray starts a local Ray; ray:auto or ray:HOST:PORT joins a running one). Needs "
+                   "the ray extra. Env: LEVELHEAD_EXECUTOR.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--dry-run", is_flag=True,
               help="Say what the run would take (samples; conversations, turns and tokens of "
                    "multi-turn probes) and stop.")
 @click.pass_obj
 def run(obj: dict[str, Any], spec_file: str | None, resume: str | None, run_name: str | None,
-        retry_errors: bool, wait: bool, quiet: bool, dry_run: bool) -> None:
+        retry_errors: bool, wait: bool, executor: str | None, quiet: bool,
+        dry_run: bool) -> None:
     """Run the audit in SPEC_FILE (TOML), or resume one.
 
     Running the same spec again resumes its run (same run name): only the missing samples
     are taken, so a crash or Ctrl-C loses nothing that was stored. One process runs a run at
     a time: a second one refuses, saying who holds the run (or waits, with --wait).
     """
+    on = Executor.parse(executor)
     if spec_file and resume:
         raise SpecError("give a SPEC_FILE or --resume RUN, not both")
     if resume:
@@ -81,7 +88,7 @@ def run(obj: dict[str, Any], spec_file: str | None, resume: str | None, run_name
         click.echo("nothing was run (--dry-run)")
         return
     report = run_and_report(spec, obj["store"], quiet=quiet, run_name=run_name,
-                            retry_errors=retry_errors, wait=wait)
+                            retry_errors=retry_errors, wait=wait, executor=on)
     total = report.already_stored + report.sampled
     click.echo(
         f"run '{report.run_name}' (id {report.run_id}): {total}/{report.planned} samples stored, "

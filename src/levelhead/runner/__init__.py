@@ -14,9 +14,11 @@ from levelhead.runner._judging import (
 )
 from levelhead.runner._planning import describe_plan
 from levelhead.runner._progress import PlainProgress, Progress, RichProgress, choose_progress
+from levelhead.runner._ray import Executor
 from levelhead.runner._sampling import sample_seed
 
 __all__ = [
+    "Executor",
     "JudgePlan",
     "JudgingReport",
     "PlainProgress",

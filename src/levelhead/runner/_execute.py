@@ -29,6 +29,7 @@ from levelhead.runner._conversation import ConversationPlan, cost_estimate
 from levelhead.runner._judging import SampleJudging, close_judges, judge_stored
 from levelhead.runner._planning import Prepared, PromptWork, missing_work, prepare
 from levelhead.runner._progress import Progress
+from levelhead.runner._ray import Executor, connect, judge_stored_ray, run_target_on_ray
 from levelhead.runner._requests import TargetState
 from levelhead.runner._sampling import Row, run_target
 from levelhead.runner._simulated_user import UserModel
@@ -71,14 +72,18 @@ class RunReport:
 
 async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = None,
                   run_name: str | None = None, retry_errors: bool = False,
-                  targets: dict[str, Target] | None = None, wait: bool = False) -> RunReport:
+                  targets: dict[str, Target] | None = None, wait: bool = False,
+                  executor: Executor | None = None) -> RunReport:
     """Run (or resume) an audit; the async core of :func:`run_audit`.
 
     The run is leased to this process while it runs (see :mod:`levelhead.store._lease`): a
     second process on the same run refuses with :class:`RunBusyError`, or with ``wait`` waits
-    until the lease is free.
+    until the lease is free. ``executor`` says where samples are taken (this process, or a Ray
+    cluster: :mod:`levelhead.runner._ray`).
     """
     progress = progress or Progress()
+    executor = executor or Executor()
+    ray = connect(executor, progress) if executor.is_ray else None
     waiting_noted = False
     name = check_run_name(run_name) if run_name else spec.run.name
     spec_json = json.loads(spec.model_dump_json(serialize_as_any=True))
@@ -97,14 +102,17 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
                 waiting_noted = True
             await asyncio.sleep(1.0)
     try:
-        return await _execute_leased(spec, store, progress, name, n, prepared, lease, targets)
+        return await _execute_leased(spec, store, progress, name, n, prepared, lease, targets,
+                                     (ray, executor))
     finally:
         lease.release()
 
 
 async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, name: str, n: int,
                           prepared: Prepared, lease: RunLease,
-                          targets: dict[str, Target] | None) -> RunReport:
+                          targets: dict[str, Target] | None,
+                          on: tuple[object, Executor]) -> RunReport:
+    ray, executor = on
     run, prompt_work, target_ids = prepared.run, prepared.prompt_work, prepared.target_ids
     planned, removed, plans, turn_plans = (prepared.planned, prepared.removed, prepared.plans,
                                            prepared.turn_plans)
@@ -128,15 +136,20 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
 
     given = targets or {}
     states: list[TargetState] = []
-    already = 0
+    ray_states: list[TargetState] = []  # single-turn work sampled on Ray (--executor ray)
     for tcfg, tid in zip(spec.targets, target_ids, strict=True):
         target = given.get(tcfg.name) or build_target(tcfg)
         per_target = [PromptWork(p.probe, p.prompt, p.row_id,
                                   conversation(tcfg.system, p.messages), p.judges,
                                   p.conversation) for p in prompt_work]
-        stored, work = missing_work(store, tid, per_target, n)
-        already += stored
-        state = TargetState(target, tid, work)
+        if ray is not None:
+            # Conversations stay on the driver: their simulated user and budget are shared.
+            single = [p for p in per_target if p.conversation is None]
+            per_target = [p for p in per_target if p.conversation is not None]
+            ray_states.append(TargetState(target, tid, missing_work(store, tid, single, n)[1]))
+            if not per_target:
+                continue
+        state = TargetState(target, tid, missing_work(store, tid, per_target, n)[1])
         if conversations:
             state.turns = store.stored_turns(tid)
         states.append(state)
@@ -177,6 +190,11 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
             for state in states:
                 group.create_task(run_target(state, run.id, spec.run.seed, put,
                                              progress, rng, judging))
+            for state in ray_states:
+                group.create_task(run_target_on_ray(
+                    ray, state, run.id, spec.run.seed, put, progress, store, lease.key,
+                    executor.shard_samples, given.get(state.target.config.name),
+                    max_retries=executor.max_retries))
         await judging.finish()
     except asyncio.CancelledError:
         report.interrupted = True
@@ -207,7 +225,7 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
         report.elapsed_s = time.monotonic() - started
         report.sampled = progress.done
         report.errors = progress.errors
-        for state in states:
+        for state in [*states, *ray_states]:
             if state.failure is not None:
                 report.failed_targets[state.target.config.name] = str(state.failure)
         for user in users:
@@ -216,8 +234,14 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
                     f"the simulated user's model: {user.state.failure}")
         progress.stop()
     if plans:
-        # Samples stored before a crash, verdicts lost with it, and pairs: judged from the store.
-        swept = await judge_stored(store, run.id, plans, lease=lease.key)
+        # Samples stored before a crash, verdicts lost with it, and pairs: judged from the store
+        # (on Ray, every single-turn sample: judges of text alone judge there too).
+        rest = plans
+        if ray is not None:
+            on_ray, rest = await judge_stored_ray(ray, store, run.id, plans, lease=lease.key)
+            judging.report.counts.update(on_ray.counts)
+        swept = await judge_stored(store, run.id, rest, lease=lease.key)
+        await close_judges(plans)
         for name, counts in judging.report.counts.items():
             swept.counts.setdefault(name, Counter()).update(counts)
         report.verdicts = {name: dict(c) for name, c in swept.counts.items()}
@@ -247,7 +271,8 @@ async def _tick(progress: Progress, lease: RunLease, states: list[TargetState]) 
 
 def run_audit(spec: AuditSpec, store: Store, *, progress: Progress | None = None,
               run_name: str | None = None, retry_errors: bool = False,
-              targets: dict[str, Target] | None = None, wait: bool = False) -> RunReport:
+              targets: dict[str, Target] | None = None, wait: bool = False,
+              executor: Executor | None = None) -> RunReport:
     """Run or resume ``spec`` into ``store`` and return what was done.
 
     Running the same spec again (same run name) samples exactly the missing work; samples
@@ -264,6 +289,9 @@ def run_audit(spec: AuditSpec, store: Store, *, progress: Progress | None = None
             (e.g. a scripted target with a planted behaviour).
         wait: when another process holds the run's lease, wait until it is free instead of
             refusing.
+        executor: where samples are taken: this process (the default) or a Ray cluster
+            (``Executor.parse("ray")``; see :mod:`levelhead.runner._ray`). Seeds, and so the
+            stored samples of a seeded target, do not depend on it.
 
     Returns:
         What this call sampled, stored and judged, and which targets failed.
@@ -277,4 +305,5 @@ def run_audit(spec: AuditSpec, store: Store, *, progress: Progress | None = None
         StoreError: the store cannot be written (a full disk); says how to resume.
     """
     return asyncio.run(execute(spec, store, progress=progress, run_name=run_name,
-                               retry_errors=retry_errors, targets=targets, wait=wait))
+                               retry_errors=retry_errors, targets=targets, wait=wait,
+                               executor=executor))

@@ -100,6 +100,12 @@ class PostgresStore(Migrations, RunBookkeeping, RecordReads, ReviewRows, SampleB
             return PostgresWriter(self._url, lease)
         raise StoreError(f"store {self.path} was opened read-only; it cannot be written")
 
+    @property
+    def url(self) -> str:
+        """The URL it was opened with (password included: for processes that open the same
+        store, such as Ray workers; never for messages, which use ``path``)."""
+        return self._url
+
     def reopen(self) -> PostgresStore:
         """The same store on a connection of its own (for another thread)."""
         return PostgresStore(self._url, read_only=self.read_only)

@@ -1,0 +1,336 @@
+"""Spreading a run over a Ray cluster: ``levelhead run SPEC --executor ray[:ADDRESS]``.
+
+The driver (the process that runs ``levelhead run``) plans the run as it always does: it takes
+the run's lease, finds the missing work and cuts it into the very batches the local executor
+would send (a batch's seed follows its first sample index, so seeds, and with them the pairing
+of mirrored prompts, do not depend on which worker ran what). Batches are grouped into shards of
+about ``shard_samples`` samples, and a Ray task samples each shard with the target built from
+its config (``run_target``, the local executor's own loop, runs inside the task).
+
+Where the rows go:
+
+- **a PostgreSQL store** (a server every worker reaches): the task writes its rows itself,
+  through a writer that checks the driver's lease in each transaction, so rows stop the moment
+  the driver loses the run;
+- **a SQLite file** (on the driver's disk only): the task returns its rows and the driver's
+  writer stores them.
+
+A worker killed mid-shard: Ray runs the task again (``max_retries``); samples are unique per
+(target, prompt, sample index), so a shard written twice stores each sample once. A shard that
+fails for good leaves its samples missing, and ``levelhead run --resume`` samples them, with
+either executor. Multi-turn conversations run on the driver (their simulated user and token
+budget are shared state); their judges, and every judge's verdicts on single-turn samples, are
+given after sampling (``judge_stored``; judges of text alone go over Ray too, see
+:func:`judge_stored_ray`).
+
+Ray is an optional extra (``pip install 'levelhead[ray]'``); nothing here imports it until a
+run asks for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from levelhead.errors import LevelheadError, SpecError, TargetUnreachableError, redact
+from levelhead.judges import JUDGE_ERROR, JudgeConfig, JudgeVerdict, PairJudge, build_judge
+from levelhead.records import Prompt
+from levelhead.runner._judging import JudgePlan, JudgingReport, _extra_json, _is_sync
+from levelhead.runner._planning import PromptWork
+from levelhead.runner._progress import Progress
+from levelhead.runner._requests import TargetState
+from levelhead.store import SampleRow, Store, VerdictRow
+from levelhead.targets import Target, TargetConfig, build_target
+
+# One shard's work: (probe, prompt, prompt row id, messages, sample indices) per batch.
+Batch = tuple[str, Prompt, int, list[dict[str, str]], list[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Executor:
+    """Where a run's samples are taken: in this process (``local``) or on a Ray cluster.
+
+    ``address`` is Ray's (``auto``, ``HOST:PORT`` of a running head, ``ray://HOST:10001``); none
+    starts a local Ray with this machine's CPUs. ``shard_samples`` is about how many samples one
+    Ray task takes (smaller: smoother progress and less lost to a killed worker; larger: less
+    overhead per task).
+    """
+
+    kind: str = "local"
+    address: str | None = None
+    shard_samples: int = 256
+    max_retries: int = 3  # Ray runs a task again this often when its worker dies
+
+    @classmethod
+    def parse(cls, text: str | None) -> Executor:
+        """``local``, ``ray`` or ``ray:ADDRESS`` (as ``--executor`` takes it)."""
+        if text is None or text == "local":
+            return cls()
+        kind, sep, address = text.partition(":")
+        if kind != "ray":
+            raise SpecError(f"--executor {text}: expected local, ray or ray:ADDRESS "
+                            "(e.g. ray:auto, ray:10.0.0.5:6379, ray:ray://head:10001)")
+        if sep and not address:
+            raise SpecError(f"--executor {text}: give Ray's address after the colon, or just "
+                            "`ray` for a local Ray on this machine")
+        return cls("ray", address or None)
+
+    @property
+    def is_ray(self) -> bool:
+        return self.kind == "ray"
+
+    def describe(self) -> str:
+        if not self.is_ray:
+            return "this process"
+        return f"the Ray cluster at {self.address}" if self.address else "a local Ray"
+
+
+def import_ray() -> Any:
+    """Ray, or a one-line error saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise SpecError("--executor ray needs Ray: pip install 'levelhead[ray]'") from None
+    return ray
+
+
+def connect(executor: Executor, progress: Progress | None = None) -> Any:
+    """Ray, connected: to ``executor.address``, to the Ray this process already started (a
+    test's, a notebook's), or to a new local one; says which."""
+    ray = import_ray()
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
+                                  "log_to_driver": False, "configure_logging": False}
+        try:
+            ray.init(address=executor.address, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = executor.address or "this machine"
+            raise LevelheadError(redact(f"cannot start or reach Ray at {where}: {exc}")) from None
+    if progress is not None:
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        progress.note(f"sampling on {executor.describe()} ({cpus} CPUs)")
+    return ray
+
+
+def _store_url(store: Store) -> str | None:
+    """A location every worker can open: a PostgreSQL store's URL; None for a SQLite file."""
+    url = getattr(store, "url", None)
+    return url if isinstance(url, str) else None
+
+
+# ---- sampling ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ShardResult:
+    """What one Ray task did with its shard."""
+
+    ok: int = 0
+    errors: int = 0
+    rows: list[SampleRow] = field(default_factory=list)  # empty when the task wrote them itself
+    failure: str | None = None  # the target stopped: the rest of the shard stays missing
+
+
+def sample_shard(target_or_config: Target | TargetConfig, target_id: int, run_id: int,
+                 run_seed: int, batches: list[Batch], store_url: str | None,
+                 lease: tuple[int, str] | None) -> ShardResult:
+    """Sample one shard (runs in a Ray worker; plain Python, testable without Ray)."""
+    from levelhead.runner._sampling import run_target
+
+    target = (build_target(target_or_config) if isinstance(target_or_config, TargetConfig)
+              else target_or_config)
+    work = iter([(PromptWork(probe, prompt, row_id, messages), indices)
+                 for probe, prompt, row_id, messages, indices in batches])
+    # Each batch is at most the target's max_n: next_batch hands it on whole.
+    state = TargetState(target, target_id, work)
+    result = ShardResult()
+    writer = None
+    if store_url is not None:
+        from levelhead.store import open_store
+
+        shared = open_store(store_url)
+        writer = shared.writer(lease)
+    progress = Progress()
+
+    def put(row: Any) -> None:
+        if writer is not None:
+            writer.put(row)
+        else:
+            result.rows.append(row)
+
+    try:
+        asyncio.run(run_target(state, run_id, run_seed, put, progress, random.Random()))
+    finally:
+        if writer is not None:
+            writer.close()
+            shared.close()
+    result.ok, result.errors = progress.done - progress.errors, progress.errors
+    if state.failure is not None:
+        result.failure = str(state.failure)
+    return result
+
+
+def shards(state: TargetState, shard_samples: int) -> Iterator[list[Batch]]:
+    """The state's missing single-turn work in the local executor's batches, grouped into
+    shards of about ``shard_samples`` samples."""
+    shard: list[Batch] = []
+    size = 0
+    while (batch := state.next_batch()) is not None:
+        work, indices = batch
+        shard.append((work.probe, work.prompt, work.row_id, work.messages, indices))
+        size += len(indices)
+        if size >= shard_samples:
+            yield shard
+            shard, size = [], 0
+    if shard:
+        yield shard
+
+
+async def run_target_on_ray(ray: Any, state: TargetState, run_id: int, run_seed: int,
+                            put: Callable[[Any], None], progress: Progress, store: Store,
+                            lease: tuple[int, str], shard_samples: int,
+                            given: Target | None = None, in_flight: int | None = None,
+                            max_retries: int = 3) -> None:
+    """Sample one target's single-turn work on Ray, keeping ``in_flight`` shards running."""
+    url = _store_url(store)
+    remote = ray.remote(max_retries=max_retries, retry_exceptions=False)(sample_shard)
+    try:
+        target_ref = ray.put(given if given is not None else state.target.config)
+    except Exception as exc:  # a target object that cannot be pickled
+        raise SpecError(f"target '{state.target.config.name}' cannot be sent to Ray workers "
+                        f"({type(exc).__name__}: {exc}); give it as a spec table instead") from None
+    limit = in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    pending: dict[asyncio.Future[Any], int] = {}
+    todo = shards(state, max(1, shard_samples))
+    failed_shards = 0
+    first_failure: str | None = None
+
+    def submit() -> bool:
+        shard = next(todo, None)
+        if shard is None:
+            return False
+        ref = remote.remote(target_ref, state.target_id, run_id, run_seed, shard, url,
+                            lease if url else None)
+        pending[asyncio.wrap_future(ref.future())] = sum(len(b[4]) for b in shard)
+        return True
+
+    while len(pending) < limit and state.failure is None and submit():
+        pass
+    while pending:
+        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for fut in done:
+            pending.pop(fut)
+            try:
+                result: ShardResult = fut.result()
+            except Exception as exc:  # the task failed for good (its worker died too often)
+                failed_shards += 1
+                first_failure = first_failure or redact(f"{type(exc).__name__}: {exc}")[:300]
+                continue
+            for row in result.rows:
+                put(row)
+            progress.advance(result.ok, result.errors)
+            state.ok += result.ok
+            if result.failure is not None:
+                state.halt(TargetUnreachableError(result.failure))
+        while len(pending) < limit and state.failure is None and submit():
+            pass
+    if failed_shards:
+        progress.note(f"target '{state.target.config.name}': {failed_shards} shard(s) failed on "
+                      f"Ray ({first_failure}); their samples stay missing for a resume")
+
+
+# ---- judging -----------------------------------------------------------------------------
+
+_JUDGES: dict[str, Any] = {}  # per worker process: judges built once, reused by later chunks
+
+
+def judge_chunk(config: JudgeConfig, texts: list[str]) -> list[JudgeVerdict]:
+    """Judge texts in a Ray worker (the judge is built once per worker process)."""
+    key = config.model_dump_json()
+    judge = _JUDGES.get(key)
+    if judge is None:
+        judge = _JUDGES[key] = build_judge(config)
+    assert not isinstance(judge, PairJudge)  # the driver sends judges of text alone
+    try:
+        return list(judge.judge_texts(texts))
+    except Exception as exc:
+        return [JudgeVerdict(JUDGE_ERROR, rationale=redact(
+            f"{config.name} failed: {type(exc).__name__}: {exc}"))] * len(texts)
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[JudgePlan], *,
+                           lease: tuple[int, str] | None = None, chunk: int = 2000,
+                           progress: Any = None) -> tuple[JudgingReport, list[JudgePlan]]:
+    """Judge the run's stored samples on Ray with the judges that judge text alone (rules,
+    lexicons, classifiers): chunks of replies go to Ray tasks, verdicts come back and the
+    driver stores them. Returns what was given, and the plans left for the driver (pair judges
+    and judges that call a model, which :func:`judge_stored` runs)."""
+    report = JudgingReport()
+    started = time.monotonic()
+    left: list[JudgePlan] = []
+    remote = ray.remote(max_retries=3)(judge_chunk)
+    limit = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    writer = store.writer(lease)
+    try:
+        for plan in plans:
+            judge = plan.judge
+            if isinstance(judge, PairJudge) or not _is_sync(judge):
+                left.append(plan)
+                continue
+            config_ref = ray.put(plan.judge.config)
+            pending: dict[asyncio.Future[Any], list[Any]] = {}
+            todo = _chunks(store.samples_to_judge(run_id, plan.judge_id, plan.probes), chunk)
+
+            def submit(plan_ref: Any = config_ref, todo: Iterator[list[Any]] = todo,
+                       pending: dict[asyncio.Future[Any], list[Any]] = pending) -> bool:
+                part = next(todo, None)
+                if part is None:
+                    return False
+                ref = remote.remote(plan_ref, [s.text for s in part])
+                pending[asyncio.wrap_future(ref.future())] = part
+                return True
+
+            while len(pending) < limit and submit():
+                pass
+            while pending:
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for fut in done:
+                    part = pending.pop(fut)
+                    try:
+                        verdicts = fut.result()
+                    except Exception:  # the task failed for good: judged on the driver instead
+                        verdicts = judge.judge_texts([s.text for s in part])
+                    now = int(time.time() * 1000)
+                    for s, v in zip(part, verdicts, strict=True):
+                        writer.put(VerdictRow(s.target_id, s.prompt_id, s.sample_index,
+                                              plan.judge_id, v.label, v.score, v.rationale,
+                                              _extra_json(v), now, s.text))
+                        report.add(plan.name, v.label)
+                    if progress is not None:
+                        progress.advance(len(part), sum(v.label == JUDGE_ERROR
+                                                        for v in verdicts))
+                while len(pending) < limit and submit():
+                    pass
+    finally:
+        with contextlib.suppress(Exception):
+            writer.close()
+    report.elapsed_s = time.monotonic() - started
+    return report, left
+
