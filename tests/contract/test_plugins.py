@@ -12,7 +12,7 @@ from levelhead.targets import BaseTarget, Target, TargetConfig, build_target
 from levelhead.targets import registry as targets
 
 MINIMAL = {"openai": {"model": "m", "base_url": "http://127.0.0.1:9/v1"},
-           "anthropic": {"model": "m"}, "local": {}, "scripted": {}}
+           "anthropic": {"model": "m"}, "local": {}, "scripted": {}, "vllm": {"model": "m"}}
 
 
 @pytest.mark.parametrize("entry", list(targets), ids=lambda e: e.name)

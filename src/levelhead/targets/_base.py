@@ -147,6 +147,7 @@ registry: Registry[type[BaseTarget]] = Registry(
         "levelhead.targets.anthropic",
         "levelhead.targets.local",
         "levelhead.targets.scripted",
+        "levelhead.targets.vllm",
     ),
 )
 

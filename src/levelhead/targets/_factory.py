@@ -17,8 +17,9 @@ def parse_target_option(text: str, **settings: Any) -> dict[str, Any]:
     """A target table from ``--target`` syntax.
 
     ``local`` (the embedded default), ``local:/path/model.gguf``, ``openai:MODEL``,
-    ``anthropic:MODEL``, ``scripted``; other options (base_url, temperature, ...) are merged in
-    where given (None values are left out).
+    ``anthropic:MODEL``, ``vllm:MODEL`` (a Hugging Face id or a model folder), ``scripted``;
+    other options (base_url, temperature, ...) are merged in where given (None values are left
+    out).
 
     Raises:
         SpecError: when a kind that needs a model has none.
@@ -30,6 +31,10 @@ def parse_target_option(text: str, **settings: Any) -> dict[str, Any]:
         if rest:
             table["model_path"] = rest
             table["name"] = "local/" + rest.rsplit("/", 1)[-1].removesuffix(".gguf")
+    elif kind == "vllm" and rest.startswith(("/", ".", "~")):
+        # A model folder: the target is named after the folder, not its whole path.
+        table["model"] = rest
+        table["name"] = "vllm/" + rest.rstrip("/").rsplit("/", 1)[-1]
     elif kind == "scripted":
         table["name"] = "scripted" + (f"/{rest}" if rest else "")
     else:
