@@ -244,3 +244,24 @@ def test_without_ray_the_executor_says_how_to_install_it(tmp_path: Path,
                                     "--executor", "ray"])
     assert out.exit_code != 0
     assert "pip install 'levelhead[ray]'" in out.output
+
+
+@pytest.mark.local_model
+def test_the_embedded_model_samples_on_ray_workers(tmp_path: Path, ray_local: Any,
+                                                   embedded_model: Path) -> None:
+    """A target that loads a model in-process: each worker loads it once and keeps it for the
+    shards it takes (a one-thread llama.cpp asks Ray for one CPU)."""
+    spec = spec_from_dict({
+        "run": {"name": "spread", "samples": 4, "seed": 2},
+        "targets": [{"name": "smol", "kind": "local", "threads": 1, "parallel": 2,
+                     "concurrency": 2, "max_tokens": 8}],
+        "probes": [{"name": "custom", "prompts": [{"id": "a", "text": "Say hello."},
+                                                  {"id": "b", "text": "说你好。"}],
+                    "judges": [{"name": "abuse.lexicon"}]}],
+    }, "test")
+    path = str(tmp_path / "s.db")
+    report = run_audit(spec, open_store(path), executor=Executor("ray", shard_samples=2))
+    assert report.complete and not report.failed_targets, report.failed_targets
+    rows = _sqlite_samples(path)
+    assert len(rows) == 8 and all(status == "ok" and text for _, _, _, status, text, _ in rows)
+    assert sum(report.verdicts["abuse.lexicon"].values()) == 8

@@ -39,9 +39,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from levelhead.errors import LevelheadError, SpecError, TargetUnreachableError, redact
-from levelhead.judges import JUDGE_ERROR, JudgeConfig, JudgeVerdict, PairJudge, build_judge
+from levelhead.judges import (
+    JUDGE_ERROR,
+    JudgeConfig,
+    JudgeInput,
+    JudgeVerdict,
+    PairJudge,
+    build_judge,
+)
 from levelhead.records import Prompt
-from levelhead.runner._judging import JudgePlan, JudgingReport, _extra_json, _is_sync
+from levelhead.runner._judging import (
+    JudgePlan,
+    JudgingReport,
+    _extra_json,
+    _is_sync,
+    judge_input,
+    safe_verdict,
+)
 from levelhead.runner._planning import PromptWork
 from levelhead.runner._progress import Progress
 from levelhead.runner._requests import TargetState
@@ -137,14 +151,62 @@ class ShardResult:
     failure: str | None = None  # the target stopped: the rest of the shard stays missing
 
 
+_TARGETS: dict[str, Target] = {}  # per worker process: targets started once (a model loads once)
+_LOOP: asyncio.AbstractEventLoop | None = None  # per worker process: where targets and judges await
+
+
+def _worker_loop() -> asyncio.AbstractEventLoop:
+    """The worker process's own event loop, kept across tasks: a target or judge started by
+    one task (an HTTP session, a loaded model) serves the later ones."""
+    global _LOOP
+    if _LOOP is None:
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP
+
+
+class _Kept:
+    """A target built from its config and kept for the worker's life: started by the first
+    shard, never closed by one (the worker's exit releases it)."""
+
+    def __init__(self, target: Target) -> None:
+        self._target = target
+        self._started = False
+        self.config = target.config
+
+    @property
+    def max_n(self) -> int:
+        return self._target.max_n
+
+    async def start(self) -> None:
+        if not self._started:
+            await self._target.start()
+            self._started = True
+
+    async def complete(self, messages: list[dict[str, str]], *, n: int = 1,
+                       seed: int | None = None, options: Any = None) -> Any:
+        return await self._target.complete(messages, n=n, seed=seed, options=options)
+
+    async def close(self) -> None:
+        return None
+
+    def describe(self) -> str:
+        return self._target.describe()
+
+
 def sample_shard(target_or_config: Target | TargetConfig, target_id: int, run_id: int,
                  run_seed: int, batches: list[Batch], store_url: str | None,
                  lease: tuple[int, str] | None) -> ShardResult:
     """Sample one shard (runs in a Ray worker; plain Python, testable without Ray)."""
     from levelhead.runner._sampling import run_target
 
-    target = (build_target(target_or_config) if isinstance(target_or_config, TargetConfig)
-              else target_or_config)
+    target: Any
+    if isinstance(target_or_config, TargetConfig):
+        key = target_or_config.model_dump_json()
+        target = _TARGETS.get(key)
+        if target is None:
+            target = _TARGETS[key] = _Kept(build_target(target_or_config))
+    else:  # an object given to the run (it comes fresh with each task)
+        target = target_or_config
     work = iter([(PromptWork(probe, prompt, row_id, messages), indices)
                  for probe, prompt, row_id, messages, indices in batches])
     # Each batch is at most the target's max_n: next_batch hands it on whole.
@@ -165,7 +227,8 @@ def sample_shard(target_or_config: Target | TargetConfig, target_id: int, run_id
             result.rows.append(row)
 
     try:
-        asyncio.run(run_target(state, run_id, run_seed, put, progress, random.Random()))
+        _worker_loop().run_until_complete(
+            run_target(state, run_id, run_seed, put, progress, random.Random()))
     finally:
         if writer is not None:
             writer.close()
@@ -199,7 +262,8 @@ async def run_target_on_ray(ray: Any, state: TargetState, run_id: int, run_seed:
                             max_retries: int = 3) -> None:
     """Sample one target's single-turn work on Ray, keeping ``in_flight`` shards running."""
     url = _store_url(store)
-    remote = ray.remote(max_retries=max_retries, retry_exceptions=False)(sample_shard)
+    remote = ray.remote(max_retries=max_retries, retry_exceptions=False,
+                        **state.target.config.ray_resources())(sample_shard)
     try:
         target_ref = ray.put(given if given is not None else state.target.config)
     except Exception as exc:  # a target object that cannot be pickled
@@ -250,18 +314,33 @@ async def run_target_on_ray(ray: Any, state: TargetState, run_id: int, run_seed:
 _JUDGES: dict[str, Any] = {}  # per worker process: judges built once, reused by later chunks
 
 
-def judge_chunk(config: JudgeConfig, texts: list[str]) -> list[JudgeVerdict]:
-    """Judge texts in a Ray worker (the judge is built once per worker process)."""
+def judge_chunk(config: JudgeConfig, items: list[str] | list[JudgeInput],
+                concurrency: int = 16) -> list[JudgeVerdict]:
+    """Judge one chunk in a Ray worker: texts for a judge of the text alone (its fast batch
+    path), judge inputs for one that calls a model (awaited on the worker's own event loop, so
+    the judge model it started serves every later chunk). The judge is built once per worker."""
     key = config.model_dump_json()
     judge = _JUDGES.get(key)
     if judge is None:
         judge = _JUDGES[key] = build_judge(config)
-    assert not isinstance(judge, PairJudge)  # the driver sends judges of text alone
-    try:
-        return list(judge.judge_texts(texts))
-    except Exception as exc:
-        return [JudgeVerdict(JUDGE_ERROR, rationale=redact(
-            f"{config.name} failed: {type(exc).__name__}: {exc}"))] * len(texts)
+    assert not isinstance(judge, PairJudge)  # the driver sends no pair judge
+    if items and isinstance(items[0], str):
+        texts = [t for t in items if isinstance(t, str)]
+        try:
+            return list(judge.judge_texts(texts))
+        except Exception as exc:
+            return [JudgeVerdict(JUDGE_ERROR, rationale=redact(
+                f"{config.name} failed: {type(exc).__name__}: {exc}"))] * len(texts)
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(item: JudgeInput) -> JudgeVerdict:
+        async with sem:
+            return await safe_verdict(config.name, judge.judge(item))
+
+    async def every() -> list[JudgeVerdict]:
+        return list(await asyncio.gather(*(one(i) for i in items if isinstance(i, JudgeInput))))
+
+    return _worker_loop().run_until_complete(every())
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -277,11 +356,13 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[JudgePlan], *,
                            lease: tuple[int, str] | None = None, chunk: int = 2000,
+                           model_chunk: int = 8,
                            progress: Any = None) -> tuple[JudgingReport, list[JudgePlan]]:
-    """Judge the run's stored samples on Ray with the judges that judge text alone (rules,
-    lexicons, classifiers): chunks of replies go to Ray tasks, verdicts come back and the
-    driver stores them. Returns what was given, and the plans left for the driver (pair judges
-    and judges that call a model, which :func:`judge_stored` runs)."""
+    """Judge the run's stored samples on Ray: chunks go to Ray tasks (``chunk`` replies for a
+    judge of the text alone — rules, lexicons, classifiers —, ``model_chunk`` samples for one
+    that calls a model, e.g. an LLM rubric on a local model, which each worker loads once);
+    verdicts come back and the driver stores them. Returns what was given, and the plans left
+    for the driver: pair judges, which :func:`judge_stored` runs."""
     report = JudgingReport()
     started = time.monotonic()
     left: list[JudgePlan] = []
@@ -291,19 +372,23 @@ async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[
     try:
         for plan in plans:
             judge = plan.judge
-            if isinstance(judge, PairJudge) or not _is_sync(judge):
+            if isinstance(judge, PairJudge):
                 left.append(plan)
                 continue
+            texts = _is_sync(judge)
             config_ref = ray.put(plan.judge.config)
             pending: dict[asyncio.Future[Any], list[Any]] = {}
-            todo = _chunks(store.samples_to_judge(run_id, plan.judge_id, plan.probes), chunk)
+            todo = _chunks(store.samples_to_judge(run_id, plan.judge_id, plan.probes),
+                           chunk if texts else model_chunk)
 
             def submit(plan_ref: Any = config_ref, todo: Iterator[list[Any]] = todo,
-                       pending: dict[asyncio.Future[Any], list[Any]] = pending) -> bool:
+                       pending: dict[asyncio.Future[Any], list[Any]] = pending,
+                       texts: bool = texts) -> bool:
                 part = next(todo, None)
                 if part is None:
                     return False
-                ref = remote.remote(plan_ref, [s.text for s in part])
+                ref = remote.remote(plan_ref, [s.text for s in part] if texts
+                                    else [judge_input(s) for s in part])
                 pending[asyncio.wrap_future(ref.future())] = part
                 return True
 
@@ -315,8 +400,11 @@ async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[
                     part = pending.pop(fut)
                     try:
                         verdicts = fut.result()
-                    except Exception:  # the task failed for good: judged on the driver instead
-                        verdicts = judge.judge_texts([s.text for s in part])
+                    except Exception:  # the task failed for good (its worker died too often):
+                        # this chunk is judged here instead, so nothing is left unjudged.
+                        verdicts = (judge.judge_texts([s.text for s in part]) if texts else
+                                    [await safe_verdict(plan.name, judge.judge(judge_input(s)))
+                                     for s in part])
                     now = int(time.time() * 1000)
                     for s, v in zip(part, verdicts, strict=True):
                         writer.put(VerdictRow(s.target_id, s.prompt_id, s.sample_index,

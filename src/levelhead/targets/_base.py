@@ -49,6 +49,11 @@ class TargetConfig(BaseModel):
         keep = {k: v for k, v in self.settings().items() if k not in _OPERATIONAL}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
+    def ray_resources(self) -> dict[str, float]:
+        """What one Ray task sampling this target needs (``--executor ray``): a CPU by
+        default; a kind that runs a model in-process asks for its threads or GPUs."""
+        return {"num_cpus": 1}
+
 
 # Settings that change how fast a run goes, not what the target answers: they may differ
 # between a run and its resume.

