@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import need
 from levelhead import open_store, run_audit
 from levelhead.cli import cli
-from levelhead.errors import SpecError
+from levelhead.errors import LevelheadError, SpecError
 from levelhead.runner import Executor
 from levelhead.spec import spec_from_dict
 
@@ -103,8 +103,22 @@ def test_ray_stores_the_same_samples_and_verdicts_as_this_process(tmp_path: Path
     assert 0 < theirs.verdicts["abuse.lexicon"]["abusive"] < 1280
 
 
+def _descends_from_this_test(pid: int) -> bool:
+    """Whether ``pid`` was started (through Ray's raylet) by this test process."""
+    me = os.getpid()
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the parent's pid
+        if pid == me:
+            return True
+    return False
+
+
 def _kill_a_sampling_worker(stop: threading.Event, killed: list[int]) -> None:
-    """SIGKILL the first Ray worker process seen running a shard (its title says so)."""
+    """SIGKILL the first of this test's Ray workers seen running a shard (its title says so)."""
     while not stop.is_set() and not killed:
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
@@ -113,7 +127,7 @@ def _kill_a_sampling_worker(stop: threading.Event, killed: list[int]) -> None:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"ray::sample_shard" in cmd:
+            if b"ray::sample_shard" in cmd and _descends_from_this_test(int(pid)):
                 os.kill(int(pid), signal.SIGKILL)
                 killed.append(int(pid))
                 return
@@ -124,7 +138,9 @@ def _kill_a_sampling_worker(stop: threading.Event, killed: list[int]) -> None:
 def test_a_worker_killed_mid_run_loses_nothing_after_a_resume(tmp_path: Path, ray_local: Any,
                                                               retries: int) -> None:
     path = str(tmp_path / "s.db")
-    spec = _spec(samples=24, latency_ms=25)
+    # 150 ms a request: a shard (16 samples, 4 requests in flight) takes >= 150 ms, so the kill
+    # lands while one runs.
+    spec = _spec(samples=24, latency_ms=150)
     stop, killed = threading.Event(), []
     killer = threading.Thread(target=_kill_a_sampling_worker, args=(stop, killed))
     killer.start()
@@ -136,10 +152,13 @@ def test_a_worker_killed_mid_run_loses_nothing_after_a_resume(tmp_path: Path, ra
         killer.join()
     assert killed, "no sampling worker was seen to kill"
     if retries == 0:
-        # The killed shard failed for good: its samples are missing, nothing else is.
+        # The killed shard failed for good: its samples are missing, nothing else is, and the
+        # run says so (the CLI turns a failed target into exit 1 with how to resume).
         assert not first.complete
         stored = _sqlite_samples(path)
         assert 0 < len(stored) < 2 * 16 * 24
+        failure = " ".join(first.failed_targets.values())
+        assert "1 shard(s) failed on Ray" in failure and "\n" not in failure
     again = run_audit(spec, open_store(path), executor=Executor("ray", shard_samples=16))
     assert again.complete
     rows = _sqlite_samples(path)
@@ -265,3 +284,68 @@ def test_the_embedded_model_samples_on_ray_workers(tmp_path: Path, ray_local: An
     rows = _sqlite_samples(path)
     assert len(rows) == 8 and all(status == "ok" and text for _, _, _, status, text, _ in rows)
     assert sum(report.verdicts["abuse.lexicon"].values()) == 8
+
+
+def test_a_driver_that_loses_the_run_stops_its_ray_workers(tmp_path: Path, ray_local: Any) -> None:
+    """Another process takes the run's lease (as after a stall past its expiry): the workers'
+    writers store nothing more, no new shard is sent, and the run ends saying why."""
+    import psycopg
+
+    url = _postgres_server.server().database_url(tmp_path, create=True)
+    spec = _spec(samples=40, latency_ms=40)
+    stolen_at: list[int] = []
+
+    def steal() -> None:
+        time.sleep(2.0)
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute("UPDATE run_leases SET owner = 'someone-else'")
+            stolen_at.append(c.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+
+    thief = threading.Thread(target=steal)
+    thief.start()
+    try:
+        try:
+            report = run_audit(spec, open_store(url),
+                               executor=Executor("ray", shard_samples=16))
+        except LevelheadError as exc:  # a worker's writer found the lease gone first
+            assert "lease" in str(exc)
+        else:
+            assert not report.complete
+            assert any("lease" in why for why in report.failed_targets.values())
+    finally:
+        thief.join()
+    assert stolen_at and stolen_at[0] < 2 * 16 * 40
+    time.sleep(1.0)  # shards still running were cancelled or fenced: nothing more arrives
+    final = len(_postgres_samples(url))
+    assert final < 2 * 16 * 40
+    # Rows that were committed before the steal stay; at most the batches in flight then.
+    assert final - stolen_at[0] <= 2 * 4 * 16
+
+
+def test_a_store_url_with_a_password_is_not_sent_to_workers(tmp_path: Path,
+                                                            ray_local: Any) -> None:
+    url = _postgres_server.server().database_url(tmp_path, create=True)
+    with_password = url.replace("postgres@", "postgres:s3cret-pw@")
+    with pytest.raises(SpecError, match="PGPASSWORD") as refused:
+        run_audit(_spec(samples=2), open_store(with_password), executor=Executor("ray"))
+    assert "s3cret-pw" not in str(refused.value)
+
+
+def test_an_unreachable_ray_head_is_one_line_at_once(tmp_path: Path) -> None:
+    """Nothing listens at the address: refused in seconds with what to check (Ray itself would
+    retry for minutes). Run in a fresh process, as this one has a Ray already."""
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[run]\nname = "x"\nsamples = 1\n[[targets]]\nname = "t"\nkind = "scripted"\n'
+                    '[[probes]]\nname = "custom"\nprompts = [ { id = "a", text = "Hi?" } ]\n')
+    done = subprocess.run([sys.executable, "-m", "levelhead", "--store", str(tmp_path / "s.db"),
+                           "run", str(spec), "--executor", f"ray:127.0.0.1:{port}", "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert f"cannot reach Ray at 127.0.0.1:{port}" in done.stderr
+    assert "ray start --head" in done.stderr and "Traceback" not in done.stderr

@@ -96,10 +96,10 @@ async def _judge_lines(configs: list[Any], items: list[JudgeInput], out: Any) ->
 
 async def _judge_run(store: Store, run_id: int, plans: list[JudgePlan], lease: tuple[int, str],
                      on: Executor) -> JudgingReport:
-    """Judge a stored run here, or on Ray what judges text alone there and the rest here."""
+    """Judge a stored run here, or on Ray (pair judges here)."""
     if not on.is_ray:
         return await judge_stored(store, run_id, plans, lease=lease)
-    ray = connect(on, _Echo())
+    ray = connect(on, _Echo(), doing="judging")
     on_ray, rest = await judge_stored_ray(ray, store, run_id, plans, lease=lease)
     report = await judge_stored(store, run_id, rest, lease=lease)
     for name, counts in on_ray.counts.items():
@@ -167,9 +167,9 @@ def judge(ctx: click.Context) -> None:
 @click.option("--probe", "probes", multiple=True, metavar="ID",
               help="Only the samples of this probe (repeatable; default: every probe of the run).")
 @click.option("--executor", metavar="local|ray[:ADDRESS]", envvar="LEVELHEAD_EXECUTOR",
-              help="Judge here (local, the default) or on a Ray cluster: judges of the text alone "
-                   "(rules, lexicons, classifiers) judge there in chunks; pair judges and judges "
-                   "that call a model judge here. Env: LEVELHEAD_EXECUTOR.")
+              help="Judge here (local, the default) or on a Ray cluster, in chunks (a judge that "
+                   "calls a local model loads it once per worker); pair judges judge here. "
+                   "Env: LEVELHEAD_EXECUTOR.")
 @click.pass_obj
 def stored(obj: dict[str, Any], run_ref: str | None, names: tuple[str, ...], judges_file: str | None,
           input_path: str | None, probes: tuple[str, ...], executor: str | None) -> None:

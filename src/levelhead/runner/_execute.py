@@ -83,7 +83,6 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
     """
     progress = progress or Progress()
     executor = executor or Executor()
-    ray = connect(executor, progress) if executor.is_ray else None
     waiting_noted = False
     name = check_run_name(run_name) if run_name else spec.run.name
     spec_json = json.loads(spec.model_dump_json(serialize_as_any=True))
@@ -102,6 +101,8 @@ async def execute(spec: AuditSpec, store: Store, *, progress: Progress | None = 
                 waiting_noted = True
             await asyncio.sleep(1.0)
     try:
+        # Ray starts (or is reached) once the run is this process's: a busy run refuses first.
+        ray = connect(executor, progress) if executor.is_ray else None
         return await _execute_leased(spec, store, progress, name, n, prepared, lease, targets,
                                      (ray, executor))
     finally:
@@ -175,7 +176,7 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
     judging = SampleJudging(plans, writer.put)
     users: list[UserModel] = []
     try:
-        ticker = asyncio.create_task(_tick(progress, lease, states))
+        ticker = asyncio.create_task(_tick(progress, lease, [*states, *ray_states]))
         for conv in conversations.values():
             user_cfg = conv.probe.user_target_config
             if user_cfg is not None:  # a model plays the simulated user
@@ -194,7 +195,7 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
                 group.create_task(run_target_on_ray(
                     ray, state, run.id, spec.run.seed, put, progress, store, lease.key,
                     executor.shard_samples, given.get(state.target.config.name),
-                    max_retries=executor.max_retries))
+                    max_retries=executor.max_retries, first_error=first_error))
         await judging.finish()
     except asyncio.CancelledError:
         report.interrupted = True
@@ -239,7 +240,8 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
         rest = plans
         if ray is not None:
             on_ray, rest = await judge_stored_ray(ray, store, run.id, plans, lease=lease.key)
-            judging.report.counts.update(on_ray.counts)
+            for judge_name, counts in on_ray.counts.items():
+                judging.report.counts.setdefault(judge_name, Counter()).update(counts)
         swept = await judge_stored(store, run.id, rest, lease=lease.key)
         await close_judges(plans)
         for name, counts in judging.report.counts.items():

@@ -33,10 +33,13 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from levelhead.errors import LevelheadError, SpecError, TargetUnreachableError, redact
 from levelhead.judges import (
@@ -114,28 +117,69 @@ def import_ray() -> Any:
     return ray
 
 
-def connect(executor: Executor, progress: Progress | None = None) -> Any:
+def connect(executor: Executor, progress: Progress | None = None, doing: str = "sampling") -> Any:
     """Ray, connected: to ``executor.address``, to the Ray this process already started (a
     test's, a notebook's), or to a new local one; says which."""
     ray = import_ray()
-    if not ray.is_initialized():
+    if ray.is_initialized():
+        if executor.address and progress is not None:
+            progress.note(f"Ray is already running in this process: {doing} there "
+                          f"(--executor ray:{executor.address} is not used)")
+    else:
+        if executor.address and executor.address != "auto":
+            _reachable(executor.address)
         kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
                                   "log_to_driver": False, "configure_logging": False}
         try:
             ray.init(address=executor.address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = executor.address or "this machine"
-            raise LevelheadError(redact(f"cannot start or reach Ray at {where}: {exc}")) from None
+            raise LevelheadError(redact(f"cannot start or reach Ray at {where}: "
+                                        f"{_one_line(exc)}")) from None
     if progress is not None:
         cpus = int(ray.cluster_resources().get("CPU", 0))
-        progress.note(f"sampling on {executor.describe()} ({cpus} CPUs)")
+        progress.note(f"{doing} on {executor.describe()} ({cpus} CPUs)")
     return ray
 
 
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse at once a Ray address where nothing listens (Ray itself would retry for minutes)."""
+    hostport = address.removeprefix("ray://").rsplit("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise SpecError(f"--executor ray:{address}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise LevelheadError(f"cannot reach Ray at {address}: {exc.strerror or exc}; is its head "
+                             "running (`ray start --head`), and is the port open?") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """A failure as one line: a Ray task's original exception, without its traceback."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException):
+        exc = cause
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    line = lines[-1] if lines else ""
+    line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+    return f"{type(exc).__name__}: {line}"[:300]
+
+
 def _store_url(store: Store) -> str | None:
-    """A location every worker can open: a PostgreSQL store's URL; None for a SQLite file."""
+    """A location every worker can open: a PostgreSQL store's URL; None for a SQLite file.
+
+    The URL travels to every Ray task, so one that holds a password is refused: each machine
+    gives it from ``PGPASSWORD`` or ``~/.pgpass``, as libpq reads them."""
     url = getattr(store, "url", None)
-    return url if isinstance(url, str) else None
+    if not isinstance(url, str):
+        return None
+    if urlsplit(url).password or "password=" in url:
+        raise SpecError(f"store {store.path}: its URL holds a password, which would travel to "
+                        "every Ray task; give the password in PGPASSWORD or ~/.pgpass on each "
+                        "machine instead, and the URL without it")
+    return url
 
 
 # ---- sampling ----------------------------------------------------------------------------
@@ -149,6 +193,8 @@ class ShardResult:
     errors: int = 0
     rows: list[SampleRow] = field(default_factory=list)  # empty when the task wrote them itself
     failure: str | None = None  # the target stopped: the rest of the shard stays missing
+    first_error: str | None = None  # the first error sample's reason, if any
+    exhausted_streak: int = 0  # batches in a row that used up their retries, at the end
 
 
 _TARGETS: dict[str, Target] = {}  # per worker process: targets started once (a model loads once)
@@ -195,8 +241,14 @@ class _Kept:
 
 def sample_shard(target_or_config: Target | TargetConfig, target_id: int, run_id: int,
                  run_seed: int, batches: list[Batch], store_url: str | None,
-                 lease: tuple[int, str] | None) -> ShardResult:
-    """Sample one shard (runs in a Ray worker; plain Python, testable without Ray)."""
+                 lease: tuple[int, str] | None, health: tuple[bool, int] = (False, 0)
+                 ) -> ShardResult:
+    """Sample one shard (runs in a Ray worker; plain Python, testable without Ray).
+
+    ``health`` is the target's as the driver knows it — whether it has answered yet, and how
+    many batches in a row used up their retries —, so that a shard stops a target that is down
+    as a local run would, and a blip at the start of a shard does not stop a target that has
+    answered (see ``_requests``)."""
     from levelhead.runner._sampling import run_target
 
     target: Any
@@ -211,6 +263,7 @@ def sample_shard(target_or_config: Target | TargetConfig, target_id: int, run_id
                  for probe, prompt, row_id, messages, indices in batches])
     # Each batch is at most the target's max_n: next_batch hands it on whole.
     state = TargetState(target, target_id, work)
+    state.ok, state.exhausted_streak = int(health[0]), health[1]
     result = ShardResult()
     writer = None
     if store_url is not None:
@@ -221,6 +274,8 @@ def sample_shard(target_or_config: Target | TargetConfig, target_id: int, run_id
     progress = Progress()
 
     def put(row: Any) -> None:
+        if result.first_error is None and type(row) is SampleRow and row.status == "error":
+            result.first_error = row.error
         if writer is not None:
             writer.put(row)
         else:
@@ -234,6 +289,7 @@ def sample_shard(target_or_config: Target | TargetConfig, target_id: int, run_id
             writer.close()
             shared.close()
     result.ok, result.errors = progress.done - progress.errors, progress.errors
+    result.exhausted_streak = state.exhausted_streak
     if state.failure is not None:
         result.failure = str(state.failure)
     return result
@@ -259,54 +315,78 @@ async def run_target_on_ray(ray: Any, state: TargetState, run_id: int, run_seed:
                             put: Callable[[Any], None], progress: Progress, store: Store,
                             lease: tuple[int, str], shard_samples: int,
                             given: Target | None = None, in_flight: int | None = None,
-                            max_retries: int = 3) -> None:
-    """Sample one target's single-turn work on Ray, keeping ``in_flight`` shards running."""
+                            max_retries: int = 3, first_error: list[str] | None = None) -> None:
+    """Sample one target's single-turn work on Ray, keeping ``in_flight`` shards running.
+
+    Stops submitting when the target is halted (it is down, or the run's lease was lost: the
+    driver's ticker halts every state); shards still running are cancelled when this ends.
+    A shard that failed for good halts nothing, but is a failure of the target for the run's
+    report, so that ``levelhead run`` says to resume."""
     url = _store_url(store)
-    remote = ray.remote(max_retries=max_retries, retry_exceptions=False,
-                        **state.target.config.ray_resources())(sample_shard)
+    resources = state.target.config.ray_resources()
+    # Ray retires a worker that held a GPU after one task by default: keep it, so the engine
+    # it loaded serves the next shards.
+    options: dict[str, Any] = {"max_calls": 0} if resources.get("num_gpus") else {}
+    remote = ray.remote(max_retries=max_retries, retry_exceptions=False, **resources,
+                        **options)(sample_shard)
     try:
         target_ref = ray.put(given if given is not None else state.target.config)
     except Exception as exc:  # a target object that cannot be pickled
         raise SpecError(f"target '{state.target.config.name}' cannot be sent to Ray workers "
                         f"({type(exc).__name__}: {exc}); give it as a spec table instead") from None
     limit = in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
-    pending: dict[asyncio.Future[Any], int] = {}
+    pending: dict[asyncio.Future[Any], Any] = {}
     todo = shards(state, max(1, shard_samples))
     failed_shards = 0
-    first_failure: str | None = None
+    first_failure = ""
 
     def submit() -> bool:
+        if state.failure is not None:
+            return False
         shard = next(todo, None)
         if shard is None:
             return False
         ref = remote.remote(target_ref, state.target_id, run_id, run_seed, shard, url,
-                            lease if url else None)
-        pending[asyncio.wrap_future(ref.future())] = sum(len(b[4]) for b in shard)
+                            lease if url else None, (state.ok > 0, state.exhausted_streak))
+        pending[asyncio.wrap_future(ref.future())] = ref
         return True
 
-    while len(pending) < limit and state.failure is None and submit():
-        pass
-    while pending:
-        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        for fut in done:
-            pending.pop(fut)
-            try:
-                result: ShardResult = fut.result()
-            except Exception as exc:  # the task failed for good (its worker died too often)
-                failed_shards += 1
-                first_failure = first_failure or redact(f"{type(exc).__name__}: {exc}")[:300]
-                continue
-            for row in result.rows:
-                put(row)
-            progress.advance(result.ok, result.errors)
-            state.ok += result.ok
-            if result.failure is not None:
-                state.halt(TargetUnreachableError(result.failure))
-        while len(pending) < limit and state.failure is None and submit():
+    try:
+        while len(pending) < limit and submit():
             pass
+        while pending:
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for fut in done:
+                pending.pop(fut)
+                try:
+                    result: ShardResult = fut.result()
+                except Exception as exc:  # the task failed for good (its worker died too often)
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, LevelheadError):  # the lease was lost, the store failed
+                        raise cause from None
+                    failed_shards += 1
+                    first_failure = first_failure or _one_line(exc)
+                    continue
+                for row in result.rows:
+                    put(row)
+                progress.advance(result.ok, result.errors)
+                state.ok += result.ok
+                state.exhausted_streak = result.exhausted_streak
+                if result.first_error is not None and first_error is not None and not first_error:
+                    first_error.append(result.first_error)
+                if result.failure is not None:
+                    state.halt(TargetUnreachableError(result.failure))
+            while len(pending) < limit and submit():
+                pass
+    finally:
+        for ref in pending.values():
+            with contextlib.suppress(Exception):
+                ray.cancel(ref)
     if failed_shards:
-        progress.note(f"target '{state.target.config.name}': {failed_shards} shard(s) failed on "
-                      f"Ray ({first_failure}); their samples stay missing for a resume")
+        message = (f"target '{state.target.config.name}': {failed_shards} shard(s) failed on Ray "
+                   f"({first_failure}); their samples stay missing")
+        progress.note(message + " for a resume")
+        state.halt(TargetUnreachableError(redact(message)))
 
 
 # ---- judging -----------------------------------------------------------------------------
@@ -367,6 +447,7 @@ async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[
     started = time.monotonic()
     left: list[JudgePlan] = []
     remote = ray.remote(max_retries=3)(judge_chunk)
+    fell_back = 0
     limit = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     writer = store.writer(lease)
     try:
@@ -377,18 +458,22 @@ async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[
                 continue
             texts = _is_sync(judge)
             config_ref = ray.put(plan.judge.config)
+            resources = _judge_resources(plan.judge.config)
+            if resources.get("num_gpus"):
+                resources["max_calls"] = 0  # keep the worker (and the model it loaded)
+            on = remote.options(**resources) if resources else remote
             pending: dict[asyncio.Future[Any], list[Any]] = {}
             todo = _chunks(store.samples_to_judge(run_id, plan.judge_id, plan.probes),
                            chunk if texts else model_chunk)
 
             def submit(plan_ref: Any = config_ref, todo: Iterator[list[Any]] = todo,
                        pending: dict[asyncio.Future[Any], list[Any]] = pending,
-                       texts: bool = texts) -> bool:
+                       texts: bool = texts, on: Any = on) -> bool:
                 part = next(todo, None)
                 if part is None:
                     return False
-                ref = remote.remote(plan_ref, [s.text for s in part] if texts
-                                    else [judge_input(s) for s in part])
+                ref = on.remote(plan_ref, [s.text for s in part] if texts
+                                else [judge_input(s) for s in part])
                 pending[asyncio.wrap_future(ref.future())] = part
                 return True
 
@@ -402,9 +487,9 @@ async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[
                         verdicts = fut.result()
                     except Exception:  # the task failed for good (its worker died too often):
                         # this chunk is judged here instead, so nothing is left unjudged.
-                        verdicts = (judge.judge_texts([s.text for s in part]) if texts else
-                                    [await safe_verdict(plan.name, judge.judge(judge_input(s)))
-                                     for s in part])
+                        fell_back += len(part)
+                        verdicts = [await safe_verdict(plan.name, judge.judge(judge_input(s)))
+                                    for s in part]
                     now = int(time.time() * 1000)
                     for s, v in zip(part, verdicts, strict=True):
                         writer.put(VerdictRow(s.target_id, s.prompt_id, s.sample_index,
@@ -416,9 +501,28 @@ async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[
                                                         for v in verdicts))
                 while len(pending) < limit and submit():
                     pass
-    finally:
-        with contextlib.suppress(Exception):
+    except BaseException:
+        with contextlib.suppress(Exception):  # what failed is raised, not the flush after it
             writer.close()
+        raise
+    writer.close()  # a store that refuses the verdicts (a lost lease) raises here
+    if fell_back and progress is not None:
+        progress.note(f"{fell_back} replies were judged here: their Ray tasks failed")
     report.elapsed_s = time.monotonic() - started
     return report, left
+
+
+def _judge_resources(config: JudgeConfig) -> dict[str, float]:
+    """What a Ray task of this judge needs: a judge that calls a model asks for what that
+    model's target needs (a llama.cpp judge model its threads, a vLLM one its GPUs)."""
+    table = getattr(config, "target", None) or getattr(config, "fallback", None)
+    if not isinstance(table, dict) or not isinstance(table.get("kind"), str):
+        return {}
+    from levelhead.targets import registry as target_registry
+
+    try:
+        model: type[TargetConfig] = target_registry.get(table["kind"]).config or TargetConfig
+        return dict(model.model_validate({"name": "judge", **table}).ray_resources())
+    except Exception:  # the judge validated its table already; a plugin's oddity: the default
+        return {}
 
