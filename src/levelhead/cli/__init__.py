@@ -40,6 +40,7 @@ _COMMANDS = {
     "guard": "levelhead.cli._guard:guard",
     "guard-stats": "levelhead.cli._guard:guard_stats",
     "monitor": "levelhead.cli._monitor:monitor",
+    "store": "levelhead.cli._store:store_group",
 }
 
 

@@ -10,7 +10,7 @@ import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,6 +176,18 @@ async def close_judges(plans: Iterable[JudgePlan]) -> None:
             await plan.judge.close()
 
 
+def _chunks(items: Iterable[StoredSample], size: int) -> Iterator[list[StoredSample]]:
+    """``items`` in lists of ``size`` (the last may be shorter), read as they are needed."""
+    chunk: list[StoredSample] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
                        concurrency: int = 16, progress: Any = None,
                        lease: tuple[int, str] | None = None) -> JudgingReport:
@@ -221,14 +233,11 @@ async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
                          if (a.sample_id, b.sample_id) not in done]
                 await asyncio.gather(*(pair(plan, j, a, b) for a, b in pairs))
                 continue
-            todo = list(store.samples_to_judge(run_id, plan.judge_id, plan.probes))
-            if not todo:
-                continue
+            todo = store.samples_to_judge(run_id, plan.judge_id, plan.probes)
             if _is_sync(j):
                 # The fast path for judges that judge text without I/O (rules, lexicons,
                 # classifiers): many replies at once, no awaiting.
-                for i in range(0, len(todo), _BATCH):
-                    chunk = todo[i:i + _BATCH]
+                for chunk in _chunks(todo, _BATCH):
                     try:
                         verdicts = j.judge_texts([s.text for s in chunk])
                     except Exception as exc:
@@ -238,7 +247,11 @@ async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
                         record(plan, s, v)
                     await asyncio.sleep(0)
             else:
-                await asyncio.gather(*(one(plan, j, s) for s in todo))
+                # A window of samples at a time (many times the concurrency, so that the
+                # judge is never idle for long): the store streams them, and a million samples
+                # never wait in memory at once.
+                for chunk in _chunks(todo, max(_BATCH, concurrency * 64)):
+                    await asyncio.gather(*(one(plan, j, s) for s in chunk))
     finally:
         await close_judges(plans)
         writer.close()

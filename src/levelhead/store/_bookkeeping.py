@@ -13,6 +13,9 @@ from levelhead.records import Prompt, dump_turns
 from levelhead.store._connection import SQLiteConnection, timestamp
 from levelhead.store._records import RunRecord
 
+#: (prompt, index) pairs :meth:`RunBookkeeping.existing_indices` fetches at a time.
+_INDEX_PAGE = 50_000
+
 
 class RunBookkeeping(SQLiteConnection):
     """Creating and finding again runs, targets, prompts and judge identities."""
@@ -118,12 +121,24 @@ class RunBookkeeping(SQLiteConnection):
         return int(row[0])
 
     def existing_indices(self, target_id: int) -> dict[int, set[int]]:
-        """Sample indices already stored for a target, by prompt row id (errors included)."""
+        """Sample indices already stored for a target, by prompt row id (errors included).
+
+        Read in pages along the samples' (target, prompt, index) key, so that a server store
+        never sends a million rows at once, and with each index one shared int (a resume of a
+        1,000,000-sample run holds 10,000 distinct indices, not a million int objects)."""
         out: dict[int, set[int]] = defaultdict(set)
-        for prompt_id, k in self._conn.execute(
-                "SELECT prompt_id, sample_index FROM samples WHERE target_id = ?", (target_id,)):
-            out[prompt_id].add(k)
-        return out
+        shared: dict[int, int] = {}
+        last: tuple[int, int] = (-1, -1)
+        while True:
+            rows = self._conn.execute(
+                "SELECT prompt_id, sample_index FROM samples WHERE target_id = ?"
+                " AND (prompt_id, sample_index) > (?, ?) ORDER BY prompt_id, sample_index LIMIT ?",
+                (target_id, *last, _INDEX_PAGE)).fetchall()
+            for prompt_id, k in rows:
+                out[prompt_id].add(shared.setdefault(k, k))
+            if len(rows) < _INDEX_PAGE:
+                return dict(out)
+            last = rows[-1]
 
     def count_samples(self, run_id: int) -> int:
         """Samples stored for the run, errors included."""

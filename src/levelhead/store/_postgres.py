@@ -21,6 +21,7 @@ from typing import cast
 
 from levelhead.errors import StoreError, StoreNotFoundError
 from levelhead.store._bookkeeping import RunBookkeeping
+from levelhead.store._bounded_writer import BoundedWriter
 from levelhead.store._browse import SampleBrowsing
 from levelhead.store._guard_rows import GuardRows
 from levelhead.store._monitor_rows import MonitorRows
@@ -28,7 +29,6 @@ from levelhead.store._postgres_connection import WRITE_LOCK, PgConnection, redac
 from levelhead.store._reads import RecordReads
 from levelhead.store._reviews import ReviewRows
 from levelhead.store._schema import Migrations
-from levelhead.store._writer import WriterThread
 
 __all__ = ["PostgresStore", "PostgresWriter"]
 
@@ -106,12 +106,13 @@ class PostgresStore(Migrations, RunBookkeeping, RecordReads, ReviewRows, SampleB
         store, such as Ray workers; never for messages, which use ``path``)."""
         return self._url
 
+
     def reopen(self) -> PostgresStore:
         """The same store on a connection of its own (for another thread)."""
         return PostgresStore(self._url, read_only=self.read_only)
 
 
-class PostgresWriter(WriterThread):
+class PostgresWriter(BoundedWriter):
     """The SQLite store's writer thread on a PostgreSQL connection of its own: a batch is one
     transaction that holds the store's write lock (see ``BEGIN IMMEDIATE`` in
     :class:`~levelhead.store._postgres_connection.PgConnection`)."""

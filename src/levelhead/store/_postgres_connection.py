@@ -68,29 +68,33 @@ def _sqlite_error(exc: psycopg.Error, url: str) -> sqlite3.Error:
 
 
 class PgCursor:
-    """What a statement gave: its rows (as tuples), ``rowcount`` and ``lastrowid``."""
+    """What a statement gave: its rows (tuples), ``rowcount`` and ``lastrowid``.
 
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int, lastrowid: int | None
-                 ) -> None:
-        self._rows = rows
-        self._next = 0
+    Rows are made Python tuples one at a time as they are read, from the result the server sent
+    (held by libpq in its compact form): a read of a million rows that the caller iterates never
+    holds a million tuples at once."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any] | None, rowcount: int,
+                 lastrowid: int | None) -> None:
+        self._cursor = cursor
         self.rowcount = rowcount
         self.lastrowid = lastrowid
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        if self._next >= len(self._rows):
+        if self._cursor is None:
             return None
-        self._next += 1
-        return self._rows[self._next - 1]
+        row: tuple[Any, ...] | None = self._cursor.fetchone()
+        return row
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        rest = self._rows[self._next:]
-        self._next = len(self._rows)
-        return rest
+        if self._cursor is None:
+            return []
+        return self._cursor.fetchall()
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        while (row := self.fetchone()) is not None:
-            yield row
+        if self._cursor is None:
+            return iter(())
+        return iter(self._cursor)
 
 
 class PgConnection:
@@ -116,21 +120,19 @@ class PgConnection:
             if head == "BEGIN IMMEDIATE":
                 self._conn.execute("BEGIN")
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                return PgCursor([], -1, None)
+                return PgCursor(None, -1, None)
             if head == "BEGIN":
                 self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-                return PgCursor([], -1, None)
+                return PgCursor(None, -1, None)
             query = translate(sql)
             wants_id = returns_id(sql)
             if wants_id:
                 query += " RETURNING id"
             cur = self._conn.execute(query, tuple(params))
-            rows = [tuple(r) for r in cur.fetchall()] if cur.description is not None else []
-            lastrowid = None
             if wants_id:
-                lastrowid = int(rows[0][0]) if rows else None
-                rows = []
-            return PgCursor(rows, cur.rowcount, lastrowid)
+                row = cur.fetchone()
+                return PgCursor(None, cur.rowcount, int(row[0]) if row else None)
+            return PgCursor(cur if cur.description is not None else None, cur.rowcount, None)
         except psycopg.Error as exc:
             raise _sqlite_error(exc, self._url) from None
 
@@ -139,7 +141,7 @@ class PgConnection:
         try:
             with self._conn.cursor() as cur:
                 cur.executemany(translate(sql), [tuple(r) for r in rows])
-                return PgCursor([], cur.rowcount, None)
+                return PgCursor(None, cur.rowcount, None)
         except psycopg.Error as exc:
             raise _sqlite_error(exc, self._url) from None
 

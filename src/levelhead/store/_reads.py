@@ -26,7 +26,8 @@ from levelhead.store._records import (
     VerdictRecord,
 )
 
-
+#: Rows a read that may be long (every sample of a run) fetches at a time.
+PAGE = 5000
 class RecordReads(LeaseRows):
     """Every read of a run's rows. It builds on the lease rows: a run's progress and the list
     of runs say who holds each run's lease."""
@@ -98,13 +99,8 @@ class RecordReads(LeaseRows):
                 "SELECT id, probe, prompt_id, messages_json FROM prompts WHERE run_id = ?",
                 (run_id,)):
             prompts[pid] = (probe, prompt_id, json.loads(messages))
-        cursor = self._conn.execute(
-            "SELECT target_id, prompt_id, sample_index, status, text, messages_json, latency_ms,"
-            " finish_reason, error, seed, prompt_tokens, completion_tokens, attempts, created_ms"
-            " FROM samples WHERE run_id = ? ORDER BY target_id, prompt_id, sample_index",
-            (run_id,))
         for (tid, pid, k, status, text, extra, latency, finish, error, seed, ptok, ctok, attempts,
-             created) in cursor:
+             created) in self._sample_pages(run_id):
             probe, prompt_id, turns = prompts[pid]
             messages = conversation(systems[tid], turns)
             if extra:
@@ -118,6 +114,25 @@ class RecordReads(LeaseRows):
                 prompt_tokens=ptok, completion_tokens=ctok, attempts=attempts,
                 created_at=datetime.fromtimestamp(created / 1000, UTC).isoformat(timespec="milliseconds"),
             )
+
+    def _sample_pages(self, run_id: int) -> Iterator[tuple[Any, ...]]:
+        """The run's sample rows for :meth:`iter_samples`, in target/prompt/index order, a page
+        at a time (each after the last key of the one before): a server store sends a page, not
+        the whole run, so a million samples are read in flat memory on either store."""
+        cols = ("SELECT target_id, prompt_id, sample_index, status, text, messages_json,"
+                " latency_ms, finish_reason, error, seed, prompt_tokens, completion_tokens,"
+                " attempts, created_ms FROM samples WHERE run_id = ?")
+        order = " ORDER BY target_id, prompt_id, sample_index LIMIT ?"
+        rows = self._conn.execute(cols + order, (run_id, PAGE)).fetchall()
+        while True:
+            yield from rows
+            if len(rows) < PAGE:
+                return
+            tid, pid, k = rows[-1][:3]
+            # A row-value comparison: both stores seek the (target, prompt, index) key there.
+            rows = self._conn.execute(
+                cols + " AND (target_id, prompt_id, sample_index) > (?, ?, ?)" + order,
+                (run_id, tid, pid, k, PAGE)).fetchall()
 
     # -- samples and verdicts ----------------------------------------------------------------
     def _targets_of(self, run_id: int) -> tuple[dict[int, str | None], dict[int, str]]:
@@ -138,13 +153,22 @@ class RecordReads(LeaseRows):
         """The run's good samples that have no verdict yet from this judge identity (a
         ``judge_error`` verdict counts as none, so it is judged again)."""
         systems, names = self._targets_of(run_id)
-        rows = self._conn.execute(
-            self._STORED + " WHERE s.run_id = ? AND s.status = 'ok' AND NOT EXISTS ("
-            "SELECT 1 FROM verdicts v WHERE v.sample_id = s.id AND v.judge_id = ?"
-            " AND v.label != 'judge_error') ORDER BY s.id", (run_id, judge_id)).fetchall()
-        for row in rows:
-            if probes is None or row[6] in probes:
-                yield _sample_from_row(row, systems, names)
+        # A page at a time, each after the last sample id of the one before: the memory stays
+        # flat over a million samples, and verdicts written meanwhile (on the writer's
+        # connection) are on samples of earlier pages.
+        last = 0
+        while True:
+            rows = self._conn.execute(
+                self._STORED + " WHERE s.run_id = ? AND s.status = 'ok' AND s.id > ?"
+                " AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.id"
+                " AND v.judge_id = ? AND v.label != 'judge_error') ORDER BY s.id LIMIT ?",
+                (run_id, last, judge_id, PAGE)).fetchall()
+            for row in rows:
+                if probes is None or row[6] in probes:
+                    yield _sample_from_row(row, systems, names)
+            if len(rows) < PAGE:
+                return
+            last = rows[-1][0]
 
     def stored_samples(self, run_id: int, probes: set[str] | None = None) -> list[StoredSample]:
         """Every good sample of the run (for pairing)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from levelhead.errors import StoreError, StoreNotFoundError
 from levelhead.store._bookkeeping import RunBookkeeping
+from levelhead.store._bounded_writer import BoundedWriter
 from levelhead.store._browse import SampleBrowsing
 from levelhead.store._connection import (
     connect,
@@ -28,7 +29,6 @@ from levelhead.store._monitor_rows import MonitorRows
 from levelhead.store._reads import RecordReads
 from levelhead.store._reviews import ReviewRows
 from levelhead.store._schema import Migrations
-from levelhead.store._writer import WriterThread
 
 if TYPE_CHECKING:
     from levelhead.store._postgres import PostgresStore
@@ -107,7 +107,7 @@ class SQLiteStore(Migrations, RunBookkeeping, RecordReads, ReviewRows, SampleBro
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"store {path}: cannot open as a levelhead store ({exc})") from None
 
-    def writer(self, lease: tuple[int, str] | None = None) -> WriterThread:
+    def writer(self, lease: tuple[int, str] | None = None) -> BoundedWriter:
         """A writer for sample and verdict rows; close it to flush.
 
         Args:
@@ -116,8 +116,10 @@ class SQLiteStore(Migrations, RunBookkeeping, RecordReads, ReviewRows, SampleBro
         """
         if self.read_only:
             raise StoreError(f"store {self.path} was opened read-only; it cannot be written")
-        return WriterThread(self.path, lease)
+        return BoundedWriter(self.path, lease)
+
 
     def reopen(self) -> SQLiteStore:
         """The same store on a connection of its own (for another thread)."""
         return SQLiteStore(self.path, read_only=self.read_only)
+
