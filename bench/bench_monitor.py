@@ -71,6 +71,15 @@ def _rss_mb() -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux), or NaN."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=200_000)
@@ -97,18 +106,29 @@ def main() -> None:
         rss: list[tuple[int, float]] = []
         marks = {args.records * k // 10 for k in range(1, 11)}
 
+        before = [0]
+
         def progress(totals, batch) -> None:  # type: ignore[no-untyped-def]
             done = totals.conversations
-            if any(done >= m > done - len(batch.conversations) for m in marks):
+            if any(done >= m > before[0] for m in marks):
                 rss.append((done, _rss_mb()))
+            before[0] = done
 
         start = time.perf_counter()
         cpu = time.process_time()
+        workers_cpu = [0.0]
+
         async def run():  # type: ignore[no-untyped-def]
             try:
                 return await ingest_batches(monitor, "bench", log_batches(log, size=args.batch),
                                             on_batch=progress)
             finally:
+                # The judging processes' CPU, read before they stop: with the main process's,
+                # the CPU a conversation costs, which other work on the machine changes less
+                # than the wall-clock rate.
+                pool = monitor.pool
+                pids = list(pool._processes) if pool is not None else []  # noqa: SLF001
+                workers_cpu[0] = sum(_cpu_s(pid) for pid in pids)
                 await monitor.close()
 
         totals = asyncio.run(run())
@@ -118,6 +138,13 @@ def main() -> None:
               f"x 3 judges in {wall:.1f} s: {totals.conversations / wall:,.0f} conversations/s, "
               f"{totals.turns_judged / wall:,.0f} turns/s with {workers} judging processes "
               f"(CPU {cpu:.1f} s in this one)")
+        if workers > 1:
+            total, cores = cpu + workers_cpu[0], os.cpu_count() or workers
+            print(f"CPU: {cpu:.1f} s reading and storing + {workers_cpu[0]:.1f} s in the judging "
+                  f"processes = {1e6 * total / totals.conversations:.0f} µs a conversation "
+                  f"({1e6 * cpu / totals.conversations:.0f} in this process): at most "
+                  f"{cores * totals.conversations / total:,.0f} conversations/s on {cores} "
+                  "otherwise idle cores")
         print("memory (RSS) as it went: " + ", ".join(f"{n:,}: {mb:.0f} MB" for n, mb in rss))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS {peak:.0f} MB; store {Path(tmp, 'm.db').stat().st_size / 1e6:.0f} MB")

@@ -282,3 +282,17 @@ async def test_async_judge_gives_the_same_verdict(rules):
     item = JudgeInput(id="s1", text="抱歉，我无法提供这方面的帮助。")
     verdict = await rules.judge(item)
     assert verdict == rules.judge_text(item.text) and verdict.label == "full_refusal"
+
+
+@pytest.mark.parametrize("text", [
+    "", "no.", "  ,, ", "one two three", "one two three four", "a-b c_d e.f", "x" * 5_000,
+    "1 2 3 4", "i can't help with that, sorry.", "ok " * 3 + "!", "a\nb\tc  d", "don't stop me now",
+    "你好 hello world", "请 帮 我", "不行。", "这个我帮不了 sorry", "ｆｕｌｌ width",
+])
+def test_counting_help_units_early_gives_what_counting_them_all_gives(text):
+    """``_has_units`` stops at the n-th unit (in ASCII text with one regex search): the answer
+    is the one the whole count gives, whatever the text."""
+    from levelhead.judges.refusal import _has_units, help_units
+
+    for n in (1, 4, 2.5):
+        assert _has_units(text, n) == (help_units(text) >= n), (text, n)

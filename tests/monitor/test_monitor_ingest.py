@@ -218,3 +218,52 @@ def test_follow_takes_every_line_once_through_appends_and_a_rotation(tmp_path):
     ids = [t[0] for t in _turns(db)]
     assert sorted(ids, key=lambda x: int(x[1:])) == [f"c{i}" for i in range(120)]
     assert len(ids) == len(set(ids)) == 120
+
+
+def test_lines_parsed_by_the_judging_processes_are_stored_as_lines_parsed_while_reading(tmp_path):
+    """The reading process hands raw lines to the worker processes, which parse and judge them:
+    the turns, verdicts, counts and malformed lines (with their numbers, in order) are the same
+    as when the reader parses the lines and this process judges them."""
+    import asyncio
+
+    from levelhead.cli._judge_configs import judge_configs_from
+    from levelhead.monitor import DEFAULT_JUDGES, Monitor, ingest_batches
+    from levelhead.monitor._batches import log_batches
+
+    log = tmp_path / "app.jsonl"
+    log.write_text("".join([
+        _line(1), "{oops\n", _line(2, lang="zh", bad=True, feedback="down"), "\n",
+        '{"messages": [{"role": "user", "content": "hi"}]}\n',
+        '{"messages": [{"role": "assistant", "content": "No id: a default one."}]}\n',
+        *(_line(i, bad=i % 7 == 0, turns=1 + i % 3) for i in range(3, 40)),
+        '{"id": 5, "messages": "not a list"}\n', _line(40, lang="zh")]), encoding="utf-8")
+
+    def ingest(db: Path, *, parse: bool, workers: int) -> tuple[Any, list[tuple[int, str]]]:
+        store = open_store(db)
+        monitor = Monitor(store, [(c, 1.0) for c in judge_configs_from(DEFAULT_JUDGES, None)],
+                          workers=workers)
+        reported: list[tuple[int, str]] = []
+
+        async def run() -> Any:
+            try:
+                return await ingest_batches(
+                    monitor, str(log), log_batches(log, size=7, parse=parse),
+                    on_batch=lambda totals, batch: reported.extend(batch.malformed))
+            finally:
+                await monitor.close()
+
+        try:
+            totals = asyncio.run(run())
+            malformed = store.monitor_malformed(str(log))
+        finally:
+            store.close()
+        return (totals.conversations, totals.turns_judged, totals.malformed,
+                [(m[0], m[1]) for m in malformed]), reported
+
+    raw, raw_reported = ingest(tmp_path / "raw.db", parse=False, workers=2)
+    parsed, parsed_reported = ingest(tmp_path / "parsed.db", parse=True, workers=1)
+    assert raw == parsed and raw_reported == parsed_reported
+    assert [line for line, _ in raw_reported] == [2, 5, 44]
+    assert raw_reported[0][1].startswith("not JSON")
+    assert _turns(tmp_path / "raw.db") == _turns(tmp_path / "parsed.db")
+    assert _verdicts(tmp_path / "raw.db") == _verdicts(tmp_path / "parsed.db")

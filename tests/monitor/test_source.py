@@ -518,3 +518,47 @@ def test_a_follower_resumed_from_a_position_reads_on_and_never_repeats(tmp_path)
     assert follower.wait_for(3) == ["q0", "q1", "q2"]
     follower.end()
     assert [i.line for i in follower.items] == [7, 8, 9]
+
+
+def test_lines_left_unparsed_parse_later_into_the_same_records_and_reports(tmp_path):
+    """``read_log(parse=False)`` hands each line over raw for a worker process to parse with
+    ``parse_lines``: the records and the malformed lines' numbers and reasons are what parsing
+    while reading gives, in the same order; a too-long line is reported by the reader itself."""
+    from levelhead.monitor._source import RawLine, parse_lines
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"".join([
+        b"\xef\xbb\xbf" + conversation("a").encode(),                  # 1, after a byte-order mark
+        b"\n",                                                         # 2 blank
+        b'{"id": "b", "messages": [\n',                                # 3 not JSON
+        b'{"messages": [{"role": "user", "content": "caf\xe9"}]}\n',  # 4 not UTF-8
+        b'{"messages": [{"role": "assistant", "content": "' + b"x" * 300 + b'"}]}\n',  # 5 too long
+        b'{"messages": [{"role": "assistant", "content": "no id"}]}\n',  # 6, a default id
+        b'{"id": "d", "messages": [{"role": "assistant", "content": "\\ud83d"}]}\n',  # 7
+        conversation("e").encode().rstrip(b"\n"),                      # 8, no newline: the end
+    ]))
+    parsed = list(read_log(log, max_line_bytes=200))
+    raw = list(read_log(log, max_line_bytes=200, parse=False))
+    assert [type(i).__name__ for i in raw] == [
+        "RawLine", "RawLine", "RawLine", "Malformed", "RawLine", "RawLine", "RawLine"]
+    assert [i.position for i in raw] == [i.position for i in parsed]
+    lines = [(i.raw, i.line, i.offset, i.source) if isinstance(i, RawLine)
+             else (None, i.line, i.offset, i.reason) for i in raw]
+    records, malformed = parse_lines(lines)
+    assert [r.conversation_id for r in records] == ids([i for i in parsed if isinstance(i, LogRecord)])
+    assert [(r.line, r.offset, r.messages, r.language) for r in records] == [
+        (i.line, i.offset, i.messages, i.language) for i in parsed if isinstance(i, LogRecord)]
+    assert malformed == [(i.line, i.reason) for i in parsed if isinstance(i, Malformed)]
+    assert [line for line, _ in malformed] == [3, 4, 5]
+    assert records[0].conversation_id == "a"  # the byte-order mark is not part of the line
+
+
+def test_an_unfinished_last_line_left_unparsed_is_still_left_for_the_next_reading(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_bytes(conversation("a").encode() + b'{"id": "b", "messages": [{"role": "us')
+    items = list(read_log(log, parse=False))
+    assert [i.line for i in items] == [1] and not any(isinstance(i, Malformed) for i in items)
+    with log.open("ab") as f:
+        f.write(b'er", "content": "hi"}, {"role": "assistant", "content": "ok"}]}')
+    (rest,) = read_log(log, start=items[-1].position, parse=False)
+    assert rest.line == 2 and rest.raw.startswith(b'{"id": "b"')

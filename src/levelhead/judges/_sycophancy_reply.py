@@ -283,8 +283,9 @@ class FlatteryLexicon(RuleJudgeWithFallback):
         demoted: list[PhraseMatch] = []
         if (unconfirmed or faint) and not throughout:
             demoted, opening, words = opening, [], 0.0
-        exclaim = bool(first) and not opening and units(first) <= 8 and end < len(s) and \
-            s[end:end + len(first) + 3].rstrip().endswith(("!", "！")) and not _has_digit(first)
+        exclaim = bool(first) and not opening and end < len(s) and \
+            s[end:end + len(first) + 3].rstrip().endswith(("!", "！")) and units(first) <= 8 and \
+            not _has_digit(first)
         turned = not opening and any(
             aim[id(m)] == _NOT_AIMED and _TURN.search(s, m.end, r.sentence(m.start)[1])
             and r.outside_quotes(m.start, m.end) for m in found)
@@ -433,6 +434,8 @@ def _aside(r: _Reply, by_sentence: list[list[PhraseMatch]], sure: set[int]) -> b
     ("Oh my gosh, yes!", 绝绝子！)."""
     a, b = r.spans[0]
     said = r.s[a:b].rstrip()
+    if not said.endswith(("?", "!", "！")):
+        return False  # what follows says yes only for a question or an exclamation
     if units(said) > _SHORT or _has_digit(said):
         return False
     if said.endswith("?"):

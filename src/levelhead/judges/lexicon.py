@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -174,6 +175,10 @@ _ENUMERATED_AFTER = re.compile(
     r"^[^。.!?\n]{0,12}?(?:这类|这种|之类|这样的|这些|等)(?:的)?(?:词|字眼|说法|脏话|骂人话|侮辱|称呼|标签|帽子)"
     r"|^[^.!?\n]{0,30}?\b(?:and|or) (?:other|similar) (?:insults|slurs|words|terms|names)"
 )
+
+
+# What matches are put in order by (a stable sort): where they start, then where they end.
+_by_position = attrgetter("start", "end")
 
 
 class PhraseListError(ValueError):
@@ -335,16 +340,18 @@ class PhraseMatcher:
         """
         found: list[PhraseMatch] = []
         for scan in self._scans:
-            last_end: dict[int, int] = {}  # by id(phrase): hashing a Phrase hashes its patterns
             m = scan.regex.search(normalised)
+            if m is None:
+                continue
+            last_end: dict[int, int] = {}  # by id(phrase): hashing a Phrase hashes its patterns
             while m is not None:
                 hit = self._identify(scan, normalised, m.start())
                 if hit is not None and hit.end > last_end.get(id(hit.phrase), -1):
                     found.append(hit)
                     last_end[id(hit.phrase)] = hit.end
                 m = scan.regex.search(normalised, m.start() + 1)
-        if len(self._scans) > 1:
-            found.sort(key=lambda x: (x.start, x.end))
+        if len(self._scans) > 1 and len(found) > 1:
+            found.sort(key=_by_position)
         return found
 
     @staticmethod
@@ -387,6 +394,8 @@ class PhraseScanner:
 
     def __init__(self, *matchers: PhraseMatcher) -> None:
         self._matchers = matchers
+        # The matchers with two scans, whose matches are put in order by position.
+        self._merged = [k for k, m in enumerate(matchers) if len(m._scans) > 1]
         # One slot per (matcher, scan): each keeps its own results, as its matcher's find() does.
         self._slots = [(k, scan) for k, m in enumerate(matchers) for scan in m._scans]
         self._unions: list[tuple[re.Pattern[str], dict[str, list[tuple[int, _Scan]]]]] = []
@@ -403,10 +412,14 @@ class PhraseScanner:
 
     def find(self, normalised: str) -> tuple[list[PhraseMatch], ...]:
         """What each matcher's :meth:`~PhraseMatcher.find` gives on ``normalised``, in order."""
-        by_slot: list[list[PhraseMatch]] = [[] for _ in self._slots]
-        for regex, members in self._unions:
-            last_end: dict[tuple[int, int], int] = {}  # by slot and id(phrase)
+        by_slot: list[list[PhraseMatch]] | None = None  # made at the first match: most replies
+        for regex, members in self._unions:             # hold none of most lists
             m = regex.search(normalised)
+            if m is None:
+                continue
+            if by_slot is None:
+                by_slot = [[] for _ in self._slots]
+            last_end: dict[tuple[int, int], int] = {}  # by slot and id(phrase)
             while m is not None:
                 start = m.start()
                 for slot, scan in members[normalised[start]]:
@@ -416,11 +429,13 @@ class PhraseScanner:
                         last_end[slot, id(hit.phrase)] = hit.end
                 m = regex.search(normalised, start + 1)
         out: list[list[PhraseMatch]] = [[] for _ in self._matchers]
+        if by_slot is None:
+            return tuple(out)
         for (k, _), hits in zip(self._slots, by_slot, strict=True):
             out[k] += hits
-        for k, matcher in enumerate(self._matchers):
-            if len(matcher._scans) > 1:
-                out[k].sort(key=lambda x: (x.start, x.end))
+        for k in self._merged:
+            if len(out[k]) > 1:  # one match or none is in order already
+                out[k].sort(key=_by_position)
         return tuple(out)
 
 

@@ -2,6 +2,8 @@
 batch is stored within ``flush_s`` even while the log is quiet) and the guard's decisions.
 
 Memory stays flat: the reader hands over at most ``2 * size`` conversations ahead of the judges.
+A log's lines are handed over unparsed (:attr:`Batch.lines`): parsing them is the judges' work,
+done where they run (in the worker processes), so that the reading process only reads and stores.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from pathlib import Path
 
 from levelhead.monitor._guard_source import guard_replies
 from levelhead.monitor._ingest import Batch, Conversation
-from levelhead.monitor._source import Item, LogRecord, Malformed, Position, read_log
+from levelhead.monitor._source import (
+    Item,
+    LineToParse,
+    LogRecord,
+    Malformed,
+    Position,
+    RawLine,
+    read_log,
+)
 from levelhead.store import MonitorSourceRecord, Store
 
 __all__ = ["guard_batches", "log_batches", "source_name", "start_of"]
@@ -33,7 +43,7 @@ def start_of(record: MonitorSourceRecord | None) -> Position | None:
 def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
                 follow: bool = False, stop: threading.Event | None = None, size: int = 2_000,
                 flush_s: float = 1.0, poll_s: float = 0.2,
-                source: str | None = None) -> Iterator[Batch]:
+                source: str | None = None, parse: bool = False) -> Iterator[Batch]:
     """Batches of a JSONL log of conversations, each ending where its last line ends.
 
     Args:
@@ -45,6 +55,10 @@ def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
         flush_s: the longest a line waits to be handed over while the log is quiet.
         poll_s: how often a followed file is looked at.
         source: the name default conversation ids are made with (``<source>:<line>``).
+        parse: parse the lines here (each batch's ``conversations`` and ``malformed``); by
+            default they are handed over unparsed, as each batch's ``lines`` (with the
+            malformed ones the reader finds, too long, among them), for
+            :func:`~levelhead.monitor.ingest_batches` to parse where it judges.
 
     Raises:
         FileNotFoundError: no file at ``path`` (and not following).
@@ -56,7 +70,7 @@ def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
     def read() -> None:
         try:
             for item in read_log(path, start=start, follow=follow, stop=stop, poll_s=poll_s,
-                                 source=source):
+                                 source=source, parse=parse):
                 while not stop.is_set():
                     try:
                         items.put(item, timeout=0.2)
@@ -77,9 +91,10 @@ def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
         while not done:
             conversations: list[Conversation] = []
             malformed: list[tuple[int, str]] = []
+            lines: list[LineToParse] = []
             last: Position | None = None
             deadline = time.monotonic() + flush_s
-            while len(conversations) + len(malformed) < size:
+            while len(conversations) + len(malformed) + len(lines) < size:
                 try:
                     got = items.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
@@ -87,16 +102,23 @@ def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
                 if got is _END:
                     done = True
                     break
-                item: Item = got  # type: ignore[assignment]
-                if isinstance(item, Malformed):
-                    malformed.append((item.line, item.reason))
+                item: Item | RawLine = got  # type: ignore[assignment]
+                if isinstance(item, RawLine):
+                    lines.append((item.raw, item.line, item.offset, item.source))
+                    last = item.position
+                elif isinstance(item, Malformed):
+                    if parse:
+                        malformed.append((item.line, item.reason))
+                    else:  # in its place among the lines, so that the order read is kept
+                        lines.append((None, item.line, item.offset, item.reason))
                     last = item.position
                 elif isinstance(item, LogRecord):
                     conversations.append(item)
                     last = item.position
             if last is not None:
                 yield Batch(conversations, malformed,
-                            (last.device, last.inode, last.fingerprint, last.offset, last.line))
+                            (last.device, last.inode, last.fingerprint, last.offset, last.line),
+                            lines)
         if failure:
             raise failure[0]
     finally:

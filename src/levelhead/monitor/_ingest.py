@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from levelhead.errors import SpecError
@@ -35,6 +35,7 @@ from levelhead.judges import (
 )
 from levelhead.judges._base import judge_identity
 from levelhead.monitor._guard_source import GuardReply, guard_verdict_row
+from levelhead.monitor._source import LineToParse, parse_lines
 from levelhead.store import MonitorTurnRow, Store
 
 __all__ = ["DEFAULT_JUDGES", "UNDETERMINED", "Batch", "Conversation", "IngestTotals", "Monitor",
@@ -123,6 +124,8 @@ class TurnJudges:
         if store_text not in ("none", "hash", "full"):
             raise SpecError(f"--store-text: expected none, hash or full, not {store_text!r}")
         self.judges = list(judges)
+        # Every judge on every turn (rule judges): no draw to make, nothing to wait for.
+        self._every = all(j.probability >= 1.0 for j in self.judges)
         self.store_text = store_text
         self.seed = seed
         self._limit = asyncio.Semaphore(concurrency)
@@ -172,12 +175,23 @@ class TurnJudges:
             text = messages[i]["content"]
             item = JudgeInput(id=f"{c.conversation_id}#{turn}", text=text,
                               messages=tuple(messages[:i + 1]))
-            chosen = [j for j in self.judges
-                      if inclusion(self.seed, j.name, c.conversation_id, turn, j.probability)]
-            if all(j.probability >= 1.0 for j in chosen):
-                labels = [await self._verdict(j, item) for j in chosen]
+            if self._every:
+                chosen = self.judges
+                labels = []
+                for j in chosen:  # what _verdict does, without a coroutine per verdict
+                    try:
+                        labels.append((await j.judge.judge(item)).label)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        labels.append(JUDGE_ERROR)
             else:
-                labels = list(await asyncio.gather(*(self._verdict(j, item) for j in chosen)))
+                chosen = [j for j in self.judges
+                          if inclusion(self.seed, j.name, c.conversation_id, turn, j.probability)]
+                if all(j.probability >= 1.0 for j in chosen):
+                    labels = [await self._verdict(j, item) for j in chosen]
+                else:
+                    labels = list(await asyncio.gather(*(self._verdict(j, item) for j in chosen)))
             kept, digest = self._text(text)
             feedback = c.feedback if i == assistant[-1] else None
             rows.append(MonitorTurnRow(
@@ -270,6 +284,18 @@ class Monitor:
         return asyncio.get_running_loop().run_in_executor(self.pool, _judge_in_worker,
                                                           list(conversations))
 
+    async def line_rows(self, lines: Sequence[LineToParse]) -> _Judged:
+        """A batch of raw log lines, parsed and judged here (see :meth:`submit_lines`)."""
+        records, malformed = parse_lines(lines)
+        return await self.turns.judge_batch(records), len(records), malformed
+
+    def submit_lines(self, lines: Sequence[LineToParse]) -> asyncio.Future[_Judged]:
+        """A batch of raw log lines handed to a worker process, which parses and judges them:
+        their turns, how many conversations they held, and the malformed ones, when done."""
+        assert self.pool is not None
+        return asyncio.get_running_loop().run_in_executor(self.pool, _judge_lines_in_worker,
+                                                          list(lines))
+
 
 # -- worker processes ---------------------------------------------------------------------------
 _WORKER: tuple[asyncio.AbstractEventLoop, TurnJudges] | None = None
@@ -300,13 +326,31 @@ def _judge_in_worker(conversations: list[Conversation]) -> list[MonitorTurnRow]:
     return loop.run_until_complete(turns.judge_batch(conversations))
 
 
+def _judge_lines_in_worker(lines: list[LineToParse]) -> _Judged:
+    assert _WORKER is not None, "not started by Monitor"
+    loop, turns = _WORKER
+    records, malformed = parse_lines(lines)
+    return loop.run_until_complete(turns.judge_batch(records)), len(records), malformed
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """What a batch of a source brought: conversations, malformed lines, and where it ended."""
+    """What a batch of a source brought: conversations, malformed lines, and where it ended.
+
+    A log's batch brings its lines unparsed (``lines``, see
+    :func:`~levelhead.monitor._source.parse_lines`), parsed where they are judged; the batch
+    :func:`ingest_batches` hands to ``on_batch`` then has ``malformed`` filled in.
+    """
 
     conversations: list[Conversation]
     malformed: list[tuple[int, str]]
     position: tuple[int | None, int | None, str, int, int]
+    lines: list[LineToParse] = field(default_factory=list)
+
+
+# What judging a batch of raw lines gives: its turns, how many conversations it held, and the
+# (line, reason) of its malformed lines.
+_Judged = tuple[list[MonitorTurnRow], int, list[tuple[int, str]]]
 
 
 async def ingest_batches(monitor: Monitor, source: str, batches: Iterable[Batch],
@@ -325,16 +369,30 @@ async def ingest_batches(monitor: Monitor, source: str, batches: Iterable[Batch]
     """
     totals = totals or IngestTotals()
 
-    def store(batch: Batch, rows: list[MonitorTurnRow]) -> None:
+    def store(batch: Batch, judged: _Judged | list[MonitorTurnRow]) -> None:
+        if isinstance(judged, tuple):  # raw lines, parsed where they were judged
+            rows, records, found = judged
+            batch = replace(batch, malformed=[*batch.malformed, *found])
+        else:
+            rows, records = judged, len(batch.conversations)
         stored = monitor.store.add_monitor_batch(source, rows, position=batch.position,
-                                                 records=len(batch.conversations),
-                                                 malformed=batch.malformed)
-        totals.conversations += len(batch.conversations)
+                                                 records=records, malformed=batch.malformed)
+        totals.conversations += records
         totals.turns_judged += len(rows)
         totals.turns_stored += stored
         totals.malformed += len(batch.malformed)
         if on_batch is not None:
             on_batch(totals, batch)
+
+    async def judged_here(batch: Batch) -> _Judged | list[MonitorTurnRow]:
+        if batch.lines:
+            return await monitor.line_rows(batch.lines)
+        return await monitor.batch_rows(batch.conversations)
+
+    def submitted(batch: Batch) -> asyncio.Future[Any]:
+        if batch.lines:
+            return monitor.submit_lines(batch.lines)
+        return monitor.submit(batch.conversations)
 
     source_batches = iter(batches)
 
@@ -345,12 +403,12 @@ async def ingest_batches(monitor: Monitor, source: str, batches: Iterable[Batch]
 
     if monitor.pool is None:
         while (batch := await next_batch()) is not None:
-            store(batch, await monitor.batch_rows(batch.conversations))
+            store(batch, await judged_here(batch))
         return totals
     # Worker processes judge batches side by side; they are stored in the order read, so the
     # position stored is always after every line before it. A batch is stored as soon as it
     # is judged, even while the next one is still being waited for (a quiet followed log).
-    pending: deque[tuple[Batch, asyncio.Future[list[MonitorTurnRow]]]] = deque()
+    pending: deque[tuple[Batch, asyncio.Future[Any]]] = deque()
     reading: asyncio.Future[Batch | None] = asyncio.ensure_future(next_batch())
     try:
         while True:
@@ -364,7 +422,7 @@ async def ingest_batches(monitor: Monitor, source: str, batches: Iterable[Batch]
             batch = reading.result()
             if batch is None:
                 break
-            pending.append((batch, monitor.submit(batch.conversations)))
+            pending.append((batch, submitted(batch)))
             while len(pending) > monitor.workers:  # no more ahead than there are workers
                 first, rows = pending.popleft()
                 store(first, await rows)

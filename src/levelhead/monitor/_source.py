@@ -9,7 +9,10 @@ The layout is OpenAI's messages with optional metadata; only ``messages`` is req
 :func:`parse_line` turns one line into a :class:`LogRecord` or raises :class:`MalformedLine`;
 :func:`read_log` reads a file (and, with ``follow``, tails it through rotation and truncation),
 yielding each record or :class:`Malformed` entry with the :class:`Position` after it, so that a
-caller that stores the position resumes exactly where it stopped: every line once.
+caller that stores the position resumes exactly where it stopped: every line once. With
+``parse=False`` it yields each line as a :class:`RawLine` instead of a record, for
+:func:`parse_lines` to parse elsewhere (the monitor's worker processes), with the same records
+and reports as parsing while reading.
 
 The file is read in binary through a buffered reader, one line at a time; no more than one line
 (at most ``max_line_bytes``) is ever held, so memory stays flat however long the file.
@@ -25,7 +28,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,11 +39,14 @@ from levelhead.judges._normalise import detect_language
 __all__ = [
     "MAX_LINE_BYTES",
     "Item",
+    "LineToParse",
     "LogRecord",
     "Malformed",
     "MalformedLine",
     "Position",
+    "RawLine",
     "parse_line",
+    "parse_lines",
     "read_log",
 ]
 
@@ -141,8 +147,24 @@ class Malformed:
         return f"line {self.line}: {self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """A line :func:`read_log` read but left to be parsed (``parse=False``): not blank, not too
+    long, its bytes as they are, with what :func:`parse_line` needs to parse it."""
+
+    raw: bytes
+    line: int
+    offset: int
+    source: str
+    position: Position
+
+
 Item: TypeAlias = LogRecord | Malformed
 """What :func:`read_log` yields: a conversation, or a malformed line's report."""
+
+#: A line handed to :func:`parse_lines`: ``(raw bytes, line, offset, source)``, or, for a line
+#: the reader already found malformed (too long), ``(None, line, offset, reason)``.
+LineToParse: TypeAlias = tuple[bytes | None, int, int, str]
 
 
 class MalformedLine(ValueError):
@@ -183,6 +205,29 @@ def parse_line(raw: bytes, line: int, offset: int, source: str, *,
     milliseconds as a number (10¹¹ and above are milliseconds).
     """
     return _parse(raw, line, offset, source, None, max_line_bytes)
+
+
+def parse_lines(lines: Iterable[LineToParse]) -> tuple[list[LogRecord], list[tuple[int, str]]]:
+    """The records of lines read with ``read_log(parse=False)``, and the ``(line, reason)`` of
+    the malformed ones (those the reader found too, in the order read).
+
+    What a worker process does with a batch of raw lines, so that the reading process only reads
+    and stores. The reader has already checked each line's length against its limit.
+    """
+    records: list[LogRecord] = []
+    malformed: list[tuple[int, str]] = []
+    for raw, line, offset, source in lines:
+        if raw is None:
+            malformed.append((line, source))
+            continue
+        try:
+            record = _parse(raw, line, offset, source, None, len(raw))
+        except MalformedLine as exc:
+            malformed.append((exc.line, exc.reason))
+            continue
+        if record is not None:
+            records.append(record)
+    return records, malformed
 
 
 def _parse(raw: bytes, line: int, offset: int, source: str, position: Position | None,
@@ -382,8 +427,9 @@ class _Cursor:
     """
 
     def __init__(self, handle: io.BufferedReader, device: int, inode: int, source: str, limit: int,
-                 explicit: bool = False) -> None:
+                 explicit: bool = False, parse: bool = True) -> None:
         self.handle = handle
+        self.parse = parse
         self.device = device
         self.inode = inode
         self.source = source
@@ -429,7 +475,7 @@ class _Cursor:
         """Whether part of a line waits for its newline."""
         return bool(self.partial) or self.skipped is not None
 
-    def drain(self, stopped: Callable[[], bool]) -> Iterator[Item]:
+    def drain(self, stopped: Callable[[], bool]) -> Iterator[Item | RawLine]:
         """Every complete line there is now; a partial last line stays pending."""
         readline = self.handle.readline
         limit = self.limit
@@ -456,7 +502,7 @@ class _Cursor:
             else:  # the end of the file, in the middle of a line
                 self.partial = raw
 
-    def finish(self, *, complete: bool = True) -> Iterator[Item]:
+    def finish(self, *, complete: bool = True) -> Iterator[Item | RawLine]:
         """The pending partial line as the file's last.
 
         With ``complete`` the file is known to be complete (rotated away). Without it the line
@@ -470,13 +516,14 @@ class _Cursor:
             raw, self.partial = self.partial, b""
             offset, line = self.offset, self.line
             item = self._item(raw)
-            if not complete and isinstance(item, Malformed):
+            if not complete and (isinstance(item, Malformed) or (
+                    isinstance(item, RawLine) and not _parses(item))):
                 self.offset, self.line = offset, line
                 return
             if item is not None:
                 yield item
 
-    def _item(self, raw: bytes) -> Item | None:
+    def _item(self, raw: bytes) -> Item | RawLine | None:
         start = self.offset
         self.offset += len(raw)
         self.line += 1
@@ -485,6 +532,13 @@ class _Cursor:
         # A default id names the file by its first line too: after a copytruncate the lines are
         # numbered from 1 again, in another file as far as ids go.
         source = self.source if self.explicit else f"{self.source}.{fingerprint[:6]}"
+        if not self.parse:  # the checks _parse makes before it decodes; the rest is the caller's
+            size = len(raw) - (raw.endswith(b"\n") + raw.endswith(b"\r\n"))
+            if size > self.limit:
+                return Malformed(self.line, start, _too_long_reason(self.limit, len(raw)), position)
+            if raw.isspace() or not raw:
+                return None
+            return RawLine(raw, self.line, start, source, position)
         try:
             return _parse(raw, self.line, start, source, position, self.limit)
         except MalformedLine as exc:
@@ -498,6 +552,15 @@ class _Cursor:
         self.skipped = None
         position = Position(self.device, self.inode, self.offset, self.line, self.fingerprint())
         return Malformed(self.line, start, _too_long_reason(self.limit, size), position)
+
+
+def _parses(item: RawLine) -> bool:
+    """Whether a raw line reads as a conversation."""
+    try:
+        _parse(item.raw, item.line, item.offset, item.source, None, len(item.raw))
+    except MalformedLine:
+        return False
+    return True
 
 
 def _stop_and_wait(stop: threading.Event | Callable[[], bool] | None
@@ -550,7 +613,8 @@ def _find_inode(directory: Path, device: int, inode: int) -> Path | None:
 
 def read_log(path: str | os.PathLike[str], *, start: Position | None = None, follow: bool = False,
              poll_s: float = 0.2, stop: threading.Event | Callable[[], bool] | None = None,
-             max_line_bytes: int = MAX_LINE_BYTES, source: str | None = None) -> Iterator[Item]:
+             max_line_bytes: int = MAX_LINE_BYTES, source: str | None = None,
+             parse: bool = True) -> Iterator[Item | RawLine]:
     """Every conversation in a JSONL log, in file order, each with the :class:`Position` after it.
 
     Blank lines are skipped; a malformed line is yielded as :class:`Malformed` (line number and
@@ -598,9 +662,10 @@ def read_log(path: str | os.PathLike[str], *, start: Position | None = None, fol
     def cursor_for(handle: io.BufferedReader) -> _Cursor:
         st = os.fstat(handle.fileno())
         name = source if source is not None else f"{path.name}@{st.st_ino}"
-        return _Cursor(handle, st.st_dev, st.st_ino, name, max_line_bytes, source is not None)
+        return _Cursor(handle, st.st_dev, st.st_ino, name, max_line_bytes, source is not None,
+                       parse)
 
-    def finish_rotated(cursor: _Cursor) -> Iterator[Item]:
+    def finish_rotated(cursor: _Cursor) -> Iterator[Item | RawLine]:
         yield from cursor.drain(stopped)
         if cursor.pending and follow and not stopped():
             wait(poll_s)  # a writer may be completing its last line in the old file
