@@ -146,5 +146,8 @@ def test_only_the_runs_named_are_copied_into_a_new_sqlite_file(original: str,
     assert "talk" in runs.output and "single" not in runs.output
     missing = _cli("store", "copy", original, str(tmp_path / "x.db"), "--run", "nope")
     assert missing.exit_code != 0 and "no run 'nope'" in missing.output
+    assert not (tmp_path / "x.db").exists()  # a refused copy leaves no empty store behind
+    before = Path(original).stat().st_mtime_ns
     same = _cli("store", "copy", original, original)
     assert same.exit_code != 0 and "both the source and the destination" in same.output
+    assert Path(original).stat().st_mtime_ns == before  # not opened for writing, not migrated

@@ -86,6 +86,8 @@ class ReviewView:
         sizes: Every stratum's size in the run (N_h), from the queue's design.
         items: Each queued reply and the judge's label when it was drawn, in review order.
         by_item: Each labelled reply's labels, by reviewer (the labels that count).
+        newest_label_at: When the newest of those labels was given ("" for none): a
+            calibration from the queue is dated by its data, so findings read twice agree.
     """
 
     name: str
@@ -94,6 +96,7 @@ class ReviewView:
     sizes: dict[str, int]
     items: list[tuple[SampleKey, str]]
     by_item: dict[SampleKey, dict[str, str]]
+    newest_label_at: str = ""
 
     @property
     def reviewed(self) -> int:
@@ -208,12 +211,14 @@ def _review_view(store: Store, queue: Any) -> ReviewView:
     items = store.review_items(queue.id)
     keys = {it.sample_id: (it.target, it.probe, it.prompt_id, it.sample_index) for it in items}
     by_item: dict[SampleKey, dict[str, str]] = defaultdict(dict)
+    newest = ""
     for x in store.review_labels(queue.id):
         by_item[keys[x.sample_id]][x.reviewer] = x.label
+        newest = max(newest, x.created_at)
     sizes = {h: int(v["N"]) for h, v in queue.design.get("strata", {}).items()}
     return ReviewView(queue.name, (queue.judge_name, queue.judge_version, queue.judge_args),
                       tuple(queue.labels), sizes,
-                      [(keys[it.sample_id], it.stratum) for it in items], dict(by_item))
+                      [(keys[it.sample_id], it.stratum) for it in items], dict(by_item), newest)
 
 
 class _IdentityNames:

@@ -288,11 +288,13 @@ def queue_agreement(items: Sequence[tuple[K, str]], labels: Mapping[K, Mapping[s
 
 def queue_calibration(judge: tuple[str, str, str], items: Sequence[tuple[K, str]],
                       labels: Mapping[K, Mapping[str, str]], sizes: Mapping[str, int],
-                      positive: Collection[str], source: str) -> Calibration | None:
+                      positive: Collection[str], source: str,
+                      created_at: str | None = None) -> Calibration | None:
     """The judge's :class:`Calibration` from a queue's labels: each ``positive`` label against
     the rest, as :func:`queue_agreement` weighs it, in whole-number counts whose Jeffreys
     posteriors carry the design's uncertainty (not the run's size). ``judge`` is its (name,
-    version, settings JSON). None when no item has a consensus label yet.
+    version, settings JSON); ``created_at`` dates it (default: now). None when no item has a
+    consensus label yet.
 
     Raises:
         ValueError: as :func:`queue_agreement`.
@@ -308,7 +310,8 @@ def queue_calibration(judge: tuple[str, str, str], items: Sequence[tuple[K, str]
             return None
         counts[name] = LabelCounts(**result.calibration_counts)
     return Calibration(judge=judge[0], judge_version=judge[1], judge_args=judge[2], source=source,
-                       labels=counts, created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                       labels=counts,
+                       created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def review_calibrations(store: Store, run_id: int, refs: Sequence[str]) -> list[Calibration]:
@@ -333,7 +336,8 @@ def review_calibrations(store: Store, run_id: int, refs: Sequence[str]) -> list[
                              "bad labels; write a calibration with `levelhead review calibration "
                              "RUN QUEUE --positive LABEL -o FILE` and pass --calibration FILE")
         cal = queue_calibration(view.judge, view.items, view.by_item, view.sizes, positive,
-                                f"review queue '{queue.name}' ({view.reviewed} replies labelled)")
+                                f"review queue '{queue.name}' ({view.reviewed} replies labelled)",
+                                created_at=view.newest_label_at or None)
         if cal is None:
             raise ValueError(f"review queue '{queue.name}' has no labelled reply yet: "
                              f"levelhead review label RUN {queue.name} --reviewer NAME")

@@ -3,11 +3,13 @@ another, SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import click
 
+from levelhead.errors import StoreError
 from levelhead.store import open_store
 
 
@@ -48,8 +50,15 @@ def copy(obj: dict[str, Any], source: str, destination: str, runs: tuple[str, ..
         last[0] = now
         click.echo(f"  {run}: {table.replace('_', ' ')} {done:,} of {total:,}", err=True)
 
+    if _same_place(source, destination):  # before anything is opened for writing
+        raise StoreError(f"{source} is both the source and the destination of the copy")
     source_store = open_store(source, read_only=True)
     try:
+        for ref in runs:  # an unknown run is refused before DST is created or migrated
+            source_store.find_run(ref)
+        if not runs and not source_store.list_runs():
+            click.echo(f"{source_store.path} holds no runs; nothing was copied")
+            return
         destination_store = open_store(destination)
         try:
             copied = copy_runs(source_store, destination_store, runs, progress=progress)
@@ -64,3 +73,10 @@ def copy(obj: dict[str, Any], source: str, destination: str, runs: tuple[str, ..
         counts = ", ".join(f"{run.rows[t]:,} {t.replace('_', ' ')}" for t in TABLES)
         click.echo(f"copied run '{run.name}' (id {run.source_id} in SRC, id {run.copy_id} in "
                    f"DST): {counts}; the counts match in both stores")
+
+
+def _same_place(a: str, b: str) -> bool:
+    """Two store arguments that name one file (or one URL)."""
+    if "://" in a or "://" in b:
+        return a == b
+    return os.path.realpath(a) == os.path.realpath(b)

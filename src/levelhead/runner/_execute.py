@@ -163,6 +163,8 @@ async def _execute_leased(spec: AuditSpec, store: Store, progress: Progress, nam
         progress.note(f"resuming run '{name}': {already} of {planned} samples already stored")
     writer = store.writer(lease.key)
     first_error: list[str] = []
+    for state in [*states, *ray_states]:
+        state.room = writer.room
 
     def put(row: Row) -> None:
         # The first error is kept to say why, should no sample at all succeed.

@@ -245,6 +245,7 @@ async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
                             f"{plan.name} failed: {type(exc).__name__}: {exc}"))] * len(chunk)
                     for s, v in zip(chunk, verdicts, strict=True):
                         record(plan, s, v)
+                    await writer.room()
                     await asyncio.sleep(0)
             else:
                 # A window of samples at a time (many times the concurrency, so that the
@@ -252,6 +253,7 @@ async def judge_stored(store: Store, run_id: int, plans: Iterable[JudgePlan], *,
                 # never wait in memory at once.
                 for chunk in _chunks(todo, max(_BATCH, concurrency * 64)):
                     await asyncio.gather(*(one(plan, j, s) for s in chunk))
+                    await writer.room()
     finally:
         await close_judges(plans)
         writer.close()

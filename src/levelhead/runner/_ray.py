@@ -369,6 +369,7 @@ async def run_target_on_ray(ray: Any, state: TargetState, run_id: int, run_seed:
                     continue
                 for row in result.rows:
                     put(row)
+                await state.room()
                 progress.advance(result.ok, result.errors)
                 state.ok += result.ok
                 state.exhausted_streak = result.exhausted_streak
@@ -499,6 +500,7 @@ async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[
                     if progress is not None:
                         progress.advance(len(part), sum(v.label == JUDGE_ERROR
                                                         for v in verdicts))
+                    await writer.room()
                 while len(pending) < limit and submit():
                     pass
     except BaseException:

@@ -9,7 +9,7 @@ import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,9 @@ class TargetState:
         self.exhausted_streak = 0
         self.last_ok_at = float("-inf")  # monotonic time of the last request that succeeded
         self.turns: dict[tuple[int, int], list[StoredTurn]] = {}  # stored conversation turns
+        # Awaited before each request: the store's writer has room for its rows (a target
+        # faster than the store waits for it here, without blocking the event loop).
+        self.room: Callable[[], Awaitable[None]] = _no_wait
 
     def halt(self, failure: TargetUnreachableError) -> None:
         """Stop sampling this target (work in hand goes back as missing work)."""
@@ -70,6 +73,10 @@ class TargetState:
 
     def give_back(self, work: PromptWork, indices: list[int]) -> None:
         self._returned.append((work, indices))
+
+
+async def _no_wait() -> None:
+    return None
 
 
 def backoff_s(attempt: int, cfg: TargetConfig, retry_after: float | None,

@@ -121,6 +121,7 @@ def _store_errors(state: TargetState, work: PromptWork, indices: list[int], run_
 async def _worker(state: TargetState, run_id: int, run_seed: int, put: Put, progress: Progress,
                   rng: random.Random, judging: SampleJudging | None) -> None:
     while (batch := state.next_batch()) is not None:
+        await state.room()
         await _sample_batch(state, batch[0], batch[1], run_id, run_seed, put, progress, rng,
                             judging)
 

@@ -3,6 +3,7 @@ each batch written kind by kind."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from levelhead.store._rows import (
@@ -28,20 +29,35 @@ class BoundedWriter(WriterThread):
 
     A run whose target answers faster than the store commits (a scripted or a local target, a
     server store on a slow link) would otherwise queue its rows without end: a million samples
-    are several hundred MB waiting in memory. Past :attr:`MAX_QUEUED` rows, :meth:`put` waits
-    until the writer has taken half of them, so that the samplers go at the store's pace (the
-    run takes no longer: the rows must be written before it ends either way)."""
+    are several hundred MB waiting in memory. Past :attr:`MAX_QUEUED` rows the producers wait
+    until the writer has taken half of them, so that they go at the store's pace (the run takes
+    no longer: the rows must be written before it ends either way).
+
+    An event loop never blocks here: :meth:`put` called on a thread that runs one queues at once
+    (the protocol's promise), and the loop's producers ``await`` :meth:`room` before they make
+    more rows (the runner's samplers before each request, the judging loops between chunks), so
+    progress, the lease's heartbeat, Ctrl-C and requests in flight go on meanwhile. Other
+    threads block in :meth:`put`."""
 
     MAX_QUEUED = 20_000
 
+    def _full(self) -> bool:
+        return (self._queue.qsize() > self.MAX_QUEUED // 2 and self._error is None
+                and self._thread.is_alive())
+
     def put(self, row: Row) -> None:
-        """Queue one row; waits while :attr:`MAX_QUEUED` rows are queued (raises
-        :class:`~levelhead.errors.StoreError` if an earlier write failed)."""
-        if self._queue.qsize() >= self.MAX_QUEUED:
-            while (self._queue.qsize() > self.MAX_QUEUED // 2 and self._error is None
-                   and self._thread.is_alive()):
+        """Queue one row; off an event loop, waits while :attr:`MAX_QUEUED` rows are queued
+        (raises :class:`~levelhead.errors.StoreError` if an earlier write failed)."""
+        if self._queue.qsize() >= self.MAX_QUEUED and asyncio._get_running_loop() is None:
+            while self._full():
                 time.sleep(0.002)
         super().put(row)
+
+    async def room(self) -> None:
+        """Return once the queue has room (at once unless :attr:`MAX_QUEUED` rows wait)."""
+        if self._queue.qsize() >= self.MAX_QUEUED:
+            while self._full():
+                await asyncio.sleep(0.005)
 
     def _write(self, batch: list[Row]) -> None:
         """Write one batch (one transaction) kind by kind, each kind in its queue order: one

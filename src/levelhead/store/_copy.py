@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -249,11 +250,8 @@ class _Copy:
                 " VALUES (?,?,?,?,?)", (new_run_id, probe, prompt_id, messages, tags)
             ).lastrowid or 0)
         self._done("prompts", len(self.prompts))
-        for old, name, version, args_json in src.execute(
-                f"SELECT id, name, version, args_json FROM judges WHERE id IN ({_USED_JUDGES})"
-                " ORDER BY id", (self.run_id,) * 4).fetchall():
-            dst.execute("INSERT OR IGNORE INTO judges (name, version, args_json) VALUES (?,?,?)",
-                        (name, version, args_json))
+        for old, name, version, args_json in _used_judges(self.src, self.run_id):
+            # Made (and committed) before the bulk transaction: see _ensure_judges.
             self.judges[old] = int(dst.execute(
                 "SELECT id FROM judges WHERE name = ? AND version = ? AND args_json = ?",
                 (name, version, args_json)).fetchone()[0])
@@ -290,8 +288,10 @@ class _Copy:
             args=(self.run_id, self.run_id))
         self._stream(
             "turns",
+            # `+run_id`: walk the primary key from the last id (SQLite, without statistics,
+            # would walk the run's index and sort each page: quadratic in the run's turns).
             f"SELECT id, target_id, prompt_id, sample_index, {_TURN_COLS} FROM turns"
-            " WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
+            " WHERE +run_id = ? AND id > ? ORDER BY id LIMIT ?",
             f"INSERT INTO turns (run_id, target_id, prompt_id, sample_index, {_TURN_COLS})"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             lambda r: (new_run_id, *self._sample_key(r[1], r[2], r[3]), *r[4:]))
@@ -299,7 +299,7 @@ class _Copy:
             "turn_verdicts",
             "SELECT v.id, u.target_id, u.prompt_id, u.sample_index, u.turn, v.judge_id, v.label,"
             " v.score, v.rationale, v.extra_json, v.created_ms FROM turn_verdicts v"
-            " JOIN turns u ON u.id = v.turn_id WHERE u.run_id = ? AND v.id > ?"
+            " JOIN turns u ON u.id = v.turn_id WHERE +u.run_id = ? AND v.id > ?"
             " ORDER BY v.id LIMIT ?",
             f"INSERT INTO turn_verdicts (turn_id, judge_id, {_VERDICT_COLS})"
             " SELECT id, ?, ?, ?, ?, ?, ? FROM turns"
@@ -340,6 +340,28 @@ class _Copy:
             lambda r: (self.queues[r[1]], *r[5:], *self._sample_key(r[2], r[3], r[4])))
 
 
+def _used_judges(source: AnyStore, run_id: int) -> list[tuple[int, str, str, str]]:
+    """The judge identities a run's verdicts and queues name: (id, name, version, arguments)."""
+    return [(int(r[0]), r[1], r[2], r[3]) for r in source._conn.execute(
+        f"SELECT id, name, version, args_json FROM judges WHERE id IN ({_USED_JUDGES})"
+        " ORDER BY id", (run_id,) * 4).fetchall()]
+
+
+def _ensure_judges(source: AnyStore, destination: AnyStore, run_id: int) -> None:
+    """Make the run's judge identities in DST in a short transaction of their own, before the
+    long one: a run starting meanwhile with the same judge would otherwise wait, holding the
+    store's write lock, for the copy's uncommitted identity row (and every writer behind it). An
+    identity left behind by a copy that then fails is harmless: identities are shared."""
+    judges = _used_judges(source, run_id)
+    if not judges:
+        return
+    with destination.transaction():
+        for _, name, version, args_json in judges:
+            destination._conn.execute(
+                "INSERT OR IGNORE INTO judges (name, version, args_json) VALUES (?,?,?)",
+                (name, version, args_json))
+
+
 def _copy_run(source: AnyStore, destination: AnyStore, run_id: int,
               progress: ProgressCallback | None, batch: int) -> CopiedRun:
     with _read_snapshot(source):
@@ -349,11 +371,17 @@ def _copy_run(source: AnyStore, destination: AnyStore, run_id: int,
         totals = _counts(source, run_id)
         copy = _Copy(source, destination, run_id, totals, progress, batch, run.name)
         try:
+            _ensure_judges(source, destination, run_id)
             with _bulk_transaction(destination):
+                # Under a name of its own until the end: a run started meanwhile under the real
+                # name (which would then make this copy fail) does not wait on this one's row.
                 new_id = int(destination._conn.execute(
                     "INSERT INTO runs (name, created_at, spec_json, seed, samples, planned,"
-                    " version) VALUES (?,?,?,?,?,?,?)", (run.name, *row)).lastrowid or 0)
+                    " version) VALUES (?,?,?,?,?,?,?)",
+                    (f"\x1fcopy-{uuid.uuid4().hex}", *row)).lastrowid or 0)
                 copy.run(new_id)
+                destination._conn.execute("UPDATE runs SET name = ? WHERE id = ?",
+                                          (run.name, new_id))
                 landed = _counts(destination, new_id)
                 if landed != totals:
                     differ = ", ".join(f"{t} {totals[t]} -> {landed[t]}" for t in TABLES

@@ -48,6 +48,12 @@ class SampleWriter(Protocol):
         failed (then nothing more is written)."""
         ...
 
+    async def room(self) -> None:
+        """Return once the writer's queue has room for more rows: producers on an event loop
+        await it before making more, so that rows never pile up faster than the store commits
+        them (``put`` itself never blocks a loop)."""
+        ...
+
     def close(self) -> None:
         """Write what is queued, then stop.
 

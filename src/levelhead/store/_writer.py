@@ -91,6 +91,10 @@ class WriterThread:
                                         daemon=True)
         self._thread.start()
 
+    async def room(self) -> None:
+        """Room for more rows: at once (this queue has no bound; see ``BoundedWriter``)."""
+        return None
+
     def put(self, row: Row) -> None:
         """Queue one row (does not block on the disk)."""
         if self._error is not None:
