@@ -118,16 +118,17 @@ def _keep_the_plan(store: Store, run: RunRecord, name: str, spec: AuditSpec,
 
 
 def missing_work(store: Store, target_id: int, prompts: list[PromptWork],
-                 n: int) -> tuple[int, Iterator[tuple[PromptWork, list[int]]]]:
+                 n: int) -> tuple[int, Iterator[tuple[PromptWork, Sequence[int]]]]:
     """The samples a target already has of these prompts, and its missing work: each prompt
-    with the sample indices below ``n`` not stored yet."""
+    with the sample indices below ``n`` not stored yet (a ``range`` when none is: a fresh
+    prompt of a million samples holds no list of a million ints)."""
     existing = store.existing_indices(target_id)
     stored = sum(len(existing.get(p.row_id, ())) for p in prompts)
 
-    def gen() -> Iterator[tuple[PromptWork, list[int]]]:
+    def gen() -> Iterator[tuple[PromptWork, Sequence[int]]]:
         for p in prompts:
-            have = existing.get(p.row_id, set())
-            missing = [k for k in range(n) if k not in have]
+            have = existing.get(p.row_id)
+            missing = range(n) if not have else [k for k in range(n) if k not in have]
             if missing:
                 yield p, missing
 

@@ -9,7 +9,7 @@ import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +32,15 @@ _EXHAUSTED_STREAK = 3
 class TargetState:
     """One target's queue of missing work and its health during the run."""
 
-    def __init__(self, target: Target, target_id: int, work: Iterator[tuple[PromptWork, list[int]]]):
+    def __init__(self, target: Target, target_id: int,
+                 work: Iterator[tuple[PromptWork, Sequence[int]]]):
         self.target = target
         self.target_id = target_id
         self._work = work
-        self._current: tuple[PromptWork, list[int]] | None = None
+        # The prompt being handed out, its missing indices, and how many were handed out (an
+        # offset, not a shorter copy per batch: one prompt of a million samples stays linear).
+        self._current: tuple[PromptWork, Sequence[int]] | None = None
+        self._taken = 0
         self._returned: deque[tuple[PromptWork, list[int]]] = deque()
         self.ok = 0
         self.unreachable_streak = 0
@@ -60,15 +64,16 @@ class TargetState:
             return None
         if self._returned:
             return self._returned.popleft()
-        while self._current is None or not self._current[1]:
+        while self._current is None or self._taken >= len(self._current[1]):
             nxt = next(self._work, None)
             if nxt is None:
                 return None
-            self._current = nxt
+            self._current, self._taken = nxt, 0
         work, missing = self._current
         # A conversation is one sample at a time: its turns go one after another.
         n = 1 if work.conversation is not None else max(1, self.target.max_n)
-        take, self._current = missing[:n], (work, missing[n:])
+        take = list(missing[self._taken:self._taken + n])
+        self._taken += len(take)
         return work, take
 
     def give_back(self, work: PromptWork, indices: list[int]) -> None:

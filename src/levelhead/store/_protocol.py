@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -121,8 +122,9 @@ class Store(Protocol):
         """Samples stored for the run, errors included."""
         ...
 
-    def existing_indices(self, target_id: int) -> dict[int, set[int]]:
-        """Sample indices already stored for a target, by prompt row id (errors included)."""
+    def existing_indices(self, target_id: int) -> dict[int, AbstractSet[int]]:
+        """Sample indices already stored for a target, by prompt row id (errors included): a
+        set per prompt (compact: a bitmap; it compares equal to a ``set``)."""
         ...
 
     def delete_error_samples(self, run_id: int) -> int:
