@@ -4,6 +4,7 @@ on SQLite (rows come back to the driver) and on PostgreSQL (workers write them).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -134,6 +135,20 @@ def _kill_a_sampling_worker(stop: threading.Event, killed: list[int]) -> None:
         time.sleep(0.02)
 
 
+@contextlib.contextmanager
+def _killing_a_sampling_worker() -> Iterator[list[int]]:
+    """While the block runs, SIGKILL one of this test's Ray workers as it samples a shard; the
+    list yielded holds its pid afterwards."""
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=_kill_a_sampling_worker, args=(stop, killed))
+    killer.start()
+    try:
+        yield killed
+    finally:
+        stop.set()
+        killer.join()
+
+
 @pytest.mark.parametrize("retries", [0, 3])
 def test_a_worker_killed_mid_run_loses_nothing_after_a_resume(tmp_path: Path, ray_local: Any,
                                                               retries: int) -> None:
@@ -141,15 +156,9 @@ def test_a_worker_killed_mid_run_loses_nothing_after_a_resume(tmp_path: Path, ra
     # 150 ms a request: a shard (16 samples, 4 requests in flight) takes >= 150 ms, so the kill
     # lands while one runs.
     spec = _spec(samples=24, latency_ms=150)
-    stop, killed = threading.Event(), []
-    killer = threading.Thread(target=_kill_a_sampling_worker, args=(stop, killed))
-    killer.start()
-    try:
+    with _killing_a_sampling_worker() as killed:
         first = run_audit(spec, open_store(path),
                           executor=Executor("ray", shard_samples=16, max_retries=retries))
-    finally:
-        stop.set()
-        killer.join()
     assert killed, "no sampling worker was seen to kill"
     if retries == 0:
         # The killed shard failed for good: its samples are missing, nothing else is, and the
@@ -173,15 +182,9 @@ def test_a_worker_killed_mid_run_loses_nothing_after_a_resume(tmp_path: Path, ra
 def test_on_postgresql_workers_write_the_run_themselves(tmp_path: Path, ray_local: Any) -> None:
     url = _postgres_server.server().database_url(tmp_path, create=True)
     spec = _spec(samples=24, latency_ms=10)
-    stop, killed = threading.Event(), []
-    killer = threading.Thread(target=_kill_a_sampling_worker, args=(stop, killed))
-    killer.start()
-    try:
+    with _killing_a_sampling_worker() as killed:
         report = run_audit(spec, open_store(url),
                            executor=Executor("ray", shard_samples=16, max_retries=3))
-    finally:
-        stop.set()
-        killer.join()
     assert killed
     if not report.complete:  # the killed shard's retry may also have been unlucky
         report = run_audit(spec, open_store(url), executor=Executor("ray"))

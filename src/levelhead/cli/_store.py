@@ -3,7 +3,6 @@ another, SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -38,7 +37,7 @@ def copy(obj: dict[str, Any], source: str, destination: str, runs: tuple[str, ..
     levelhead store copy levelhead.db postgresql://audit@db.example/levelhead --run demo
     levelhead store copy postgresql://audit@db.example/levelhead archive.db
     """
-    from levelhead.store._copy import TABLES, copy_runs
+    from levelhead.store._copy import TABLES, copy_runs, same_place
 
     last = [time.monotonic()]
 
@@ -50,7 +49,7 @@ def copy(obj: dict[str, Any], source: str, destination: str, runs: tuple[str, ..
         last[0] = now
         click.echo(f"  {run}: {table.replace('_', ' ')} {done:,} of {total:,}", err=True)
 
-    if _same_place(source, destination):  # before anything is opened for writing
+    if same_place(source, destination):  # before anything is opened for writing
         raise StoreError(f"{source} is both the source and the destination of the copy")
     source_store = open_store(source, read_only=True)
     try:
@@ -73,10 +72,3 @@ def copy(obj: dict[str, Any], source: str, destination: str, runs: tuple[str, ..
         counts = ", ".join(f"{run.rows[t]:,} {t.replace('_', ' ')}" for t in TABLES)
         click.echo(f"copied run '{run.name}' (id {run.source_id} in SRC, id {run.copy_id} in "
                    f"DST): {counts}; the counts match in both stores")
-
-
-def _same_place(a: str, b: str) -> bool:
-    """Two store arguments that name one file (or one URL)."""
-    if "://" in a or "://" in b:
-        return a == b
-    return os.path.realpath(a) == os.path.realpath(b)

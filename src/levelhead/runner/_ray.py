@@ -54,6 +54,7 @@ from levelhead.records import Prompt
 from levelhead.runner._judging import (
     JudgePlan,
     JudgingReport,
+    _chunks,
     _extra_json,
     _is_sync,
     judge_input,
@@ -422,17 +423,6 @@ def judge_chunk(config: JudgeConfig, items: list[str] | list[JudgeInput],
         return list(await asyncio.gather(*(one(i) for i in items if isinstance(i, JudgeInput))))
 
     return _worker_loop().run_until_complete(every())
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 async def judge_stored_ray(ray: Any, store: Store, run_id: int, plans: Iterable[JudgePlan], *,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from levelhead.errors import StoreError
+from levelhead.store._dialect import is_server_url
 
 if TYPE_CHECKING:
     from levelhead.store._postgres import PostgresStore
@@ -124,7 +125,7 @@ def copy_runs(source: AnyStore, destination: AnyStore, runs: Sequence[str | int]
     if destination.read_only:
         raise StoreError(f"store {destination.path} was opened read-only; it cannot be copied "
                          "into")
-    if _same_store(source, destination):
+    if same_place(source.path, destination.path):
         raise StoreError(f"{source.path} is both the source and the destination of the copy")
     found = ([source.find_run(ref) for ref in runs] if runs else
              [source.find_run(info.id) for info in reversed(source.list_runs())])
@@ -142,14 +143,11 @@ def copy_runs(source: AnyStore, destination: AnyStore, runs: Sequence[str | int]
     return [_copy_run(source, destination, run.id, progress, batch) for run in chosen]
 
 
-def _same_store(a: AnyStore, b: AnyStore) -> bool:
-    if _is_server(a) or _is_server(b):
-        return a.path == b.path
-    return os.path.realpath(a.path) == os.path.realpath(b.path)
-
-
-def _is_server(s: AnyStore) -> bool:
-    return s.path.startswith(("postgresql://", "postgres://"))
+def same_place(a: str, b: str) -> bool:
+    """Whether two store paths (files or URLs) name one store."""
+    if is_server_url(a) or is_server_url(b):
+        return a == b
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 @contextlib.contextmanager
@@ -159,7 +157,7 @@ def _bulk_transaction(s: AnyStore) -> Iterator[None]:
     writes (a writer's batch, a lease): a long copy would keep every other writer waiting; the
     run's new rows are its own, and the unique name of the run still admits one run by a name."""
     conn = s._conn
-    conn.execute("BEGIN" if _is_server(s) else "BEGIN IMMEDIATE")
+    conn.execute("BEGIN" if is_server_url(s.path) else "BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:

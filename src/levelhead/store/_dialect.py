@@ -142,3 +142,9 @@ def returns_id(sql: str) -> bool:
     sql = "\n".join(ln for ln in sql.splitlines() if not ln.lstrip().startswith("--"))
     into = _INSERT_INTO.match(sql) or re.match(r"^\s*INSERT\s+OR\s+\w+\s+INTO\s+(\w+)", sql)
     return into is not None and into.group(1) in ID_TABLES and "RETURNING" not in sql.upper()
+
+
+def is_server_url(path: str) -> bool:
+    """Whether ``path`` names a PostgreSQL store (a ``postgresql://`` or ``postgres://`` URL)."""
+    return path.startswith(("postgresql://", "postgres://"))
+

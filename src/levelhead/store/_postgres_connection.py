@@ -26,17 +26,12 @@ import psycopg
 from psycopg import pq
 
 from levelhead.errors import redact
-from levelhead.store._dialect import returns_id, translate
+from levelhead.store._dialect import is_server_url, returns_id, translate
 
 #: Key of the advisory lock that a write transaction (``BEGIN IMMEDIATE``) holds.
 WRITE_LOCK = 0x6C766C68  # "lvlh"
 #: How long a statement waits for a lock before it fails (SQLite's busy timeout is 30 s).
 LOCK_TIMEOUT = "30s"
-
-
-def is_server_url(path: str) -> bool:
-    """Whether ``path`` names a PostgreSQL store (a ``postgresql://`` or ``postgres://`` URL)."""
-    return path.startswith(("postgresql://", "postgres://"))
 
 
 def redact_url(url: str) -> str:

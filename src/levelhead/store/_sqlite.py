@@ -24,6 +24,7 @@ from levelhead.store._connection import (
     connect_read_only,
     default_store_path,
 )
+from levelhead.store._dialect import is_server_url
 from levelhead.store._guard_rows import GuardRows
 from levelhead.store._monitor_rows import MonitorRows
 from levelhead.store._reads import RecordReads
@@ -54,7 +55,7 @@ def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = 
         StoreError: the file cannot be opened or is not a levelhead store.
     """
     where = str(path) if path is not None else default_store_path()
-    if where.startswith(("postgresql://", "postgres://")):
+    if is_server_url(where):
         try:
             from levelhead.store._postgres import PostgresStore
         except ImportError as exc:
