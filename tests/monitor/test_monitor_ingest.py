@@ -192,9 +192,12 @@ def test_follow_takes_every_line_once_through_appends_and_a_rotation(tmp_path):
     log.write_text("".join(_line(i) for i in range(50)), encoding="utf-8")
     # Its own process group, as under a service manager: the stop signal reaches the worker
     # processes too, and must end everything without a traceback.
+    # stderr to a file, not a pipe: a helper process that outlived the stop would hold a pipe
+    # open and hang the read (seen once); the file is read when the process has ended.
+    err = (tmp_path / "stderr.txt").open("w", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "levelhead", "--store", str(db), "monitor",
                              "ingest", str(log), "--follow", "-q", "--workers", "2"],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ},
+                            stderr=err, text=True, env={**os.environ},
                             start_new_session=True)
     try:
         _wait_for(db, 50, proc)
@@ -213,7 +216,8 @@ def test_follow_takes_every_line_once_through_appends_and_a_rotation(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
-    errors = proc.stderr.read() if proc.stderr else ""
+    err.close()
+    errors = (tmp_path / "stderr.txt").read_text(encoding="utf-8")
     assert proc.returncode == 0 and "Traceback" not in errors, errors
     ids = [t[0] for t in _turns(db)]
     assert sorted(ids, key=lambda x: int(x[1:])) == [f"c{i}" for i in range(120)]
