@@ -56,7 +56,7 @@ bench: install-dev
 	$(BIN)/python bench/run_bench.py
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench tests_gpu
+	$(BIN)/ruff check src tests bench tests_gpu scripts
 
 clean:
 	rm -rf $(VENV) $(STORE) $(STORE)-wal $(STORE)-shm report-demo.html

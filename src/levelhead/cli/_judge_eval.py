@@ -239,6 +239,12 @@ def judge_eval(names: tuple[str, ...], judges_file: str | None, gold_paths: tupl
         prepare_output(Path(save_calibration))
     console = wide_console()
     err = Console(stderr=True)
+    overlap = getattr(j, "training_overlap", None)
+    trained = overlap([i.text for i in items]) if overlap is not None else 0
+    if trained:
+        err.print(f"[yellow]warning:[/] {trained} of the {len(items)} replies were in "
+                  f"{configs[0].name}'s training data: figures on them are in-sample, not a "
+                  "measure of the judge (use labels it was not trained on)", highlight=False)
     verdicts = asyncio.run(_verdicts(j, items, err))
     name, version, args = judge_identity(j)
     what = f" (split {split})" if split else ""
@@ -246,7 +252,10 @@ def judge_eval(names: tuple[str, ...], judges_file: str | None, gold_paths: tupl
                   positive or tuple(j.bad_labels or ()), seed=seed,
                   sources=[s + what for s in sources])
     if fmt == "json":
-        sys.stdout.write(json.dumps(ev.to_json(misses), ensure_ascii=False, indent=2) + "\n")
+        out = ev.to_json(misses)
+        if overlap is not None:
+            out["in_training_data"] = trained
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     else:
         render(ev, console, misses)
     if save_calibration:

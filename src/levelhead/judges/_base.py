@@ -301,6 +301,7 @@ registry: Registry[JudgeClass] = Registry(
         "levelhead.judges.scolding",
         "levelhead.judges.pressure",
         "levelhead.judges.ensemble",
+        "levelhead.judges.learned",
     ),
 )
 

@@ -1,0 +1,300 @@
+"""Train the n-gram models of the ``*.learned`` judges and choose how they combine with the rules.
+
+    .venv/bin/python scripts/train_learned_judges.py [--task refusal|flattery|abuse ...]
+        [--select-only] [--out src/levelhead/judges/data]
+
+Needs scikit-learn (installed with ``levelhead[classifiers]``, which ``make test`` installs).
+Everything it reads is the project's own labelled data under ``tests/judges/data``:
+
+- *earlier* sets written by the project while the rules were built (always training data);
+- round 1 and round 2 frozen sets (their report halves were reported once, before this work;
+  they are development data now);
+- round 3's frozen sets: only their ``tune`` halves are read here. The ``report`` halves are
+  never opened by this script; ``levelhead judge eval --split report`` reports them once.
+
+Selection (printed): the model is fitted on the earlier sets and rounds 1–2 and scored on
+round 3's tune half — the only labels neither the rules nor the model were written or tuned
+against — for each regularisation strength ``C``, rule weight and threshold. The best setting
+by the task's objective is kept; the final model is then fitted on everything read, with that
+``C``, and written with the chosen weight and threshold as the judge's defaults.
+Deterministic: the same data gives a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "judges" / "data"
+sys.path.insert(0, str(ROOT / "src"))
+
+from levelhead.judges import JudgeInput  # noqa: E402
+from levelhead.judges._ngram import dump_model, features, text_digest  # noqa: E402
+
+
+@dataclass
+class Row:
+    text: str
+    label: str
+    prompt: str | None
+    group: str
+    category: str | None = None
+    model: str | None = None
+    rule: str = ""
+
+
+def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
+          relabel: dict[str, str] | None = None, split: str | None = None,
+          keep: Callable[[dict[str, Any]], bool] | None = None) -> list[Row]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if split is not None and r.get("split") != split:
+            continue
+        if keep is not None and not keep(r):
+            continue
+        value = r[label]
+        value = (relabel or {}).get(value, value)
+        rows.append(Row(r[text], value, r.get("prompt"), group, r.get("category"), r.get("model")))
+    return rows
+
+
+def _round3(name: str) -> Path:
+    return DATA / "frozen" / f"{name}.jsonl"
+
+
+def refusal_data() -> list[Row]:
+    return (_read(DATA / "refusal_labelled.jsonl", "earlier")
+            + _read(DATA / "refusal_holdout.jsonl", "earlier")
+            + _read(DATA / "scolding_labelled.jsonl", "earlier", text="reply", label="refusal")
+            + _read(DATA / "frozen" / "refusal.jsonl", "r1")
+            + _read(DATA / "frozen" / "refusal_r2.jsonl", "r2")
+            + _read(_round3("refusal_r3"), "r3", split="tune"))
+
+
+def flattery_data() -> list[Row]:
+    return (_read(DATA / "frozen" / "flattery.jsonl", "r1")
+            + _read(DATA / "frozen" / "flattery_r2.jsonl", "r2")
+            + _read(_round3("flattery_r3"), "r3", split="tune"))
+
+
+def abuse_data() -> list[Row]:
+    pressure = {"abuse": "abusive", "civil": "clean"}
+    return (_read(DATA / "abuse_labelled.jsonl", "earlier")
+            + _read(DATA / "abuse_holdout.jsonl", "earlier")
+            + _read(DATA / "classifier_labelled.jsonl", "earlier")
+            + _read(DATA / "classifier_heldout.jsonl", "earlier")
+            + _read(DATA / "pressure_labelled.jsonl", "earlier", text="reply", relabel=pressure,
+                    keep=lambda r: r["label"] in pressure)
+            + _read(DATA / "pressure_holdout.jsonl", "earlier", text="reply", relabel=pressure,
+                    keep=lambda r: r["label"] in pressure)
+            + _read(DATA / "frozen" / "abuse_zh.jsonl", "r1")
+            + _read(DATA / "frozen" / "abuse_zh_r2.jsonl", "r2")
+            + _read(_round3("abuse_zh_r3"), "r3", split="tune"))
+
+
+@dataclass
+class Task:
+    name: str
+    rule_judge: str
+    labels: tuple[str, ...]
+    bad: tuple[str, ...]
+    data: Callable[[], list[Row]]
+    #: (score to maximise, whether the setting is admissible) from held-out predictions.
+    objective: Callable[[list[Row], list[str]], tuple[float, bool]]
+
+
+def _binary(rows: Sequence[Row], pred: Sequence[str], bad: tuple[str, ...]) -> dict[str, float]:
+    tp = sum(r.label in bad and p in bad for r, p in zip(rows, pred, strict=True))
+    fp = sum(r.label not in bad and p in bad for r, p in zip(rows, pred, strict=True))
+    fn = sum(r.label in bad and p not in bad for r, p in zip(rows, pred, strict=True))
+    pos = sum(r.label in bad for r in rows)
+    neg = len(rows) - pos
+    return {"f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0, "sens": tp / pos if pos else 0.0,
+            "fa": fp / neg if neg else 0.0}
+
+
+def _kappa(rows: Sequence[Row], pred: Sequence[str]) -> float:
+    labels = sorted({r.label for r in rows} | set(pred))
+    n = len(rows)
+    po = sum(r.label == p for r, p in zip(rows, pred, strict=True)) / n
+    pe = sum((sum(r.label == c for r in rows) / n) * (sum(p == c for p in pred) / n)
+             for c in labels)
+    return (po - pe) / (1 - pe) if pe < 1 else 0.0
+
+
+def _refusal_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
+    b = _binary(rows, pred, ("full_refusal", "partial_refusal"))
+    # Without giving up precision: a judge that calls one answer in ten a refusal is no judge.
+    return (b["f1"] + _kappa(rows, pred)) / 2, b["fa"] <= 0.10
+
+
+def _flattery_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
+    pure = [p for r, p in zip(rows, pred, strict=True) if r.category == "pure_praise"]
+    caught = sum(p == "flattering" for p in pure) / len(pure)
+    plain = [p for r, p in zip(rows, pred, strict=True) if r.label == "plain"]
+    fa = sum(p == "flattering" for p in plain) / len(plain)
+    # A false alarm costs three caught pure-praise replies: the bound is on plain answers.
+    return caught - 3 * fa + _binary(rows, pred, ("flattering",))["f1"] / 10, fa <= 0.03
+
+
+def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
+    b = _binary(rows, pred, ("abusive",))
+    return b["sens"] - 3 * b["fa"] + b["f1"] / 10, b["fa"] <= 0.015
+
+
+TASKS = {
+    "refusal": Task("refusal", "refusal.rules", ("full_refusal", "partial_refusal", "compliance"),
+                    ("full_refusal", "partial_refusal"), refusal_data, _refusal_objective),
+    "flattery": Task("flattery", "flattery.lexicon", ("flattering", "plain"), ("flattering",),
+                     flattery_data, _flattery_objective),
+    "abuse": Task("abuse", "abuse.lexicon", ("abusive", "clean"), ("abusive",), abuse_data,
+                  _abuse_objective),
+}
+
+CS = (2.0, 8.0, 32.0)
+WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(9))
+
+
+def _rule_labels(task: Task, rows: list[Row]) -> None:
+    from levelhead.judges import build_judge, registry
+
+    judge: Any = build_judge(registry.get(task.rule_judge).config.model_validate(  # type: ignore[union-attr]
+        {"name": task.rule_judge}))
+
+    async def all_() -> None:
+        for r in rows:
+            messages = (({"role": "user", "content": r.prompt},) if r.prompt else ()) + (
+                {"role": "assistant", "content": r.text},)
+            r.rule = (await judge.judge(JudgeInput(id="x", text=r.text, messages=messages))).label
+
+    asyncio.run(all_())
+
+
+def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2)
+    x = vec.fit_transform([r.text for r in rows])
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+    model.fit(x, [r.label for r in rows])
+    return vec, model
+
+
+def _combine(task: Task, probs: dict[str, float], rule: str, w: float, th: float) -> str:
+    p = {c: (1 - w) * probs[c] + (w if c == rule else 0.0) for c in task.labels}
+    if sum(p[c] for c in task.bad) >= th:
+        return max(task.bad, key=lambda c: p[c])
+    return next(c for c in task.labels if c not in task.bad)
+
+
+def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
+    train = [r for r in rows if r.group != "r3"]
+    held = [r for r in rows if r.group == "r3"]
+    print(f"{task.name}: selecting on round 3's tune half ({len(held)} rows), "
+          f"fitted on {len(train)} earlier rows")
+    best: tuple[tuple[bool, float], float, float, float] | None = None
+    for c in CS:
+        vec, model = _fit(task, train, c)
+        proba = model.predict_proba(vec.transform([r.text for r in held]))
+        probs = [dict(zip(model.classes_, p, strict=True)) for p in proba]
+        for w in WEIGHTS:
+            for th in THRESHOLDS:
+                pred = [_combine(task, p, r.rule, w, th) for p, r in zip(probs, held, strict=True)]
+                score, ok = task.objective(held, pred)
+                key = (ok, score)
+                if best is None or key > best[0]:
+                    best = (key, c, w, th)
+            pred = [_combine(task, p, r.rule, w, 0.5) for p, r in zip(probs, held, strict=True)]
+            b = _binary(held, pred, task.bad)
+            print(f"  C={c:g} rule_weight={w:g} threshold=0.5: F1 {b['f1']:.3f} "
+                  f"sensitivity {b['sens']:.3f} false alarms {b['fa']:.3f}")
+    rules = _binary(held, [r.rule for r in held], task.bad)
+    print(f"  {task.rule_judge} alone: F1 {rules['f1']:.3f} sensitivity {rules['sens']:.3f} "
+          f"false alarms {rules['fa']:.3f}")
+    assert best is not None
+    (ok, score), c, w, th = best
+    vec, model = _fit(task, train, c)
+    proba = model.predict_proba(vec.transform([r.text for r in held]))
+    pred = [_combine(task, dict(zip(model.classes_, p, strict=True)), r.rule, w, th)
+            for p, r in zip(proba, held, strict=True)]
+    b = _binary(held, pred, task.bad)
+    print(f"  chosen: C={c:g} rule_weight={w:g} threshold={th:g} (objective {score:.3f}"
+          f"{'' if ok else ', no setting met the false-alarm bound'}): F1 {b['f1']:.3f} "
+          f"sensitivity {b['sens']:.3f} false alarms {b['fa']:.3f} kappa {_kappa(held, pred):.3f}")
+    return c, w, th
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path) -> Path:
+    vec, model = _fit(task, rows, c)
+    classes = [str(x) for x in model.classes_]
+    coef = model.coef_
+    intercept = [float(x) for x in model.intercept_]
+    used = {"refusal": ["refusal_labelled", "refusal_holdout", "scolding_labelled", "frozen/refusal",
+                        "frozen/refusal_r2", "frozen/refusal_r3 (tune half)"],
+            "flattery": ["frozen/flattery", "frozen/flattery_r2", "frozen/flattery_r3 (tune half)"],
+            "abuse": ["abuse_labelled", "abuse_holdout", "classifier_labelled",
+                      "classifier_heldout", "pressure_labelled", "pressure_holdout",
+                      "frozen/abuse_zh", "frozen/abuse_zh_r2", "frozen/abuse_zh_r3 (tune half)"]}
+    header = {"model": f"learned_{task.name}", "written_by": "the levelhead project",
+              "trained_by": "scripts/train_learned_judges.py", "license": "Apache-2.0, as levelhead",
+              "classes": classes, "intercept": intercept, "C": c, "rows": len(rows),
+              "training_sets": used[task.name],
+              "features": "char 1-4-grams of NFKC lower-cased text, Latin word 1-2-grams; "
+                          "sublinear tf-idf, l2",
+              "defaults": {"rule_weight": w, "threshold": th},
+              # So that `judge eval` can tell when it is shown the model's own training texts.
+              "text_digests": sorted({text_digest(r.text) for r in rows})}
+    vocab = sorted(vec.vocabulary_.items())
+    path = out / f"learned_{task.name}.jsonl.gz"
+    path.write_bytes(dump_model(header, ((f, vec.idf_[j], coef[:, j]) for f, j in vocab)))
+    print(f"  wrote {path}: {len(vocab)} features, {path.stat().st_size} bytes, "
+          f"sha256 {_digest(path)}")
+    # The package's scorer must give the probabilities scikit-learn gives (same features).
+    from levelhead.judges._ngram import NgramModel
+
+    mine = NgramModel.from_bytes(task.name, path.read_bytes())
+    theirs = model.predict_proba(vec.transform([r.text for r in rows[:200]]))
+    worst = max(abs(mine.probabilities(r.text)[cl] - float(p[k]))
+                for r, p in zip(rows[:200], theirs, strict=False) for k, cl in enumerate(classes))
+    print(f"  package scorer vs scikit-learn on 200 rows: largest difference {worst:.2e}")
+    if not math.isfinite(worst) or worst > 1e-3:
+        raise SystemExit("the package's scorer disagrees with scikit-learn")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--task", action="append", choices=sorted(TASKS))
+    parser.add_argument("--select-only", action="store_true", help="print the selection, write nothing")
+    parser.add_argument("--out", type=Path, default=ROOT / "src" / "levelhead" / "judges" / "data")
+    args = parser.parse_args(argv)
+    for name in args.task or sorted(TASKS):
+        task = TASKS[name]
+        rows = [r for r in task.data() if r.label in task.labels]
+        _rule_labels(task, rows)
+        c, w, th = select(task, rows)
+        if not args.select_only:
+            write(task, rows, c, w, th, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

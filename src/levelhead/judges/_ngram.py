@@ -1,0 +1,148 @@
+"""A linear model over character and word n-grams: the learned half of the ``*.learned`` judges.
+
+The features are what :func:`features` returns for a text: character n-grams of length 1 to 4
+over its normalised form (NFKC, lower case, runs of white space as one space, a space at each
+end) and Latin word unigrams and bigrams (``w:`` prefixed). They are weighted as scikit-learn's
+``TfidfVectorizer(sublinear_tf=True, norm="l2")`` weights them — ``(1 + ln count) × idf``,
+scaled to unit length over the model's vocabulary — and scored by a logistic regression
+(one class against the other, or multinomial over three or more classes).
+
+The model file is gzipped JSON lines written by ``scripts/train_learned_judges.py``: a header
+(``classes``, ``intercept``, the training sets and their digests, the combination defaults)
+then one line per feature, ``[feature, idf, [coefficient per class]]``. Training needs
+scikit-learn; scoring here needs nothing but the standard library, so the judges load in a
+core install. Nothing is fetched: the files ship inside the package.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+__all__ = ["NgramModel", "dump_model", "features", "load_model", "text_digest"]
+
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[a-z0-9']+")
+#: Character n-gram lengths.
+ORDERS = (1, 2, 3, 4)
+
+
+def features(text: str) -> list[str]:
+    """The n-grams the model reads in ``text`` (with repeats: a count is a feature's weight)."""
+    t = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+    s = f" {t} "
+    out = [s[i:i + n] for n in ORDERS for i in range(len(s) - n + 1)]
+    words = _WORD.findall(t)
+    out.extend("w:" + w for w in words)
+    out.extend(f"w:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    return out
+
+
+def text_digest(text: str) -> str:
+    """How a model file names a training text (the first 16 hex digits of its SHA-256)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class NgramModel:
+    """A trained model: its classes, intercepts and, per feature, the idf and the coefficients.
+
+    Attributes:
+        name: the file's name (``refusal``, ``flattery``, ``abuse``).
+        classes: the labels, in the order of the coefficients (for two classes, the one
+            coefficient is the second class's log-odds).
+        digest: the first 12 hex digits of the file's SHA-256 (part of the judge's version).
+        header: the file's header (training sets, their digests, defaults).
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    intercept: tuple[float, ...]
+    vocabulary: dict[str, tuple[float, tuple[float, ...]]]
+    digest: str
+    header: dict[str, Any]
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> NgramModel:
+        """Parse a gzipped model file's bytes."""
+        lines = gzip.decompress(data).decode("utf-8").split("\n")
+        header = json.loads(lines[0])
+        vocabulary: dict[str, tuple[float, tuple[float, ...]]] = {}
+        for line in lines[1:]:
+            if line:
+                feature, idf, coefs = json.loads(line)
+                vocabulary[feature] = (float(idf), tuple(float(c) for c in coefs))
+        return cls(name, tuple(header["classes"]), tuple(float(x) for x in header["intercept"]),
+                   vocabulary, hashlib.sha256(data).hexdigest()[:12], header)
+
+    def trained_on(self, texts: Iterable[str]) -> int:
+        """How many of ``texts`` the model was trained on (figures on them are in-sample)."""
+        seen = frozenset(self.header.get("text_digests", ()))
+        return sum(1 for t in texts if text_digest(t) in seen)
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Each class's probability for ``text``."""
+        counts = Counter(f for f in features(text) if f in self.vocabulary)
+        width = len(self.intercept)
+        z = list(self.intercept)
+        norm = 0.0
+        weighted = []
+        for f, c in counts.items():
+            idf, coefs = self.vocabulary[f]
+            w = (1.0 + math.log(c)) * idf
+            norm += w * w
+            weighted.append((w, coefs))
+        if norm > 0:
+            scale = 1.0 / math.sqrt(norm)
+            for w, coefs in weighted:
+                for k in range(width):
+                    z[k] += w * scale * coefs[k]
+        if len(self.classes) == 2:
+            p = _logistic(z[0])
+            return {self.classes[0]: 1.0 - p, self.classes[1]: p}
+        top = max(z)
+        exp = [math.exp(v - top) for v in z]
+        total = sum(exp)
+        return {c: e / total for c, e in zip(self.classes, exp, strict=True)}
+
+
+def _logistic(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def dump_model(header: dict[str, Any],
+               vocabulary: Iterable[tuple[str, float, Sequence[float]]]) -> bytes:
+    """A model file's bytes: ``header`` (with ``classes`` and ``intercept``), then each
+    ``(feature, idf, coefficients)``. Gzipped without a time stamp: the same model gives the
+    same bytes."""
+    lines = [json.dumps(header, ensure_ascii=False, sort_keys=True)]
+    lines.extend(json.dumps([f, round(float(idf), 5), [round(float(c), 5) for c in coefs]],
+                            ensure_ascii=False) for f, idf, coefs in vocabulary)
+    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
+
+
+_LOADED: dict[str, NgramModel] = {}
+_LOCK = threading.Lock()
+
+
+def load_model(name: str) -> NgramModel:
+    """The packaged model ``data/learned_<name>.jsonl.gz``, read once per process."""
+    with _LOCK:
+        model = _LOADED.get(name)
+        if model is None:
+            path = resources.files("levelhead.judges") / "data" / f"learned_{name}.jsonl.gz"
+            model = _LOADED[name] = NgramModel.from_bytes(name, path.read_bytes())
+        return model
