@@ -31,7 +31,9 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           "refusal_r2.jsonl": "refusal.rules",
           # Round 3: written before the learned judges were trained (tune halves train them).
           "abuse_zh_r3.jsonl": "abuse.lexicon", "flattery_r3.jsonl": "flattery.lexicon",
-          "refusal_r3.jsonl": "refusal.rules"}
+          "refusal_r3.jsonl": "refusal.rules",
+          # Round 4: written after round 3's report, before the learned judges were retrained.
+          "abuse_zh_r4.jsonl": "abuse.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
