@@ -7,14 +7,15 @@ Needs scikit-learn (installed with ``levelhead[classifiers]``, which ``make test
 Everything it reads is the project's own labelled data under ``tests/judges/data``:
 
 - *earlier* sets written by the project while the rules were built (always training data);
-- round 1 and round 2 frozen sets (their report halves were reported once, before this work;
-  they are development data now);
-- round 3's frozen sets: only their ``tune`` halves are read here. The ``report`` halves are
-  never opened by this script; ``levelhead judge eval --split report`` reports them once.
+- the frozen sets of rounds 1 to 3 (each round's report half was reported once, before the
+  next round; they are development data now);
+- the latest round's frozen sets (``LATEST``, round 4): only their ``tune`` halves are read
+  here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
+  report`` reports them once.
 
-Selection (printed): the model is fitted on the earlier sets and rounds 1–2 and scored on
-round 3's tune half — the only labels neither the rules nor the model were written or tuned
-against — for each regularisation strength ``C``, rule weight and threshold. The best setting
+Selection (printed): the model is fitted on everything but the latest round and scored on its
+tune half — the only labels neither the rules nor the model were written or tuned against —
+for each regularisation strength ``C``, rule weight and threshold. The best setting
 by the task's objective is kept; the final model is then fitted on everything read, with that
 ``C``, and written with the chosen weight and threshold as the judge's defaults.
 Deterministic: the same data gives a byte-identical file.
@@ -70,8 +71,12 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
     return rows
 
 
-def _round3(name: str) -> Path:
-    return DATA / "frozen" / f"{name}.jsonl"
+#: The round whose tune half chooses the settings and whose report half is reported.
+LATEST = "r4"
+
+
+def _latest(name: str) -> list[Row]:
+    return _read(DATA / "frozen" / f"{name}_{LATEST}.jsonl", LATEST, split="tune")
 
 
 def refusal_data() -> list[Row]:
@@ -80,13 +85,15 @@ def refusal_data() -> list[Row]:
             + _read(DATA / "scolding_labelled.jsonl", "earlier", text="reply", label="refusal")
             + _read(DATA / "frozen" / "refusal.jsonl", "r1")
             + _read(DATA / "frozen" / "refusal_r2.jsonl", "r2")
-            + _read(_round3("refusal_r3"), "r3", split="tune"))
+            + _read(DATA / "frozen" / "refusal_r3.jsonl", "r3")
+            + _latest("refusal"))
 
 
 def flattery_data() -> list[Row]:
     return (_read(DATA / "frozen" / "flattery.jsonl", "r1")
             + _read(DATA / "frozen" / "flattery_r2.jsonl", "r2")
-            + _read(_round3("flattery_r3"), "r3", split="tune"))
+            + _read(DATA / "frozen" / "flattery_r3.jsonl", "r3")
+            + _latest("flattery"))
 
 
 def abuse_data() -> list[Row]:
@@ -101,7 +108,8 @@ def abuse_data() -> list[Row]:
                     keep=lambda r: r["label"] in pressure)
             + _read(DATA / "frozen" / "abuse_zh.jsonl", "r1")
             + _read(DATA / "frozen" / "abuse_zh_r2.jsonl", "r2")
-            + _read(_round3("abuse_zh_r3"), "r3", split="tune"))
+            + _read(DATA / "frozen" / "abuse_zh_r3.jsonl", "r3")
+            + _latest("abuse_zh"))
 
 
 @dataclass
@@ -202,9 +210,9 @@ def _combine(task: Task, probs: dict[str, float], rule: str, w: float, th: float
 
 
 def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
-    train = [r for r in rows if r.group != "r3"]
-    held = [r for r in rows if r.group == "r3"]
-    print(f"{task.name}: selecting on round 3's tune half ({len(held)} rows), "
+    train = [r for r in rows if r.group != LATEST]
+    held = [r for r in rows if r.group == LATEST]
+    print(f"{task.name}: selecting on round {LATEST[1:]}'s tune half ({len(held)} rows), "
           f"fitted on {len(train)} earlier rows")
     best: tuple[tuple[bool, float], float, float, float] | None = None
     for c in CS:
@@ -248,11 +256,13 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
     coef = model.coef_
     intercept = [float(x) for x in model.intercept_]
     used = {"refusal": ["refusal_labelled", "refusal_holdout", "scolding_labelled", "frozen/refusal",
-                        "frozen/refusal_r2", "frozen/refusal_r3 (tune half)"],
-            "flattery": ["frozen/flattery", "frozen/flattery_r2", "frozen/flattery_r3 (tune half)"],
+                        "frozen/refusal_r2", "frozen/refusal_r3", f"frozen/refusal_{LATEST} (tune half)"],
+            "flattery": ["frozen/flattery", "frozen/flattery_r2", "frozen/flattery_r3",
+                         f"frozen/flattery_{LATEST} (tune half)"],
             "abuse": ["abuse_labelled", "abuse_holdout", "classifier_labelled",
                       "classifier_heldout", "pressure_labelled", "pressure_holdout",
-                      "frozen/abuse_zh", "frozen/abuse_zh_r2", "frozen/abuse_zh_r3 (tune half)"]}
+                      "frozen/abuse_zh", "frozen/abuse_zh_r2", "frozen/abuse_zh_r3",
+                      f"frozen/abuse_zh_{LATEST} (tune half)"]}
     header = {"model": f"learned_{task.name}", "written_by": "the levelhead project",
               "trained_by": "scripts/train_learned_judges.py", "license": "Apache-2.0, as levelhead",
               "classes": classes, "intercept": intercept, "C": c, "rows": len(rows),

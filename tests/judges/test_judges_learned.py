@@ -90,17 +90,22 @@ def test_the_shipped_models_are_what_the_training_script_makes_from_the_labels(t
         assert hashlib.sha256(made).digest() == hashlib.sha256(shipped).digest(), (
             f"learned_{name}.jsonl.gz is not what scripts/train_learned_judges.py makes: retrain "
             "and commit it")
-    # Round 3's report halves are never read: none of their texts is in a model, but one
-    # self-mocking line that an earlier writer had also written (我这脑子，刚说完的事转头就忘).
-    for name, gold in (("refusal", "refusal_r3"), ("flattery", "flattery_r3"),
-                       ("abuse", "abuse_zh_r3")):
-        rows = [json.loads(line) for line in
-                (ROOT / "tests/judges/data/frozen" / f"{gold}.jsonl").read_text().splitlines()]
+    # The latest round's report halves are never read: a report text is in a model only where
+    # another writer wrote the same words into a set it was trained on ("不提供。", "Canberra.").
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import train_learned_judges as training
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    for name, gold in (("refusal", "refusal"), ("flattery", "flattery"), ("abuse", "abuse_zh")):
+        path = ROOT / "tests/judges/data/frozen" / f"{gold}_{training.LATEST}.jsonl"
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         report = [r["text"] for r in rows if r["split"] == "report"]
         tune = [r["text"] for r in rows if r["split"] == "tune"]
+        read = {r.text for r in training.TASKS[name].data()}
         model = load_model(name)
-        assert model.trained_on(tune) >= len(tune) - 2  # a text may repeat across halves
-        assert model.trained_on(report) <= (1 if name == "abuse" else 0)
+        assert model.trained_on(tune) == len(tune)
+        assert model.trained_on(report) == sum(t in read for t in report) <= 2
 
 
 def test_flattery_learned_catches_praise_in_words_no_list_holds():
