@@ -8,10 +8,10 @@ scaled to unit length over the model's vocabulary — and scored by a logistic r
 (one class against the other, or multinomial over three or more classes).
 
 The model file is gzipped JSON lines written by ``scripts/train_learned_judges.py``: a header
-(``classes``, ``intercept``, the training sets and their digests, the combination defaults)
-then one line per feature, ``[feature, idf, [coefficient per class]]``. Training needs
-scikit-learn; scoring here needs nothing but the standard library, so the judges load in a
-core install. Nothing is fetched: the files ship inside the package.
+(``classes``, ``intercept``, the training sets, the digests of the training texts, the
+combination defaults) then one line per feature, ``[feature, idf, [coefficient per class]]``.
+Training needs scikit-learn; scoring needs numpy only (a core dependency), so the judges load in
+a core install. Nothing is fetched: the files ship inside the package.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+import numpy as np
 
 __all__ = ["NgramModel", "dump_model", "features", "load_model", "text_digest"]
 
@@ -68,7 +70,11 @@ class NgramModel:
     name: str
     classes: tuple[str, ...]
     intercept: tuple[float, ...]
-    vocabulary: dict[str, tuple[float, tuple[float, ...]]]
+    #: feature -> its row in ``idf`` and ``coef``
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    #: one row per feature, one column per coefficient
+    coef: np.ndarray
     digest: str
     header: dict[str, Any]
 
@@ -77,13 +83,12 @@ class NgramModel:
         """Parse a gzipped model file's bytes."""
         lines = gzip.decompress(data).decode("utf-8").split("\n")
         header = json.loads(lines[0])
-        vocabulary: dict[str, tuple[float, tuple[float, ...]]] = {}
-        for line in lines[1:]:
-            if line:
-                feature, idf, coefs = json.loads(line)
-                vocabulary[feature] = (float(idf), tuple(float(c) for c in coefs))
+        rows = [json.loads(line) for line in lines[1:] if line]
+        vocabulary = {feature: i for i, (feature, _, _) in enumerate(rows)}
+        idf = np.array([r[1] for r in rows], dtype=np.float64)
+        coef = np.array([r[2] for r in rows], dtype=np.float64).reshape(len(rows), -1)
         return cls(name, tuple(header["classes"]), tuple(float(x) for x in header["intercept"]),
-                   vocabulary, hashlib.sha256(data).hexdigest()[:12], header)
+                   vocabulary, idf, coef, hashlib.sha256(data).hexdigest()[:12], header)
 
     def trained_on(self, texts: Iterable[str]) -> int:
         """How many of ``texts`` the model was trained on (figures on them are in-sample)."""
@@ -92,21 +97,19 @@ class NgramModel:
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Each class's probability for ``text``."""
-        counts = Counter(f for f in features(text) if f in self.vocabulary)
-        width = len(self.intercept)
+        get = self.vocabulary.get
+        rows: list[int] = []
+        counts: list[int] = []
+        for f, c in Counter(features(text)).items():
+            i = get(f)
+            if i is not None:
+                rows.append(i)
+                counts.append(c)
         z = list(self.intercept)
-        norm = 0.0
-        weighted = []
-        for f, c in counts.items():
-            idf, coefs = self.vocabulary[f]
-            w = (1.0 + math.log(c)) * idf
-            norm += w * w
-            weighted.append((w, coefs))
-        if norm > 0:
-            scale = 1.0 / math.sqrt(norm)
-            for w, coefs in weighted:
-                for k in range(width):
-                    z[k] += w * scale * coefs[k]
+        if rows:
+            w = (1.0 + np.log(np.array(counts, dtype=np.float64))) * self.idf[rows]
+            scores = (w @ self.coef[rows]) / math.sqrt(float(w @ w))
+            z = [b + float(a) for b, a in zip(z, scores, strict=True)]
         if len(self.classes) == 2:
             p = _logistic(z[0])
             return {self.classes[0]: 1.0 - p, self.classes[1]: p}

@@ -13,7 +13,7 @@ The reply is judged bad when the bad labels' share of ``p`` reaches ``threshold`
 ``rule_weight`` and ``threshold`` default to the values the training chose by leaving one
 labelled round out at a time (in the model file's header); a judge table may set them.
 Replies within ``margin`` of the threshold are ``borderline``: an ``escalate`` ensemble sends
-those to an LLM rubric. Offline, synchronous, no dependency beyond the standard library.
+those to an LLM rubric. Offline, synchronous, no extra to install.
 
 - ``refusal.learned``: ``full_refusal``, ``partial_refusal``, ``compliance`` (with ``refusal.rules``).
 - ``flattery.learned``: ``flattering``, ``plain`` (with ``flattery.lexicon``, which reads the
