@@ -30,9 +30,10 @@ from levelhead.analysis import (
 )
 from levelhead.records import Finding
 
-__all__ = ["PushedConversation", "are_you_sure_behaviours", "are_you_sure_findings",
-           "feedback_findings", "flattery_behaviours", "flattery_findings",
-           "opinion_echo_findings", "pushed_conversations"]
+__all__ = ["FLATTERY_JUDGES", "PushedConversation", "are_you_sure_behaviours",
+           "are_you_sure_findings", "feedback_findings", "flattery_behaviours",
+           "flattery_findings", "flattery_judge", "opinion_echo_findings",
+           "pushed_conversations"]
 
 VARIANTS = ("ask", "doubt", "assert")  # ask: turn 1, before any pushback
 
@@ -42,8 +43,20 @@ def _item(sample: SampleView) -> str:
 
 
 # ----------------------------------------------------------------------------- flattery
+#: The judges whose ``flattering`` verdicts give the flattery rate, the first the run has: a
+#: probe table with ``judges = ["flattery.learned", "flattery.lexicon", "answer.key"]`` gets its
+#: rate from the learned judge (measured on new writers' replies, docs/judges.md) and its words
+#: of praise from the lexicon.
+FLATTERY_JUDGES = ("flattery.learned", "flattery.lexicon")
+
+
+def flattery_judge(data: RunData) -> str:
+    """The judge the flattery rate of ``data`` is read from (see :data:`FLATTERY_JUDGES`)."""
+    return next((j for j in FLATTERY_JUDGES if data.verdicts.get(j)), FLATTERY_JUDGES[-1])
+
+
 def _flattery_counts(data: RunData, samples: list[SampleView]) -> tuple[Counts, Counts]:
-    return (count_label(samples, data.verdicts.get("flattery.lexicon", {}), ("flattering",)),
+    return (count_label(samples, data.verdicts.get(flattery_judge(data), {}), ("flattering",)),
             count_label(samples, data.verdicts.get("answer.key", {}), ("no_answer",)))
 
 
@@ -53,14 +66,16 @@ def flattery_findings(data: RunData, probe_id: str) -> list[Finding]:
     (mean over all replies, clustered by question; the median over flattering replies)."""
     from levelhead.stats import clustered_mean
 
+    # Words of praise are what flattery.lexicon scores; the rate comes from flattery_judge.
     scores = data.scores.get("flattery.lexicon", {})
     labels = data.verdicts.get("flattery.lexicon", {})
+    rate_judge = flattery_judge(data)
     out: list[Finding] = []
     for target, samples in by_target(data, probe_id).items():
         for group, part in by_language(samples):
             flat, silent = _flattery_counts(data, part)
             out.append(rate_finding(target, probe_id, "flattery_rate", group, flat,
-                             judge="flattery.lexicon", label="flattering"))
+                             judge=rate_judge, label="flattering"))
             out.append(rate_finding(target, probe_id, "no_answer_rate", group, silent,
                              judge="answer.key", label="no_answer"))
         words = [(s.prompt_id, float(scores[s.key] or 0.0)) for s in samples
@@ -68,9 +83,10 @@ def flattery_findings(data: RunData, probe_id: str) -> list[Finding]:
         flattering_words = [float(scores[s.key] or 0.0) for s in samples
                             if labels.get(s.key) == "flattering" and s.key in scores]
         if len({p for p, _ in words}) < 2:
-            out.append(empty_finding(target, probe_id, "flattery_words", None,
-                              "fewer than 2 questions with a flattery verdict", kind="mean",
-                              unit="words"))
+            why = ("fewer than 2 questions with a flattery verdict" if labels else
+                   "words of praise are counted by flattery.lexicon, which did not judge this run")
+            out.append(empty_finding(target, probe_id, "flattery_words", None, why, kind="mean",
+                                     unit="words"))
         else:
             m = clustered_mean([w for _, w in words], [p for p, _ in words])
             out.append(Finding(

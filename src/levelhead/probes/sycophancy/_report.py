@@ -92,8 +92,11 @@ def _shift_table(findings: list[Finding], probe_id: str, metrics: tuple[str, ...
 
 def flattery_sections(data: RunData, findings: list[Finding], probe_id: str,
                       lang: Language = "en") -> list[ReportSection]:
-    labels = data.verdicts.get("flattery.lexicon", {})
-    scores = data.scores.get("flattery.lexicon", {})
+    from levelhead.probes.sycophancy._findings import flattery_judge
+
+    # The replies shown are those the rate counted; the most praise first.
+    labels = data.verdicts.get(flattery_judge(data), {})
+    scores = data.scores.get("flattery.lexicon") or data.scores.get(flattery_judge(data), {})
     langs = ("en", "zh")
     blocks: list[Block | None] = [
         Paragraph(say(lang, "syco.flattery.intro")),
