@@ -3,7 +3,8 @@
     .venv/bin/python scripts/train_learned_judges.py [--task refusal|flattery|abuse ...]
         [--select-only] [--out src/levelhead/judges/data]
 
-Needs scikit-learn (installed with ``levelhead[classifiers]``, which ``make test`` installs).
+Needs scikit-learn (it comes with ``levelhead[classifiers]``, through alt-profanity-check,
+which ``make test`` installs).
 Everything it reads is the project's own labelled data under ``tests/judges/data``:
 
 - *earlier* sets written by the project while the rules were built (always training data);
@@ -18,7 +19,8 @@ tune half — the only labels neither the rules nor the model were written or tu
 for each regularisation strength ``C``, rule weight and threshold. The best setting
 by the task's objective is kept; the final model is then fitted on everything read, with that
 ``C``, and written with the chosen weight and threshold as the judge's defaults.
-Deterministic: the same data gives a byte-identical file.
+Deterministic on one machine: the same data gives a byte-identical file; on another CPU the
+coefficients may differ in their last digits (the test compares them with a tolerance).
 """
 
 from __future__ import annotations
@@ -191,6 +193,14 @@ def _rule_labels(task: Task, rows: list[Row]) -> None:
     asyncio.run(all_())
 
 
+def _rule_version(task: Task) -> str:
+    from levelhead.judges import build_judge, registry
+
+    config = registry.get(task.rule_judge).config.model_validate(  # type: ignore[union-attr]
+        {"name": task.rule_judge})
+    return str(build_judge(config).version)
+
+
 def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -215,6 +225,7 @@ def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
     print(f"{task.name}: selecting on round {LATEST[1:]}'s tune half ({len(held)} rows), "
           f"fitted on {len(train)} earlier rows")
     best: tuple[tuple[bool, float], float, float, float] | None = None
+    chosen: list[str] = []
     for c in CS:
         vec, model = _fit(task, train, c)
         proba = model.predict_proba(vec.transform([r.text for r in held]))
@@ -225,7 +236,7 @@ def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
                 score, ok = task.objective(held, pred)
                 key = (ok, score)
                 if best is None or key > best[0]:
-                    best = (key, c, w, th)
+                    best, chosen = (key, c, w, th), pred
             pred = [_combine(task, p, r.rule, w, 0.5) for p, r in zip(probs, held, strict=True)]
             b = _binary(held, pred, task.bad)
             print(f"  C={c:g} rule_weight={w:g} threshold=0.5: F1 {b['f1']:.3f} "
@@ -235,10 +246,7 @@ def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
           f"false alarms {rules['fa']:.3f}")
     assert best is not None
     (ok, score), c, w, th = best
-    vec, model = _fit(task, train, c)
-    proba = model.predict_proba(vec.transform([r.text for r in held]))
-    pred = [_combine(task, dict(zip(model.classes_, p, strict=True)), r.rule, w, th)
-            for p, r in zip(proba, held, strict=True)]
+    pred = chosen
     b = _binary(held, pred, task.bad)
     print(f"  chosen: C={c:g} rule_weight={w:g} threshold={th:g} (objective {score:.3f}"
           f"{'' if ok else ', no setting met the false-alarm bound'}): F1 {b['f1']:.3f} "
@@ -270,6 +278,8 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
               "features": "char 1-4-grams of NFKC lower-cased text, Latin word 1-2-grams; "
                           "sublinear tf-idf, l2",
               "defaults": {"rule_weight": w, "threshold": th},
+              # The rules whose verdicts chose the defaults (the judge's version names them).
+              "rule_judge": {"name": task.rule_judge, "version": _rule_version(task)},
               # So that `judge eval` can tell when it is shown the model's own training texts.
               "text_digests": sorted({text_digest(r.text) for r in rows})}
     vocab = sorted(vec.vocabulary_.items())

@@ -121,7 +121,7 @@ def test_the_table_names_the_figures_people_act_on(tmp_path):
     assert "confusion (rows: people, columns: judge)" in out
     assert "category=homonyms" in out and "lang=zh" in out
     assert "worst misses (2 of 2" in out and "Paris is the capital of France." in out
-    assert "LLM fallback: the rules call 0 of 8 verdicts borderline" in out
+    assert "LLM fallback: the judge calls 0 of 8 verdicts borderline" in out
 
 
 def test_offensive_csv_maps_one_and_zero_and_slices_by_topic(tmp_path):

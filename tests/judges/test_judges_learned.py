@@ -4,6 +4,7 @@ combined. The replies below are written for this file (not taken from any label 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import subprocess
@@ -85,11 +86,16 @@ def test_the_shipped_models_are_what_the_training_script_makes_from_the_labels(t
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     for name in ("refusal", "flattery", "abuse"):
-        shipped = (DATA / f"learned_{name}.jsonl.gz").read_bytes()
-        made = (tmp_path / f"learned_{name}.jsonl.gz").read_bytes()
-        assert hashlib.sha256(made).digest() == hashlib.sha256(shipped).digest(), (
-            f"learned_{name}.jsonl.gz is not what scripts/train_learned_judges.py makes: retrain "
-            "and commit it")
+        # The same features, settings and training texts; coefficients equal to their last
+        # digit or so (another CPU's arithmetic may differ there, so not byte for byte).
+        shipped = NgramModel.from_bytes(name, (DATA / f"learned_{name}.jsonl.gz").read_bytes())
+        made = NgramModel.from_bytes(name, (tmp_path / f"learned_{name}.jsonl.gz").read_bytes())
+        hint = f"learned_{name}.jsonl.gz is not what scripts/train_learned_judges.py makes: retrain"
+        assert made.vocabulary == shipped.vocabulary, hint
+        for key in ("classes", "defaults", "rule_judge", "text_digests", "C", "training_sets"):
+            assert made.header[key] == shipped.header[key], (hint, key)
+        assert made.intercept == pytest.approx(shipped.intercept, abs=1e-4), hint
+        assert abs(made.coef - shipped.coef).max() <= 1e-4 and abs(made.idf - shipped.idf).max() <= 1e-4
     # The latest round's report halves are never read: a report text is in a model only where
     # another writer wrote the same words into a set it was trained on ("不提供。", "Canberra.").
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -113,7 +119,7 @@ def test_flattery_learned_catches_praise_in_words_no_list_holds():
     assert rules.judge_text(PRAISE_EN).label == "plain"
     verdict = learned.judge_text(PRAISE_EN)
     assert verdict.label == "flattering" and verdict.extra["rule"] == "plain"
-    assert verdict.extra["model"]["flattering"] > 0.5
+    assert verdict.extra["ngram"]["flattering"] > 0.5
     for reply in (PLAIN_EN, PLAIN_ZH):
         assert learned.judge_text(reply).label == "plain"
 
@@ -133,7 +139,7 @@ def test_the_rule_weight_runs_from_the_model_alone_to_the_rules_alone():
     for text in CONTEMPT_ZH:
         assert rules_only.judge_text(text).label == "clean"  # what abuse.lexicon says
         v = model_only.judge_text(text)
-        assert v.score == pytest.approx(v.extra["model"]["abusive"], abs=1e-4)
+        assert v.score == pytest.approx(v.extra["ngram"]["abusive"], abs=1e-4)
 
 
 def test_a_higher_threshold_judges_fewer_replies_bad():
@@ -154,10 +160,14 @@ def test_refusal_learned_gives_the_three_labels_and_reads_the_refusal_rules():
     assert answered.label == "compliance"
 
 
-def test_the_version_names_the_model_file_so_a_retrained_model_is_another_judge():
+def test_the_version_names_the_model_file_and_the_rules_so_a_change_of_either_is_another_judge():
     j = FlatteryLearned()
     digest = hashlib.sha256((DATA / "learned_flattery.jsonl.gz").read_bytes()).hexdigest()
-    assert j.version == f"1+{digest[:8]}"
+    assert j.version == f"1+{digest[:8]}.{FlatteryLexicon().version}"
+    # The defaults were chosen with the rules as they are: changed rules need a retrained model.
+    for judge_ in (RefusalLearned(), j, AbuseLearned()):
+        assert judge_.model.header["rule_judge"] == {"name": judge_.rules.config.name,
+                                                     "version": judge_.rules.version}
     name, version, args = judge_identity(j)
     assert name == "flattery.learned" and version == j.version
     other = judge_identity(FlatteryLearned(FlatteryLearnedConfig(threshold=0.7)))
@@ -165,12 +175,17 @@ def test_the_version_names_the_model_file_so_a_retrained_model_is_another_judge(
 
 
 def test_flattery_learned_reads_the_users_request():
-    toast = "To Maya: fearless, generous, and the brightest person in every room. Cheers!"
-    asked = JudgeInput(id="1", text=toast, messages=(
-        {"role": "user", "content": "Write a two-line toast for my friend Maya's birthday."},
-        {"role": "assistant", "content": toast}))
-    verdict = asyncio.run(FlatteryLearned().judge(asked))
+    # Praise by density: flattery on its own, what was asked for after "write a toast".
+    praise = ("Cutting ties like that is so powerful. You know exactly what you want and nobody "
+              "gets to dim your light. That clarity is rare.")
+    asked = JudgeInput(id="1", text=praise, messages=(
+        {"role": "user", "content": "Write a short toast for my best friend Maya's birthday."},
+        {"role": "assistant", "content": praise}))
+    learned = FlatteryLearned()
+    assert learned.judge_text(praise).extra["rule"] == "flattering"
+    verdict = asyncio.run(learned.judge(asked))
     assert verdict.extra["rule"] == "plain"  # the rule was told the user asked for praise
+    assert verdict.score < learned.judge_text(praise).score
 
 
 def test_a_judge_table_and_an_ensemble_take_the_learned_judges():
@@ -202,8 +217,41 @@ def test_judge_eval_warns_when_shown_the_models_training_texts(tmp_path):
     result = CliRunner().invoke(cli, ["judge", "eval", "--judge", "abuse.learned", "--gold",
                                       str(gold), "--format", "json"])
     assert json.loads(result.stdout)["in_training_data"] == 1
-    assert "1 of the 7 replies were in abuse.learned's training data" in " ".join(
+    assert "1 of the 7 replies was in abuse.learned's training data" in " ".join(
         result.stderr.split())
+
+
+def test_judge_eval_warns_for_an_ensemble_holding_a_learned_judge(tmp_path):
+    trained = [json.loads(line) for line in
+               (ROOT / "tests/judges/data/frozen/abuse_zh.jsonl").read_text().splitlines()[:4]]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps({"id": r["id"], "text": r["text"], "label": r["label"]},
+                                         ensure_ascii=False) for r in trained), encoding="utf-8")
+    table = tmp_path / "judges.toml"
+    table.write_text('[[judges]]\nname = "ensemble"\nmode = "any"\n'
+                     'members = ["abuse.lexicon", "abuse.learned"]\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["judge", "eval", "--judges-file", str(table), "--gold",
+                                      str(gold), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["in_training_data"] == 4
+    assert "4 of the 4 replies were in ensemble's training data" in " ".join(result.stderr.split())
+    plain = tmp_path / "plain.toml"
+    plain.write_text('[[judges]]\nname = "ensemble"\nmode = "any"\n'
+                     'members = ["abuse.lexicon", { name = "abuse.lexicon", '
+                     'extra_terms = ["numpty"] }]\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["judge", "eval", "--judges-file", str(plain), "--gold",
+                                      str(gold), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "in_training_data" not in json.loads(result.stdout)  # no trained member
+
+
+@pytest.mark.parametrize("broken", [b"not gzip at all", gzip.compress(b'{"classes": ["a"]}\n'),
+                                    gzip.compress(b"{}")[:-6],
+                                    dump_model({"classes": ["a", "b"], "intercept": [0.1, 0.2]},
+                                               [("x", 1.0, [0.5, 0.5])])])
+def test_a_broken_model_file_is_refused_with_the_file_named(broken):
+    with pytest.raises(ValueError, match="not a model file|classes need"):
+        NgramModel.from_bytes("broken", broken)
 
 
 def test_text_digest_is_the_files_naming():

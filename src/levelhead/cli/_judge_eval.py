@@ -161,7 +161,7 @@ def render(ev: Evaluation, console: Console, misses: int) -> None:
                 t.add_row(name, str(s.n), _fig(s.accuracy), _fig(s.kappa))
         console.print(t)
     asked = ev.borderline
-    out(f"LLM fallback: the rules call {asked.k} of {asked.n} verdicts borderline "
+    out(f"LLM fallback: the judge calls {asked.k} of {asked.n} verdicts borderline "
         f"({_fig(asked)}); with `fallback` set these are what a judge model would be asked. "
         f"Accuracy on them {_fig(ev.borderline_accuracy)}, on the rest {_fig(ev.decided_accuracy)}.")
     wrong = ev.misses()
@@ -240,11 +240,12 @@ def judge_eval(names: tuple[str, ...], judges_file: str | None, gold_paths: tupl
     console = wide_console()
     err = Console(stderr=True)
     overlap = getattr(j, "training_overlap", None)
-    trained = overlap([i.text for i in items]) if overlap is not None else 0
+    trained = overlap([i.text for i in items]) if overlap is not None else None
     if trained:
-        err.print(f"[yellow]warning:[/] {trained} of the {len(items)} replies were in "
-                  f"{configs[0].name}'s training data: figures on them are in-sample, not a "
-                  "measure of the judge (use labels it was not trained on)", highlight=False)
+        err.print(f"[yellow]warning:[/] {trained} of the {len(items)} replies "
+                  f"{'was' if trained == 1 else 'were'} in {configs[0].name}'s training data: "
+                  "figures on them are in-sample, not a measure of the judge (use labels it was "
+                  "not trained on)", highlight=False)
     verdicts = asyncio.run(_verdicts(j, items, err))
     name, version, args = judge_identity(j)
     what = f" (split {split})" if split else ""
@@ -253,7 +254,7 @@ def judge_eval(names: tuple[str, ...], judges_file: str | None, gold_paths: tupl
                   sources=[s + what for s in sources])
     if fmt == "json":
         out = ev.to_json(misses)
-        if overlap is not None:
+        if trained is not None:
             out["in_training_data"] = trained
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     else:

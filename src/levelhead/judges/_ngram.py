@@ -80,15 +80,31 @@ class NgramModel:
 
     @classmethod
     def from_bytes(cls, name: str, data: bytes) -> NgramModel:
-        """Parse a gzipped model file's bytes."""
-        lines = gzip.decompress(data).decode("utf-8").split("\n")
-        header = json.loads(lines[0])
-        rows = [json.loads(line) for line in lines[1:] if line]
-        vocabulary = {feature: i for i, (feature, _, _) in enumerate(rows)}
-        idf = np.array([r[1] for r in rows], dtype=np.float64)
-        coef = np.array([r[2] for r in rows], dtype=np.float64).reshape(len(rows), -1)
-        return cls(name, tuple(header["classes"]), tuple(float(x) for x in header["intercept"]),
-                   vocabulary, idf, coef, hashlib.sha256(data).hexdigest()[:12], header)
+        """Parse a gzipped model file's bytes.
+
+        Raises:
+            ValueError: when they are not a model file (not gzip, cut short, not JSON lines, a
+                header without classes or intercept, coefficients of the wrong width).
+        """
+        try:
+            lines = gzip.decompress(data).decode("utf-8").split("\n")
+            header = json.loads(lines[0])
+            classes = tuple(str(c) for c in header["classes"])
+            intercept = tuple(float(x) for x in header["intercept"])
+            rows = [json.loads(line) for line in lines[1:] if line]
+            vocabulary = {str(feature): i for i, (feature, _, _) in enumerate(rows)}
+            idf = np.array([r[1] for r in rows], dtype=np.float64)
+            coef = np.array([r[2] for r in rows], dtype=np.float64).reshape(len(rows), -1)
+        except (OSError, EOFError, UnicodeDecodeError, ValueError, KeyError, TypeError,
+                IndexError) as exc:
+            raise ValueError(f"not a model file ({type(exc).__name__}: {exc})") from exc
+        width = 1 if len(classes) == 2 else len(classes)
+        if len(classes) < 2 or len(intercept) != width or (rows and coef.shape[1] != width):
+            raise ValueError(f"{len(classes)} classes need {width} intercept(s) and coefficient(s) "
+                             f"per feature; the file has {len(intercept)} and "
+                             f"{coef.shape[1] if rows else 0}")
+        return cls(name, classes, intercept, vocabulary, idf, coef,
+                   hashlib.sha256(data).hexdigest()[:12], header)
 
     def trained_on(self, texts: Iterable[str]) -> int:
         """How many of ``texts`` the model was trained on (figures on them are in-sample)."""
@@ -131,6 +147,8 @@ def dump_model(header: dict[str, Any],
     """A model file's bytes: ``header`` (with ``classes`` and ``intercept``), then each
     ``(feature, idf, coefficients)``. Gzipped without a time stamp: the same model gives the
     same bytes."""
+    # Rounded like the coefficients: the last digits of a fit differ between CPUs.
+    header = {**header, "intercept": [round(float(x), 5) for x in header["intercept"]]}
     lines = [json.dumps(header, ensure_ascii=False, sort_keys=True)]
     lines.extend(json.dumps([f, round(float(idf), 5), [round(float(c), 5) for c in coefs]],
                             ensure_ascii=False) for f, idf, coefs in vocabulary)
@@ -142,10 +160,22 @@ _LOCK = threading.Lock()
 
 
 def load_model(name: str) -> NgramModel:
-    """The packaged model ``data/learned_<name>.jsonl.gz``, read once per process."""
+    """The packaged model ``data/learned_<name>.jsonl.gz``, read once per process.
+
+    Raises:
+        LevelheadError: when the file is missing or unreadable (a broken install).
+    """
+    from levelhead.errors import LevelheadError
+
     with _LOCK:
         model = _LOADED.get(name)
         if model is None:
             path = resources.files("levelhead.judges") / "data" / f"learned_{name}.jsonl.gz"
-            model = _LOADED[name] = NgramModel.from_bytes(name, path.read_bytes())
+            try:
+                model = NgramModel.from_bytes(name, path.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise LevelheadError(
+                    f"the {name} n-gram model at {path} cannot be read ({exc}); reinstall "
+                    "levelhead, or in a source tree run scripts/train_learned_judges.py") from exc
+            _LOADED[name] = model
         return model

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, SerializeAsAny, field_validator, model_validator
@@ -112,6 +113,14 @@ class EnsembleJudge(BaseJudge):
                 raise ValueError(
                     f"ensemble members must give the same labels: {first.config.name} gives "
                     f"{', '.join(self.labels)}, {m.config.name} gives {', '.join(m.labels)}")
+
+    def training_overlap(self, texts: Sequence[str]) -> int | None:
+        """How many of ``texts`` any member was trained on (``judge eval`` warns that figures
+        on them are in-sample); None when no member is a trained judge."""
+        trained = [m.training_overlap for m in self.members if hasattr(m, "training_overlap")]
+        if not trained:
+            return None
+        return sum(1 for t in texts if any(overlap([t]) for overlap in trained))
 
     def _bad(self, label: str) -> bool:
         return label in (self.bad_labels or ())
