@@ -105,6 +105,7 @@ def is_cjk(text: str) -> bool:
 
 
 _HAN_OR_EXT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_LATIN_WORD = re.compile(r"[^\W\d_]+")
 
 
 def detect_language(text: str) -> str:
@@ -114,8 +115,8 @@ def detect_language(text: str) -> str:
     Counting a Latin word once (not letter by letter) keeps commands and code in a Chinese
     prompt (``用 kubectl delete pod … 删除可以吗``) from pulling it under the line.
     """
-    cjk = sum(1 for c in text if _HAN_OR_EXT.match(c))
-    words = len(re.findall(r"[^\W\d_]+", _HAN_OR_EXT.sub(" ", text)))
+    cjk = len(_HAN_OR_EXT.findall(text))  # each match is one character
     if not cjk:
         return "en"
+    words = len(_LATIN_WORD.findall(_HAN_OR_EXT.sub(" ", text)))
     return "zh" if cjk / (cjk + words) >= 0.3 else "en"

@@ -12,7 +12,8 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from levelhead.monitor._guard_source import guard_replies
@@ -31,6 +32,8 @@ from levelhead.store import MonitorSourceRecord, Store
 __all__ = ["guard_batches", "log_batches", "source_name", "start_of"]
 
 _END = object()
+# How many lines the reader hands over at a time (at most; fewer when the log goes quiet).
+_CHUNK = 64
 
 
 def start_of(record: MonitorSourceRecord | None) -> Position | None:
@@ -64,30 +67,49 @@ def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
         FileNotFoundError: no file at ``path`` (and not following).
     """
     stop = stop or threading.Event()
-    items: queue.Queue[object] = queue.Queue(maxsize=2 * size)
+    # The reader hands lines over in chunks (one queue operation per line cost more than
+    # reading it), and whatever it holds before each wait for the log to grow.
+    chunks: queue.Queue[object] = queue.Queue(maxsize=max(2, 2 * size // _CHUNK))
     failure: list[BaseException] = []
 
+    def hand_over(chunk: list[Item | RawLine]) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(chunk, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def read() -> None:
+        chunk: list[Item | RawLine] = []
+
+        def flush() -> None:
+            nonlocal chunk
+            if chunk and hand_over(chunk):
+                chunk = []
+
         try:
-            for item in read_log(path, start=start, follow=follow, stop=stop, poll_s=poll_s,
+            for item in read_log(path, start=start, follow=follow,
+                                 stop=_FlushBeforeWaiting(stop, flush), poll_s=poll_s,
                                  source=source, parse=parse):
-                while not stop.is_set():
-                    try:
-                        items.put(item, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
+                chunk.append(item)
+                if len(chunk) >= _CHUNK:
+                    flush()
                 if stop.is_set():
                     break
+            else:
+                flush()
         except BaseException as exc:  # handed to the consumer, raised there
             failure.append(exc)
         finally:
-            items.put(_END)
+            chunks.put(_END)
 
     reader = threading.Thread(target=read, name="levelhead-monitor-reader", daemon=True)
     reader.start()
     try:
         done = False
+        ahead: deque[Item | RawLine] = deque()  # what the reader handed over, not batched yet
         while not done:
             conversations: list[Conversation] = []
             malformed: list[tuple[int, str]] = []
@@ -95,14 +117,17 @@ def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
             last: Position | None = None
             deadline = time.monotonic() + flush_s
             while len(conversations) + len(malformed) + len(lines) < size:
-                try:
-                    got = items.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if got is _END:
-                    done = True
-                    break
-                item: Item | RawLine = got  # type: ignore[assignment]
+                if not ahead:
+                    try:
+                        got = chunks.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if got is _END:
+                        done = True
+                        break
+                    handed: list[Item | RawLine] = got  # type: ignore[assignment]
+                    ahead.extend(handed)
+                item = ahead.popleft()
                 if isinstance(item, RawLine):
                     lines.append((item.raw, item.line, item.offset, item.source))
                     last = item.position
@@ -124,6 +149,24 @@ def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
     finally:
         stop.set()
         reader.join(timeout=5)
+
+
+class _FlushBeforeWaiting(threading.Event):
+    """The stop event as the reader hands it to :func:`read_log`: set when ``stop`` is, and
+    handing the reader's chunk over (``flush``) before each wait for the log to grow, so that
+    no line read waits for a quiet log."""
+
+    def __init__(self, stop: threading.Event, flush: Callable[[], None]) -> None:
+        super().__init__()
+        self._stop = stop
+        self._flush = flush
+
+    def is_set(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._flush()
+        return self._stop.wait(timeout)
 
 
 def guard_batches(store: Store, after_id: int, *, follow: bool = False,
