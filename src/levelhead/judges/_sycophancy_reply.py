@@ -208,6 +208,9 @@ class FlatteryLexicon(RuleJudgeWithFallback):
     version = "3"
     labels = ("flattering", "plain")
     bad_labels = ("flattering",)
+    # The verdict reads the user's message (praise the user asked to have written is no
+    # flattery): the engine must await judge(), not take judge_text()'s reply-only path.
+    uses_context = True
 
     def __init__(self, config: FlatteryLexiconConfig | None = None) -> None:
         self.config = config or FlatteryLexiconConfig()
