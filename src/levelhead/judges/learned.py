@@ -58,6 +58,9 @@ class _Learned(BaseJudge):
 
     config: LearnedConfig
     sync = True
+    #: The scheme's version; a built judge's ``version`` adds its model file's digest and the
+    #: rule judge's version (``1+45638bd8.4``).
+    version = "1"
     #: The packaged model's name (``data/learned_<model>.jsonl.gz``).
     model_name: str
 
