@@ -117,3 +117,35 @@ def test_an_ingest_killed_outright_leaves_no_worker_behind(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)  # the ingest alone: its helpers get no signal at all
     _assert_nothing_left(proc, drain, err)
     assert proc.returncode == -signal.SIGKILL
+
+
+_STARTS_FORKSERVER = """
+import sys, time
+from levelhead.monitor._ingest import _forkserver_context
+sys.stdout.write("go\\n"); sys.stdout.flush()
+_forkserver_context()
+time.sleep(2)
+print("survived", flush=True)
+"""
+
+
+def test_a_stop_signal_sent_while_the_forkserver_starts_is_not_lost():
+    # Starting the forkserver takes a few milliseconds; a SIGTERM sent to the ingest then must
+    # still stop it (it once set the signal to ignored for that moment, discarding it).
+    lost = []
+    for delay_ms in (0, 1, 2, 3, 4, 5, 6, 8) * 2:
+        child = subprocess.Popen([sys.executable, "-c", _STARTS_FORKSERVER],
+                                 stdout=subprocess.PIPE, start_new_session=True)
+        try:
+            assert child.stdout is not None and child.stdout.readline() == b"go\n"
+            time.sleep(delay_ms / 1000)
+            os.kill(child.pid, signal.SIGTERM)
+            out, _ = child.communicate(timeout=20)
+            if b"survived" in out:
+                lost.append(delay_ms)
+        finally:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert not lost, f"SIGTERM lost when sent {lost} ms after the forkserver began starting"

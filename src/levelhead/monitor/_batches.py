@@ -101,6 +101,7 @@ def log_batches(path: str | os.PathLike[str], *, start: Position | None = None,
             else:
                 flush()
         except BaseException as exc:  # handed to the consumer, raised there
+            flush()  # the lines read before it (a rotated file unreadable, say) still count
             failure.append(exc)
         finally:
             chunks.put(_END)

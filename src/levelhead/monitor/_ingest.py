@@ -17,6 +17,7 @@ import gc
 import hashlib
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
 import select
 import signal
@@ -320,32 +321,31 @@ def _forkserver_context() -> multiprocessing.context.BaseContext:
     Both reach the whole process group (a terminal's Ctrl-C, a service manager's stop). A
     forkserver killed by one takes the pool with it: its workers' sentinels close, the pool
     counts them dead and gives up on them, and the workers, which ignore the signal, outlive
-    the ingest as orphans holding its stderr (and the resource tracker) open. Started ignoring
+    the ingest as orphans holding its stderr (and the resource tracker) open. Started deaf to
     both, the server and every worker forked from it leave stopping to this process, which
     shuts the pool down; the server exits when this process does.
 
-    An ignored signal stays ignored through ``exec``, so the server is started with both
-    ignored here, and blocked meanwhile so that one sent to this process in that moment waits
-    for its own handler instead of being lost. Signal handlers can only be set from the main
-    thread: elsewhere the server starts as it would anyway.
+    A blocked signal stays blocked through ``fork`` and ``exec``, so the server is started with
+    both blocked in this thread (and its workers, which ignore both, unblock them): a signal for
+    the server then stays pending there for ever, while one sent to this process in that moment
+    is delivered to its handler when the mask is restored. The handlers are not touched:
+    setting a signal to ignored would discard one already pending. The resource tracker, which
+    unblocks both when it starts, is started first. Elsewhere than the main thread the server
+    starts as it would anyway, and a forkserver that other code in this process started before
+    is reused as it is (not deaf: a stop signal to the process group may then end the pool
+    with an error instead of a clean stop).
     """
     context = multiprocessing.get_context("forkserver")
     if threading.current_thread() is not threading.main_thread():
         return context
-    handlers = {s: signal.getsignal(s) for s in _STOPPING}
-    if any(h is None for h in handlers.values()):  # set outside Python: could not be restored
-        return context
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    multiprocessing.resource_tracker.ensure_running()
+    blocked: set[int | signal.Signals] | None = None
     try:
-        for s in _STOPPING:
-            signal.signal(s, signal.SIG_IGN)
-        try:
-            multiprocessing.forkserver.ensure_running()
-        finally:
-            for s, handler in handlers.items():
-                signal.signal(s, handler)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        multiprocessing.forkserver.ensure_running()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     return context
 
 
@@ -364,7 +364,9 @@ def _end_with(pid: int) -> None:
         return
 
     def watch() -> None:
-        select.select([watched], [], [])
+        poller = select.poll()  # not select.select: a descriptor may be past 1023
+        poller.register(watched, select.POLLIN)
+        poller.poll()
         os._exit(1)
 
     threading.Thread(target=watch, name="levelhead-monitor-watch", daemon=True).start()
