@@ -4,6 +4,7 @@ leaves no process behind: no worker, forkserver or resource tracker holding its 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -144,8 +145,6 @@ def test_a_stop_signal_sent_while_the_forkserver_starts_is_not_lost():
             if b"survived" in out:
                 lost.append(delay_ms)
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     assert not lost, f"SIGTERM lost when sent {lost} ms after the forkserver began starting"
