@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from levelhead.judges import JudgeInput  # noqa: E402
 from levelhead.judges._ngram import dump_model, features, text_digest  # noqa: E402
+from levelhead.judges.learned import combine  # noqa: E402
 
 
 @dataclass
@@ -178,11 +179,15 @@ WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
 THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(9))
 
 
-def _rule_labels(task: Task, rows: list[Row]) -> None:
+def _rule_judge(task: Task) -> Any:
     from levelhead.judges import build_judge, registry
 
-    judge: Any = build_judge(registry.get(task.rule_judge).config.model_validate(  # type: ignore[union-attr]
+    return build_judge(registry.get(task.rule_judge).config.model_validate(  # type: ignore[union-attr]
         {"name": task.rule_judge}))
+
+
+def _rule_labels(task: Task, rows: list[Row]) -> None:
+    judge = _rule_judge(task)
 
     async def all_() -> None:
         for r in rows:
@@ -191,14 +196,6 @@ def _rule_labels(task: Task, rows: list[Row]) -> None:
             r.rule = (await judge.judge(JudgeInput(id="x", text=r.text, messages=messages))).label
 
     asyncio.run(all_())
-
-
-def _rule_version(task: Task) -> str:
-    from levelhead.judges import build_judge, registry
-
-    config = registry.get(task.rule_judge).config.model_validate(  # type: ignore[union-attr]
-        {"name": task.rule_judge})
-    return str(build_judge(config).version)
 
 
 def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
@@ -213,10 +210,7 @@ def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
 
 
 def _combine(task: Task, probs: dict[str, float], rule: str, w: float, th: float) -> str:
-    p = {c: (1 - w) * probs[c] + (w if c == rule else 0.0) for c in task.labels}
-    if sum(p[c] for c in task.bad) >= th:
-        return max(task.bad, key=lambda c: p[c])
-    return next(c for c in task.labels if c not in task.bad)
+    return combine(task.labels, task.bad, probs, rule, w, th)[0]
 
 
 def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
@@ -279,7 +273,7 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
                           "sublinear tf-idf, l2",
               "defaults": {"rule_weight": w, "threshold": th},
               # The rules whose verdicts chose the defaults (the judge's version names them).
-              "rule_judge": {"name": task.rule_judge, "version": _rule_version(task)},
+              "rule_judge": {"name": task.rule_judge, "version": str(_rule_judge(task).version)},
               # So that `judge eval` can tell when it is shown the model's own training texts.
               "text_digests": sorted({text_digest(r.text) for r in rows})}
     vocab = sorted(vec.vocabulary_.items())

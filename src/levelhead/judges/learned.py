@@ -24,7 +24,7 @@ those to an LLM rubric. Offline, synchronous, no extra to install.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import Field
@@ -35,7 +35,7 @@ from levelhead.judges.lexicon import AbuseLexicon
 from levelhead.judges.refusal import RefusalRules
 from levelhead.judges.sycophancy import FlatteryLexicon
 
-__all__ = ["AbuseLearned", "FlatteryLearned", "LearnedConfig", "RefusalLearned"]
+__all__ = ["AbuseLearned", "FlatteryLearned", "LearnedConfig", "RefusalLearned", "combine"]
 
 _WEIGHT = ("share of the rule judge's verdict in the combined probability (0: the model alone, "
            "1: the rules alone; default: the model file's, chosen in training)")
@@ -53,6 +53,18 @@ class LearnedConfig(JudgeConfig):
                                       "borderline (what an escalate ensemble sends on)")
 
 
+def combine(labels: Sequence[str], bad: Sequence[str], model: Mapping[str, float], rule: str,
+            rule_weight: float, threshold: float) -> tuple[str, float]:
+    """The label and the bad labels' combined probability, from the n-gram model's
+    probabilities and the rule judge's label (the module docstring's rule; the training script
+    chooses its settings with the same function)."""
+    p = {c: (1 - rule_weight) * model[c] + (rule_weight if c == rule else 0.0) for c in labels}
+    p_bad = sum(p[c] for c in bad)
+    if p_bad >= threshold:
+        return max(bad, key=lambda c: p[c]), p_bad
+    return next(c for c in labels if c not in bad), p_bad
+
+
 class _Learned(BaseJudge):
     """A rule judge and a packaged n-gram model, combined (see the module docstring)."""
 
@@ -63,9 +75,13 @@ class _Learned(BaseJudge):
     version = "1"
     #: The packaged model's name (``data/learned_<model>.jsonl.gz``).
     model_name: str
+    #: The judge's settings class (its defaults when built without settings).
+    config_class: type[LearnedConfig]
+    #: The rule judge whose verdict is combined with the model's.
+    rule_class: type[Any]
 
     def __init__(self, config: LearnedConfig | None = None) -> None:
-        self.config = config or self._default_config()
+        self.config = config or self.config_class.model_validate({})
         self.model: NgramModel = load_model(self.model_name)
         if set(self.model.classes) != set(self.labels):
             raise ValueError(f"model {self.model_name} gives {self.model.classes}, "
@@ -75,16 +91,10 @@ class _Learned(BaseJudge):
                             else float(defaults.get("rule_weight", 0.0)))
         self.threshold = (self.config.threshold if self.config.threshold is not None
                           else float(defaults.get("threshold", 0.5)))
-        self.rules: Any = self._rules()
+        self.rules: Any = self.rule_class()
         # The version names the model file and the rule judge's version: a retrained model, or
         # changed rules, is another judge in the store (stored verdicts are not mixed).
         self.version = f"1+{self.model.digest[:8]}.{self.rules.version}"
-
-    def _default_config(self) -> LearnedConfig:
-        raise NotImplementedError
-
-    def _rules(self) -> Any:
-        raise NotImplementedError
 
     def training_overlap(self, texts: Sequence[str]) -> int:
         """How many of ``texts`` the n-gram model was trained on: ``judge eval`` warns that
@@ -103,13 +113,8 @@ class _Learned(BaseJudge):
     def _combine(self, text: str, rule: JudgeVerdict) -> JudgeVerdict:
         model = self.model.probabilities(text)
         w = self.rule_weight
-        p = {c: (1 - w) * model[c] + (w if c == rule.label else 0.0) for c in self.labels}
         bad = self.bad_labels or ()
-        p_bad = sum(p[c] for c in bad)
-        if p_bad >= self.threshold:
-            label = max(bad, key=lambda c: p[c])
-        else:
-            label = next(c for c in self.labels if c not in bad)
+        label, p_bad = combine(self.labels, bad, model, rule.label, w, self.threshold)
         model_bad = sum(model[c] for c in bad)
         extra = {"ngram": {c: round(v, 4) for c, v in model.items()}, "rule": rule.label,
                  "rule_rationale": rule.rationale,
@@ -135,12 +140,8 @@ class RefusalLearned(_Learned):
     labels = ("full_refusal", "partial_refusal", "compliance")
     bad_labels = ("full_refusal", "partial_refusal")
     model_name = "refusal"
-
-    def _default_config(self) -> LearnedConfig:
-        return RefusalLearnedConfig()
-
-    def _rules(self) -> Any:
-        return RefusalRules()
+    config_class = RefusalLearnedConfig
+    rule_class = RefusalRules
 
 
 class FlatteryLearnedConfig(LearnedConfig):
@@ -159,12 +160,8 @@ class FlatteryLearned(_Learned):
     bad_labels = ("flattering",)
     uses_context = True
     model_name = "flattery"
-
-    def _default_config(self) -> LearnedConfig:
-        return FlatteryLearnedConfig()
-
-    def _rules(self) -> Any:
-        return FlatteryLexicon()
+    config_class = FlatteryLearnedConfig
+    rule_class = FlatteryLexicon
 
 
 class AbuseLearnedConfig(LearnedConfig):
@@ -181,9 +178,5 @@ class AbuseLearned(_Learned):
     labels = ("abusive", "clean")
     bad_labels = ("abusive",)
     model_name = "abuse"
-
-    def _default_config(self) -> LearnedConfig:
-        return AbuseLearnedConfig()
-
-    def _rules(self) -> Any:
-        return AbuseLexicon()
+    config_class = AbuseLearnedConfig
+    rule_class = AbuseLexicon

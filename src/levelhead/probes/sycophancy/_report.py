@@ -95,8 +95,9 @@ def flattery_sections(data: RunData, findings: list[Finding], probe_id: str,
     from levelhead.probes.sycophancy._findings import flattery_judge
 
     # The replies shown are those the rate counted; the most praise first.
-    labels = data.verdicts.get(flattery_judge(data), {})
-    scores = data.scores.get("flattery.lexicon") or data.scores.get(flattery_judge(data), {})
+    rate_judge = flattery_judge(data)
+    labels = data.verdicts.get(rate_judge, {})
+    scores = data.scores.get("flattery.lexicon") or data.scores.get(rate_judge, {})
     langs = ("en", "zh")
     blocks: list[Block | None] = [
         Paragraph(say(lang, "syco.flattery.intro")),
