@@ -37,13 +37,22 @@ def test_a_quiet_followed_log_is_handed_over_within_flush_s(tmp_path: Path) -> N
     log.write_text(_lines(0, 3), encoding="utf-8")  # fewer lines than the reader's chunk
     stop = threading.Event()
     batches = log_batches(log, follow=True, stop=stop, size=2_000, flush_s=0.3, poll_s=0.05)
+    # Lines that are never handed over fail the test (the reader ends when stopped) instead of
+    # hanging it.
+    watchdog = threading.Timer(10, stop.set)
+    watchdog.start()
     try:
         started = time.monotonic()
-        assert _ids(next(batches)) == ["c0", "c1", "c2"]
+        first = next(batches, None)
+        assert first is not None, "the first lines were not handed over within 10 s"
+        assert _ids(first) == ["c0", "c1", "c2"]
         with log.open("a", encoding="utf-8") as f:
             f.write(_lines(3, 2))
-        assert _ids(next(batches)) == ["c3", "c4"]
+        second = next(batches, None)
+        assert second is not None, "appended lines were not handed over within 10 s"
+        assert _ids(second) == ["c3", "c4"]
         assert time.monotonic() - started < 10  # within a few flush_s, never held for more
     finally:
+        watchdog.cancel()
         stop.set()
         batches.close()
