@@ -37,7 +37,8 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           "flattery_r4.jsonl": "flattery.learned",
           # Round 5: written after round 4's report, before the models were refitted with the
           # sets written for training only (tests/judges/data/train/).
-          "abuse_zh_r5.jsonl": "abuse.learned", "flattery_r5.jsonl": "flattery.learned"}
+          "abuse_zh_r5.jsonl": "abuse.learned", "flattery_r5.jsonl": "flattery.learned",
+          "refusal_r5.jsonl": "refusal.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
@@ -67,7 +68,8 @@ def test_a_frozen_set_is_big_balanced_and_in_the_judges_labels(name):
 def test_the_english_and_chinese_sets_hold_both_languages():
     for name in ("refusal.jsonl", "flattery.jsonl", "capitulation.jsonl", "choice.jsonl",
                  "flattery_r2.jsonl", "refusal_r2.jsonl", "flattery_r3.jsonl",
-                 "refusal_r3.jsonl", "refusal_r4.jsonl", "flattery_r4.jsonl", "flattery_r5.jsonl"):
+                 "refusal_r3.jsonl", "refusal_r4.jsonl", "flattery_r4.jsonl", "flattery_r5.jsonl",
+                 "refusal_r5.jsonl"):
         langs = Counter(json.loads(line).get("lang") for line in
                         (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
         assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)
