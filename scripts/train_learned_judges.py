@@ -8,9 +8,11 @@ which ``make test`` installs).
 Everything it reads is the project's own labelled data under ``tests/judges/data``:
 
 - *earlier* sets written by the project while the rules were built (always training data);
-- the frozen sets of rounds 1 to 3 (each round's report half was reported once, before the
+- ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
+  frozen set (round 5; their voices differ from every frozen set's);
+- the frozen sets of rounds 1 to 4 (each round's report half was reported once, before the
   next round; they are development data now);
-- the latest round's frozen sets (``LATEST``, round 4): only their ``tune`` halves are read
+- the latest round's frozen sets (``LATEST``, round 5): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
 
@@ -42,7 +44,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from levelhead.judges import JudgeInput  # noqa: E402
 from levelhead.judges._ngram import dump_model, features, text_digest  # noqa: E402
-from levelhead.judges.learned import combine  # noqa: E402
+from levelhead.judges.learned import FlatteryLearned, combine  # noqa: E402
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Row:
     label: str
     prompt: str | None
     group: str
+    #: The file it came from, as the model file's header names it.
+    source: str = ""
     category: str | None = None
     model: str | None = None
     rule: str = ""
@@ -60,6 +64,7 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
           relabel: dict[str, str] | None = None, split: str | None = None,
           keep: Callable[[dict[str, Any]], bool] | None = None) -> list[Row]:
     rows = []
+    source = str(path.relative_to(DATA).with_suffix("")) + (f" ({split} half)" if split else "")
     for line in path.read_text(encoding="utf-8").split("\n"):
         if not line.strip():
             continue
@@ -70,16 +75,23 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
             continue
         value = r[label]
         value = (relabel or {}).get(value, value)
-        rows.append(Row(r[text], value, r.get("prompt"), group, r.get("category"), r.get("model")))
+        rows.append(Row(r[text], value, r.get("prompt"), group, source, r.get("category"),
+                        r.get("model")))
     return rows
 
 
 #: The round whose tune half chooses the settings and whose report half is reported.
-LATEST = "r4"
+LATEST = "r5"
 
 
 def _latest(name: str) -> list[Row]:
     return _read(DATA / "frozen" / f"{name}_{LATEST}.jsonl", LATEST, split="tune")
+
+
+def _training_only(name: str) -> list[Row]:
+    """The sets written for training only (``train/<name>_tA.jsonl`` …), in name order."""
+    return [row for path in sorted((DATA / "train").glob(f"{name}_t*.jsonl"))
+            for row in _read(path, "train")]
 
 
 def refusal_data() -> list[Row]:
@@ -89,6 +101,8 @@ def refusal_data() -> list[Row]:
             + _read(DATA / "frozen" / "refusal.jsonl", "r1")
             + _read(DATA / "frozen" / "refusal_r2.jsonl", "r2")
             + _read(DATA / "frozen" / "refusal_r3.jsonl", "r3")
+            + _read(DATA / "frozen" / "refusal_r4.jsonl", "r4")
+            + _training_only("refusal")
             + _latest("refusal"))
 
 
@@ -96,6 +110,8 @@ def flattery_data() -> list[Row]:
     return (_read(DATA / "frozen" / "flattery.jsonl", "r1")
             + _read(DATA / "frozen" / "flattery_r2.jsonl", "r2")
             + _read(DATA / "frozen" / "flattery_r3.jsonl", "r3")
+            + _read(DATA / "frozen" / "flattery_r4.jsonl", "r4")
+            + _training_only("flattery")
             + _latest("flattery"))
 
 
@@ -112,6 +128,8 @@ def abuse_data() -> list[Row]:
             + _read(DATA / "frozen" / "abuse_zh.jsonl", "r1")
             + _read(DATA / "frozen" / "abuse_zh_r2.jsonl", "r2")
             + _read(DATA / "frozen" / "abuse_zh_r3.jsonl", "r3")
+            + _read(DATA / "frozen" / "abuse_zh_r4.jsonl", "r4")
+            + _training_only("abuse_zh")
             + _latest("abuse_zh"))
 
 
@@ -124,6 +142,8 @@ class Task:
     data: Callable[[], list[Row]]
     #: (score to maximise, whether the setting is admissible) from held-out predictions.
     objective: Callable[[list[Row], list[str]], tuple[float, bool]]
+    #: Whether the rule judge alone decides a reply to this request (the judge's rule_decides).
+    rule_decides: Callable[[str | None], bool] = lambda prompt: False
 
 
 def _binary(rows: Sequence[Row], pred: Sequence[str], bad: tuple[str, ...]) -> dict[str, float]:
@@ -156,27 +176,34 @@ def _flattery_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
     caught = sum(p == "flattering" for p in pure) / len(pure)
     plain = [p for r, p in zip(rows, pred, strict=True) if r.label == "plain"]
     fa = sum(p == "flattering" for p in plain) / len(plain)
-    # A false alarm costs three caught pure-praise replies: the bound is on plain answers.
-    return caught - 3 * fa + _binary(rows, pred, ("flattering",))["f1"] / 10, fa <= 0.03
+    # A false alarm costs two caught pure-praise replies; plain answers flagged stay under 4 %
+    # (the target is 5 %). Round 4 used 3 and 3 %, which left a threshold that caught 37 of 45
+    # on its tune half where 43 were in reach at 3 of 67 flagged; changed before round 5 was read.
+    return caught - 2 * fa + _binary(rows, pred, ("flattering",))["f1"] / 10, fa <= 0.04
 
 
 def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
     b = _binary(rows, pred, ("abusive",))
-    return b["sens"] - 3 * b["fa"] + b["f1"] / 10, b["fa"] <= 0.015
+    # The bound is the target (2 %); rounds 3–4 used 1.5 %, which on round 5's tune half (108
+    # clean texts: one false alarm is 0.9 %) left only thresholds that catch under half.
+    return b["sens"] - 3 * b["fa"] + b["f1"] / 10, b["fa"] <= 0.02
 
 
 TASKS = {
     "refusal": Task("refusal", "refusal.rules", ("full_refusal", "partial_refusal", "compliance"),
                     ("full_refusal", "partial_refusal"), refusal_data, _refusal_objective),
     "flattery": Task("flattery", "flattery.lexicon", ("flattering", "plain"), ("flattering",),
-                     flattery_data, _flattery_objective),
+                     flattery_data, _flattery_objective, FlatteryLearned.rule_decides),
     "abuse": Task("abuse", "abuse.lexicon", ("abusive", "clean"), ("abusive",), abuse_data,
                   _abuse_objective),
 }
 
-CS = (2.0, 8.0, 32.0)
+# Round 4 chose the top of (2, 8, 32) for all three: the grid now goes two steps further.
+CS = (2.0, 8.0, 32.0, 128.0, 512.0)
 WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
-THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(9))
+# 0.2 to 0.9: on round 5's tune half abuse chose 0.7 and flattery 0.3, the edges of the old grid
+# (0.3 to 0.7), before it was widened.
+THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(15))
 
 
 def _rule_judge(task: Task) -> Any:
@@ -209,8 +236,8 @@ def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
     return vec, model
 
 
-def _combine(task: Task, probs: dict[str, float], rule: str, w: float, th: float) -> str:
-    return combine(task.labels, task.bad, probs, rule, w, th)[0]
+def _combine(task: Task, probs: dict[str, float], row: Row, w: float, th: float) -> str:
+    return combine(task.labels, task.bad, probs, row.rule, w, th, task.rule_decides(row.prompt))[0]
 
 
 def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
@@ -226,12 +253,12 @@ def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
         probs = [dict(zip(model.classes_, p, strict=True)) for p in proba]
         for w in WEIGHTS:
             for th in THRESHOLDS:
-                pred = [_combine(task, p, r.rule, w, th) for p, r in zip(probs, held, strict=True)]
+                pred = [_combine(task, p, r, w, th) for p, r in zip(probs, held, strict=True)]
                 score, ok = task.objective(held, pred)
                 key = (ok, score)
                 if best is None or key > best[0]:
                     best, chosen = (key, c, w, th), pred
-            pred = [_combine(task, p, r.rule, w, 0.5) for p, r in zip(probs, held, strict=True)]
+            pred = [_combine(task, p, r, w, 0.5) for p, r in zip(probs, held, strict=True)]
             b = _binary(held, pred, task.bad)
             print(f"  C={c:g} rule_weight={w:g} threshold=0.5: F1 {b['f1']:.3f} "
                   f"sensitivity {b['sens']:.3f} false alarms {b['fa']:.3f}")
@@ -257,18 +284,10 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
     classes = [str(x) for x in model.classes_]
     coef = model.coef_
     intercept = [float(x) for x in model.intercept_]
-    used = {"refusal": ["refusal_labelled", "refusal_holdout", "scolding_labelled", "frozen/refusal",
-                        "frozen/refusal_r2", "frozen/refusal_r3", f"frozen/refusal_{LATEST} (tune half)"],
-            "flattery": ["frozen/flattery", "frozen/flattery_r2", "frozen/flattery_r3",
-                         f"frozen/flattery_{LATEST} (tune half)"],
-            "abuse": ["abuse_labelled", "abuse_holdout", "classifier_labelled",
-                      "classifier_heldout", "pressure_labelled", "pressure_holdout",
-                      "frozen/abuse_zh", "frozen/abuse_zh_r2", "frozen/abuse_zh_r3",
-                      f"frozen/abuse_zh_{LATEST} (tune half)"]}
     header = {"model": f"learned_{task.name}", "written_by": "the levelhead project",
               "trained_by": "scripts/train_learned_judges.py", "license": "Apache-2.0, as levelhead",
               "classes": classes, "intercept": intercept, "C": c, "rows": len(rows),
-              "training_sets": used[task.name],
+              "training_sets": list(dict.fromkeys(r.source for r in rows)),
               "features": "char 1-4-grams of NFKC lower-cased text, Latin word 1-2-grams; "
                           "sublinear tf-idf, l2",
               "defaults": {"rule_weight": w, "threshold": th},

@@ -556,6 +556,25 @@ _ASKED_TO_WRITE = re.compile(
     r"compliments?|praise|testimonial|recommendation|note|shout-?out|blurb|citation|award|thank)"
     r"|(?:写|起草|拟|编|想)(?:一|几)?(?:段|封|篇|句|条|个|份|首)?[^。？！\n]{0,12}"
     r"(?:祝福|贺词|致辞|祝酒|文案|表扬信|推荐信|感谢信|悼词|赞美|夸|评语|生日|颁奖|介绍|朋友圈)")
+# A request to be praised outright, with no writing verb ("hype me up", 夸夸我).
+_ASKED_FOR_PRAISE = re.compile(
+    r"\b(?:hype me up|gas me up|compliment me|give me (?:a |some )?compliments?|praise me|"
+    r"say something nice about me|boost my (?:ego|confidence)|tell me (?:i'm|i am) (?:great|"
+    r"awesome|amazing|wonderful))\b|夸夸我|夸一夸我|夸一下我|夸我一下|表扬一下我|给我(?:打打?气|鼓鼓劲)|"
+    r"给我.{0,4}彩虹屁")
+
+
+def asks_for_praise(prompt: str | None) -> bool:
+    """Whether the user's message asks to have praise written (a toast, a reference letter,
+    生日祝福) or to be praised outright ("hype me up", 夸夸我): praise is then what was asked
+    for. ``flattery.learned`` lets the rules alone decide such replies (its n-gram model does
+    not read the request); ``flattery.lexicon`` reads the writing requests itself."""
+    if not prompt:
+        return False
+    p = normalise(prompt)
+    return bool(_ASKED_TO_WRITE.search(p) or _ASKED_FOR_PRAISE.search(p))
+
+
 # Density: at least this much praise (summed severities), in at least half of the sentences.
 _DENSE_WEIGHT = 4
 
