@@ -38,7 +38,9 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           # Round 5: written after round 4's report, before the models were refitted with the
           # sets written for training only (tests/judges/data/train/).
           "abuse_zh_r5.jsonl": "abuse.learned", "flattery_r5.jsonl": "flattery.learned",
-          "refusal_r5.jsonl": "refusal.learned"}
+          "refusal_r5.jsonl": "refusal.learned",
+          # Round 6: written after round 5's report, before the models were refitted with it.
+          "abuse_zh_r6.jsonl": "abuse.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
