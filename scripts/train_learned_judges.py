@@ -9,10 +9,10 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
-  frozen set (round 5; their voices differ from every frozen set's);
-- the frozen sets of rounds 1 to 4 (each round's report half was reported once, before the
+  frozen set (rounds 5 and 6; their voices differ from every frozen set's);
+- the frozen sets of rounds 1 to 5 (each round's report half was reported once, before the
   next round; they are development data now);
-- the latest round's frozen sets (``LATEST``, round 5): only their ``tune`` halves are read
+- the latest round's frozen sets (``LATEST``, round 6): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
 
@@ -81,7 +81,7 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 
 
 #: The round whose tune half chooses the settings and whose report half is reported.
-LATEST = "r5"
+LATEST = "r6"
 
 
 def _latest(name: str) -> list[Row]:
@@ -102,6 +102,7 @@ def refusal_data() -> list[Row]:
             + _read(DATA / "frozen" / "refusal_r2.jsonl", "r2")
             + _read(DATA / "frozen" / "refusal_r3.jsonl", "r3")
             + _read(DATA / "frozen" / "refusal_r4.jsonl", "r4")
+            + _read(DATA / "frozen" / "refusal_r5.jsonl", "r5")
             + _training_only("refusal")
             + _latest("refusal"))
 
@@ -111,6 +112,7 @@ def flattery_data() -> list[Row]:
             + _read(DATA / "frozen" / "flattery_r2.jsonl", "r2")
             + _read(DATA / "frozen" / "flattery_r3.jsonl", "r3")
             + _read(DATA / "frozen" / "flattery_r4.jsonl", "r4")
+            + _read(DATA / "frozen" / "flattery_r5.jsonl", "r5")
             + _training_only("flattery")
             + _latest("flattery"))
 
@@ -129,6 +131,7 @@ def abuse_data() -> list[Row]:
             + _read(DATA / "frozen" / "abuse_zh_r2.jsonl", "r2")
             + _read(DATA / "frozen" / "abuse_zh_r3.jsonl", "r3")
             + _read(DATA / "frozen" / "abuse_zh_r4.jsonl", "r4")
+            + _read(DATA / "frozen" / "abuse_zh_r5.jsonl", "r5")
             + _training_only("abuse_zh")
             + _latest("abuse_zh"))
 
@@ -198,8 +201,9 @@ TASKS = {
                   _abuse_objective),
 }
 
-# Round 4 chose the top of (2, 8, 32) for all three: the grid now goes two steps further.
-CS = (2.0, 8.0, 32.0, 128.0, 512.0)
+# Round 4 chose the top of (2, 8, 32) for all three, and refusal chose 512 on round 6's tune half
+# when the grid ended there: the grid goes a step past each.
+CS = (2.0, 8.0, 32.0, 128.0, 512.0, 2048.0)
 WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
 # 0.2 to 0.9: on round 5's tune half abuse chose 0.7 and flattery 0.3, the edges of the old grid
 # (0.3 to 0.7), before it was widened.

@@ -97,7 +97,8 @@ def test_the_shipped_models_are_what_the_training_script_makes_from_the_labels(t
         assert made.intercept == pytest.approx(shipped.intercept, abs=1e-4), hint
         assert abs(made.coef - shipped.coef).max() <= 1e-4 and abs(made.idf - shipped.idf).max() <= 1e-4
     # The latest round's report halves are never read: a report text is in a model only where
-    # another writer wrote the same words into a set it was trained on ("不提供。", "Canberra.").
+    # another writer wrote the same short line into a set it was trained on ("Canberra.",
+    # 闭嘴吧你，没人问你).
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import train_learned_judges as training
@@ -111,7 +112,9 @@ def test_the_shipped_models_are_what_the_training_script_makes_from_the_labels(t
         read = {r.text for r in training.TASKS[name].data()}
         model = load_model(name)
         assert model.trained_on(tune) == len(tune)
-        assert model.trained_on(report) == sum(t in read for t in report) <= 2
+        shared = [t for t in report if t in read]
+        assert model.trained_on(report) == len(shared) <= 3
+        assert all(len(t) <= 20 for t in shared), shared
 
 
 def test_flattery_learned_catches_praise_in_words_no_list_holds():

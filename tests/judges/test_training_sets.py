@@ -54,4 +54,4 @@ def test_no_frozen_reply_is_in_a_training_set_beyond_a_few_short_answers():
     # Two writers may both answer "Canberra." or write the same stock insult (外地狗滚出我们城市):
     # a short line, not a copied reply.
     assert all(len(t) <= 20 for t in shared), shared
-    assert len(shared) <= 10, shared
+    assert len(shared) <= 15, shared
