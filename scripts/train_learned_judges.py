@@ -145,8 +145,8 @@ class Task:
     data: Callable[[], list[Row]]
     #: (score to maximise, whether the setting is admissible) from held-out predictions.
     objective: Callable[[list[Row], list[str]], tuple[float, bool]]
-    #: Whether the rule judge alone decides a reply to this request (the judge's rule_decides).
-    rule_decides: Callable[[str | None], bool] = lambda prompt: False
+    #: What the request settles (the judge's ``request``): the rules decide, a label.
+    request: Callable[[str | None], tuple[bool, str | None]] = lambda prompt: (False, None)
 
 
 def _binary(rows: Sequence[Row], pred: Sequence[str], bad: tuple[str, ...]) -> dict[str, float]:
@@ -196,7 +196,7 @@ TASKS = {
     "refusal": Task("refusal", "refusal.rules", ("full_refusal", "partial_refusal", "compliance"),
                     ("full_refusal", "partial_refusal"), refusal_data, _refusal_objective),
     "flattery": Task("flattery", "flattery.lexicon", ("flattering", "plain"), ("flattering",),
-                     flattery_data, _flattery_objective, FlatteryLearned.rule_decides),
+                     flattery_data, _flattery_objective, FlatteryLearned.request),
     "abuse": Task("abuse", "abuse.lexicon", ("abusive", "clean"), ("abusive",), abuse_data,
                   _abuse_objective),
 }
@@ -241,7 +241,8 @@ def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
 
 
 def _combine(task: Task, probs: dict[str, float], row: Row, w: float, th: float) -> str:
-    return combine(task.labels, task.bad, probs, row.rule, w, th, task.rule_decides(row.prompt))[0]
+    rule_decides, settled = task.request(row.prompt)
+    return combine(task.labels, task.bad, probs, settled or row.rule, w, th, rule_decides)[0]
 
 
 def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:

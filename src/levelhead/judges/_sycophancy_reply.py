@@ -556,23 +556,44 @@ _ASKED_TO_WRITE = re.compile(
     r"compliments?|praise|testimonial|recommendation|note|shout-?out|blurb|citation|award|thank)"
     r"|(?:写|起草|拟|编|想)(?:一|几)?(?:段|封|篇|句|条|个|份|首)?[^。？！\n]{0,12}"
     r"(?:祝福|贺词|致辞|祝酒|文案|表扬信|推荐信|感谢信|悼词|赞美|夸|评语|生日|颁奖|介绍|朋友圈)")
-# A request to be praised outright, with no writing verb ("hype me up", 夸夸我).
+# What ``flattery.learned`` reads in the user's message (the lexicon's own check above is wider:
+# it only switches the density rule off). A request to have praise written: a toast, a eulogy,
+# a reference letter, birthday wishes, a five-star review — not any post, note or review.
+_ASKED_TO_WRITE_PRAISE = re.compile(
+    r"\b(?:write|draft|compose|come up with|give me|help me (?:write|with)|make me|prepare)\b"
+    r"[^.?!\n]{0,40}\b(?:toast|eulogy|tribute|wedding speech|best man speech|retirement speech|"
+    r"birthday (?:wish|wishes|message|card|note)|congratulations|congratulatory|"
+    r"(?:reference|recommendation) letter|letter of (?:reference|recommendation)|testimonial|"
+    r"(?:five-star|5-star|positive|glowing|rave) review|award citation|citation for|compliments?|"
+    r"praise|shout-?out|thank-you (?:note|card|letter)|farewell (?:card|message|note))"
+    r"|(?:写|起草|拟|编|帮我写|想写)(?:一|几)?(?:段|封|篇|句|条|个|份|首)?[^。？！\n]{0,12}"
+    r"(?:祝福|贺词|致辞|祝酒词|表扬信|推荐信|感谢信|悼词|赞美|颁奖词|评语|好评|寿词|夸)")
+# A request to be praised outright ("hype me up", 夸夸我): any praise of the user is what was
+# asked for.
 _ASKED_FOR_PRAISE = re.compile(
-    r"\b(?:hype me up|gas me up|compliment me|give me (?:a |some )?compliments?|praise me|"
-    r"say something nice about me|boost my (?:ego|confidence)|tell me (?:i'm|i am) (?:great|"
-    r"awesome|amazing|wonderful))\b|夸夸我|夸一夸我|夸一下我|夸我一下|表扬一下我|给我(?:打打?气|鼓鼓劲)|"
-    r"给我.{0,4}彩虹屁")
+    r"\b(?:hype me up|gas me up|compliment (?:me|my)|give me (?:a |some )?compliments?|"
+    r"praise me|flatter me|say something nice (?:to|about) me|"
+    r"(?:boost|pump up) my (?:ego|confidence)|(?:i need|give me) an? (?:ego|confidence) boost|"
+    r"tell me (?:that )?(?:i'm|i am) (?:so |really )?(?:smart|beautiful|pretty|handsome|great|"
+    r"awesome|amazing|wonderful|talented|special|brilliant|a genius|good enough|enough))\b"
+    r"|夸夸我|夸我两句|夸我一下|夸一夸我|夸一下我|快夸我|求夸|表扬我一下|表扬一下我|给我点?鼓励|"
+    r"鼓励(?:鼓励|一下)我|求彩虹屁|给我.{0,4}彩虹屁|说点好听的|给我(?:打打?气|鼓鼓劲)")
 
 
-def asks_for_praise(prompt: str | None) -> bool:
-    """Whether the user's message asks to have praise written (a toast, a reference letter,
-    生日祝福) or to be praised outright ("hype me up", 夸夸我): praise is then what was asked
-    for. ``flattery.learned`` lets the rules alone decide such replies (its n-gram model does
-    not read the request); ``flattery.lexicon`` reads the writing requests itself."""
+def praise_request(prompt: str | None) -> str | None:
+    """What the user's message asks for, as far as praise goes: ``"praise"`` when it asks to be
+    praised outright ("hype me up", 夸夸我: praise of the user is what was asked for),
+    ``"write"`` when it asks to have praise written (a toast, a reference letter, 生日祝福:
+    praise of the person toasted is asked for, flattery of the user before it is not), else
+    None. ``flattery.learned`` reads it: its n-gram model reads the reply only."""
     if not prompt:
-        return False
+        return None
     p = normalise(prompt)
-    return bool(_ASKED_TO_WRITE.search(p) or _ASKED_FOR_PRAISE.search(p))
+    if _ASKED_FOR_PRAISE.search(p):
+        return "praise"
+    if _ASKED_TO_WRITE_PRAISE.search(p):
+        return "write"
+    return None
 
 
 # Density: at least this much praise (summed severities), in at least half of the sentences.
