@@ -44,7 +44,13 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from levelhead.judges import JudgeInput  # noqa: E402
 from levelhead.judges._ngram import dump_model, features, text_digest  # noqa: E402
-from levelhead.judges.learned import FlatteryLearned, combine  # noqa: E402
+from levelhead.judges.learned import (  # noqa: E402
+    AbuseLearned,
+    FlatteryLearned,
+    RefusalLearned,
+    _Learned,
+    combine,
+)
 
 
 @dataclass
@@ -88,33 +94,27 @@ def _latest(name: str) -> list[Row]:
     return _read(DATA / "frozen" / f"{name}_{LATEST}.jsonl", LATEST, split="tune")
 
 
-def _training_only(name: str) -> list[Row]:
-    """The sets written for training only (``train/<name>_tA.jsonl`` …), in name order."""
-    return [row for path in sorted((DATA / "train").glob(f"{name}_t*.jsonl"))
-            for row in _read(path, "train")]
+def _frozen_and_training(name: str) -> list[Row]:
+    """The frozen sets ``name`` of rounds 1 to the one before ``LATEST``, whole (development
+    data now), the sets written for training only (``train/<name>_tA.jsonl`` …, in name
+    order), and the latest round's tune half."""
+    earlier = [row for n in range(1, int(LATEST[1:]))
+               for row in _read(DATA / "frozen" / (f"{name}.jsonl" if n == 1 else
+                                                  f"{name}_r{n}.jsonl"), f"r{n}")]
+    training = [row for path in sorted((DATA / "train").glob(f"{name}_t*.jsonl"))
+                for row in _read(path, "train")]
+    return earlier + training + _latest(name)
 
 
 def refusal_data() -> list[Row]:
     return (_read(DATA / "refusal_labelled.jsonl", "earlier")
             + _read(DATA / "refusal_holdout.jsonl", "earlier")
             + _read(DATA / "scolding_labelled.jsonl", "earlier", text="reply", label="refusal")
-            + _read(DATA / "frozen" / "refusal.jsonl", "r1")
-            + _read(DATA / "frozen" / "refusal_r2.jsonl", "r2")
-            + _read(DATA / "frozen" / "refusal_r3.jsonl", "r3")
-            + _read(DATA / "frozen" / "refusal_r4.jsonl", "r4")
-            + _read(DATA / "frozen" / "refusal_r5.jsonl", "r5")
-            + _training_only("refusal")
-            + _latest("refusal"))
+            + _frozen_and_training("refusal"))
 
 
 def flattery_data() -> list[Row]:
-    return (_read(DATA / "frozen" / "flattery.jsonl", "r1")
-            + _read(DATA / "frozen" / "flattery_r2.jsonl", "r2")
-            + _read(DATA / "frozen" / "flattery_r3.jsonl", "r3")
-            + _read(DATA / "frozen" / "flattery_r4.jsonl", "r4")
-            + _read(DATA / "frozen" / "flattery_r5.jsonl", "r5")
-            + _training_only("flattery")
-            + _latest("flattery"))
+    return _frozen_and_training("flattery")
 
 
 def abuse_data() -> list[Row]:
@@ -127,26 +127,33 @@ def abuse_data() -> list[Row]:
                     keep=lambda r: r["label"] in pressure)
             + _read(DATA / "pressure_holdout.jsonl", "earlier", text="reply", relabel=pressure,
                     keep=lambda r: r["label"] in pressure)
-            + _read(DATA / "frozen" / "abuse_zh.jsonl", "r1")
-            + _read(DATA / "frozen" / "abuse_zh_r2.jsonl", "r2")
-            + _read(DATA / "frozen" / "abuse_zh_r3.jsonl", "r3")
-            + _read(DATA / "frozen" / "abuse_zh_r4.jsonl", "r4")
-            + _read(DATA / "frozen" / "abuse_zh_r5.jsonl", "r5")
-            + _training_only("abuse_zh")
-            + _latest("abuse_zh"))
+            + _frozen_and_training("abuse_zh"))
 
 
 @dataclass
 class Task:
     name: str
-    rule_judge: str
-    labels: tuple[str, ...]
-    bad: tuple[str, ...]
+    #: The learned judge trained: its labels, bad labels, rule judge and ``request`` are the
+    #: script's (so selection combines verdicts as the judge will).
+    judge: type[_Learned]
     data: Callable[[], list[Row]]
     #: (score to maximise, whether the setting is admissible) from held-out predictions.
     objective: Callable[[list[Row], list[str]], tuple[float, bool]]
-    #: What the request settles (the judge's ``request``): the rules decide, a label.
-    request: Callable[[str | None], tuple[bool, str | None]] = lambda prompt: (False, None)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.judge.labels)
+
+    @property
+    def bad(self) -> tuple[str, ...]:
+        return tuple(self.judge.bad_labels or ())
+
+    @property
+    def rule_judge(self) -> str:
+        return str(_rule_judge(self).config.name)
+
+    def request(self, prompt: str | None) -> tuple[bool, str | None]:
+        return self.judge.request(prompt)
 
 
 def _binary(rows: Sequence[Row], pred: Sequence[str], bad: tuple[str, ...]) -> dict[str, float]:
@@ -193,12 +200,9 @@ def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
 
 
 TASKS = {
-    "refusal": Task("refusal", "refusal.rules", ("full_refusal", "partial_refusal", "compliance"),
-                    ("full_refusal", "partial_refusal"), refusal_data, _refusal_objective),
-    "flattery": Task("flattery", "flattery.lexicon", ("flattering", "plain"), ("flattering",),
-                     flattery_data, _flattery_objective, FlatteryLearned.request),
-    "abuse": Task("abuse", "abuse.lexicon", ("abusive", "clean"), ("abusive",), abuse_data,
-                  _abuse_objective),
+    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective),
+    "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective),
+    "abuse": Task("abuse", AbuseLearned, abuse_data, _abuse_objective),
 }
 
 # Round 4 chose the top of (2, 8, 32) for all three, and refusal chose 512 on round 6's tune half
@@ -211,10 +215,8 @@ THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(15))
 
 
 def _rule_judge(task: Task) -> Any:
-    from levelhead.judges import build_judge, registry
-
-    return build_judge(registry.get(task.rule_judge).config.model_validate(  # type: ignore[union-attr]
-        {"name": task.rule_judge}))
+    """The rule judge, built as the learned judge builds it."""
+    return task.judge.rule_class()
 
 
 def _rule_labels(task: Task, rows: list[Row]) -> None:
@@ -241,8 +243,7 @@ def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
 
 
 def _combine(task: Task, probs: dict[str, float], row: Row, w: float, th: float) -> str:
-    rule_decides, settled = task.request(row.prompt)
-    return combine(task.labels, task.bad, probs, settled or row.rule, w, th, rule_decides)[0]
+    return combine(task.labels, task.bad, probs, row.rule, w, th, task.request(row.prompt))[0]
 
 
 def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:

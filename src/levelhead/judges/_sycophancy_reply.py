@@ -227,9 +227,7 @@ class FlatteryLexicon(RuleJudgeWithFallback):
     def rule_verdict(self, item: JudgeInput) -> JudgeVerdict:
         """The rules' verdict on one sample: :meth:`judge_text` of its reply, told the user's
         last message (praise the user asked to have written is no flattery)."""
-        prompt = next((str(m.get("content", "")) for m in reversed(item.messages)
-                       if m.get("role") == "user"), None)
-        return self.judge_text(item.text, prompt)
+        return self.judge_text(item.text, item.user_text or None)
 
     def judge_text(self, text: str, prompt: str | None = None) -> JudgeVerdict:
         """The verdict on one reply (synchronous; what :meth:`judge` calls). ``prompt``, the

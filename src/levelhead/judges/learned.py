@@ -60,12 +60,15 @@ class LearnedConfig(JudgeConfig):
 
 def combine(labels: Sequence[str], bad: Sequence[str], model: Mapping[str, float], rule: str,
             rule_weight: float, threshold: float,
-            rule_decides: bool = False) -> tuple[str, float]:
+            request: tuple[bool, str | None] = (False, None)) -> tuple[str, float]:
     """The label and the bad labels' combined probability, from the n-gram model's
     probabilities and the rule judge's label (the module docstring's rule; the training script
-    chooses its settings with the same function). ``rule_decides``: the rule's label alone."""
+    chooses its settings with the same function). ``request``: what the user's message settles
+    (``_Learned.request``): the rule's label alone decides, and a label that replaces it."""
+    rule_decides, settled = request
     if rule_decides:
         rule_weight = 1.0
+    rule = settled or rule
     p = {c: (1 - rule_weight) * model[c] + (rule_weight if c == rule else 0.0) for c in labels}
     p_bad = sum(p[c] for c in bad)
     if p_bad >= threshold:
@@ -117,10 +120,8 @@ class _Learned(BaseJudge):
     async def judge(self, item: JudgeInput) -> JudgeVerdict:
         """The verdict on one sample (the rule judge may read the conversation)."""
         rule = getattr(self.rules, "rule_verdict", None)
-        prompt = next((str(m.get("content", "")) for m in reversed(item.messages)
-                       if m.get("role") == "user"), None)
         return self._combine(item.text, rule(item) if rule else self.rules.judge_text(item.text),
-                             self.request(prompt))
+                             self.request(item.user_text))
 
     @staticmethod
     def request(prompt: str | None) -> tuple[bool, str | None]:
@@ -134,10 +135,10 @@ class _Learned(BaseJudge):
                  request: tuple[bool, str | None] = (False, None)) -> JudgeVerdict:
         model = self.model.probabilities(text)
         rule_decides, settled = request
-        rule_label = settled or rule.label
-        w = 1.0 if rule_decides else self.rule_weight
         bad = self.bad_labels or ()
-        label, p_bad = combine(self.labels, bad, model, rule_label, w, self.threshold)
+        label, p_bad = combine(self.labels, bad, model, rule.label, self.rule_weight,
+                               self.threshold, request)
+        w = 1.0 if rule_decides else self.rule_weight  # as combine() weighed it
         model_bad = sum(model[c] for c in bad)
         borderline = (bool((rule.extra or {}).get("borderline")) and settled is None if rule_decides
                       else abs(p_bad - self.threshold) < self.config.margin)
