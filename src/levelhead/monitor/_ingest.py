@@ -377,7 +377,7 @@ def _start_worker(plan: list[tuple[dict[str, object], int, float]], store_text: 
     global _WORKER
     # Ctrl-C and SIGTERM reach the whole process group: the parent stores what was read and
     # stops the workers itself; a worker that took the signal would die with a traceback.
-    # (Forked from a server started ignoring both, a worker ignores them from its start.)
+    # (Forked from a server started with both blocked: ignored first, then unblocked.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
