@@ -10,9 +10,10 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
   frozen set (rounds 5 and 6; their voices differ from every frozen set's);
-- the frozen sets of rounds 1 to 5 (each round's report half was reported once, before the
-  next round; they are development data now);
-- the latest round's frozen sets (``LATEST``, round 6): only their ``tune`` halves are read
+- the frozen sets of the rounds before the latest (each round's report half was reported
+  once, before the next round; they are development data now);
+- the latest round's frozen sets (``LATEST``: round 7 for refusal and flattery, round 6 for
+  Chinese abuse, whose judge has not changed since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
 
@@ -43,7 +44,7 @@ DATA = ROOT / "tests" / "judges" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 
 from levelhead.judges import JudgeInput  # noqa: E402
-from levelhead.judges._ngram import dump_model, features, text_digest  # noqa: E402
+from levelhead.judges._ngram import document_features, dump_model, features, text_digest  # noqa: E402
 from levelhead.judges.learned import (  # noqa: E402
     AbuseLearned,
     FlatteryLearned,
@@ -86,19 +87,22 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
     return rows
 
 
-#: The round whose tune half chooses the settings and whose report half is reported.
-LATEST = "r6"
+#: Per frozen set, the round whose tune half chooses the settings and whose report half is
+#: reported. Chinese abuse met its targets in round 6 and was not refitted after it: a round 7
+#: for it would be written before its judge changes again.
+LATEST = {"refusal": "r7", "flattery": "r7", "abuse_zh": "r6"}
 
 
 def _latest(name: str) -> list[Row]:
-    return _read(DATA / "frozen" / f"{name}_{LATEST}.jsonl", LATEST, split="tune")
+    latest = LATEST[name]
+    return _read(DATA / "frozen" / f"{name}_{latest}.jsonl", "latest", split="tune")
 
 
 def _frozen_and_training(name: str) -> list[Row]:
-    """The frozen sets ``name`` of rounds 1 to the one before ``LATEST``, whole (development
-    data now), the sets written for training only (``train/<name>_tA.jsonl`` …, in name
-    order), and the latest round's tune half."""
-    earlier = [row for n in range(1, int(LATEST[1:]))
+    """The frozen sets ``name`` of rounds 1 to the one before ``LATEST[name]``, whole
+    (development data now), the sets written for training only (``train/<name>_tA.jsonl`` …,
+    in name order), and the latest round's tune half."""
+    earlier = [row for n in range(1, int(LATEST[name][1:]))
                for row in _read(DATA / "frozen" / (f"{name}.jsonl" if n == 1 else
                                                   f"{name}_r{n}.jsonl"), f"r{n}")]
     training = [row for path in sorted((DATA / "train").glob(f"{name}_t*.jsonl"))
@@ -139,6 +143,8 @@ class Task:
     data: Callable[[], list[Row]]
     #: (score to maximise, whether the setting is admissible) from held-out predictions.
     objective: Callable[[list[Row], list[str]], tuple[float, bool]]
+    #: The frozen sets' name (``LATEST`` is keyed by it).
+    gold: str
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -154,6 +160,17 @@ class Task:
 
     def request(self, prompt: str | None) -> tuple[bool, str | None]:
         return self.judge.request(prompt)
+
+    @property
+    def reads_prompt(self) -> bool:
+        """Whether the model is fitted on the user's message too."""
+        return self.judge.model_reads_prompt
+
+    def documents(self, rows: Sequence[Row]) -> list[Any]:
+        """What the model reads of each row: the reply, or (reply, prompt)."""
+        if self.reads_prompt:
+            return [(r.text, r.prompt) for r in rows]
+        return [r.text for r in rows]
 
 
 def _binary(rows: Sequence[Row], pred: Sequence[str], bad: tuple[str, ...]) -> dict[str, float]:
@@ -200,9 +217,9 @@ def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
 
 
 TASKS = {
-    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective),
-    "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective),
-    "abuse": Task("abuse", AbuseLearned, abuse_data, _abuse_objective),
+    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal"),
+    "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective, "flattery"),
+    "abuse": Task("abuse", AbuseLearned, abuse_data, _abuse_objective, "abuse_zh"),
 }
 
 # Round 4 chose the top of (2, 8, 32) for all three, and refusal chose 512 on round 6's tune half
@@ -235,8 +252,9 @@ def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vec = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2)
-    x = vec.fit_transform([r.text for r in rows])
+    vec = TfidfVectorizer(analyzer=document_features if task.reads_prompt else features,
+                          sublinear_tf=True, min_df=2)
+    x = vec.fit_transform(task.documents(rows))
     model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     model.fit(x, [r.label for r in rows])
     return vec, model
@@ -247,15 +265,15 @@ def _combine(task: Task, probs: dict[str, float], row: Row, w: float, th: float)
 
 
 def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
-    train = [r for r in rows if r.group != LATEST]
-    held = [r for r in rows if r.group == LATEST]
-    print(f"{task.name}: selecting on round {LATEST[1:]}'s tune half ({len(held)} rows), "
+    train = [r for r in rows if r.group != "latest"]
+    held = [r for r in rows if r.group == "latest"]
+    print(f"{task.name}: selecting on round {LATEST[task.gold][1:]}'s tune half ({len(held)} rows), "
           f"fitted on {len(train)} earlier rows")
     best: tuple[tuple[bool, float], float, float, float] | None = None
     chosen: list[str] = []
     for c in CS:
         vec, model = _fit(task, train, c)
-        proba = model.predict_proba(vec.transform([r.text for r in held]))
+        proba = model.predict_proba(vec.transform(task.documents(held)))
         probs = [dict(zip(model.classes_, p, strict=True)) for p in proba]
         for w in WEIGHTS:
             for th in THRESHOLDS:
@@ -295,7 +313,11 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
               "classes": classes, "intercept": intercept, "C": c, "rows": len(rows),
               "training_sets": list(dict.fromkeys(r.source for r in rows)),
               "features": "char 1-4-grams of NFKC lower-cased text, Latin word 1-2-grams; "
-                          "sublinear tf-idf, l2",
+                          "sublinear tf-idf, l2" + (
+                              "; the user's message's words and char 2-4-grams, 'p:' prefixed"
+                              if task.reads_prompt else ""),
+              # Only where true: a model without it reads the reply alone (as before round 7).
+              **({"prompt_features": True} if task.reads_prompt else {}),
               "defaults": {"rule_weight": w, "threshold": th},
               # The rules whose verdicts chose the defaults (the judge's version names them).
               "rule_judge": {"name": task.rule_judge, "version": str(_rule_judge(task).version)},
@@ -310,8 +332,8 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
     from levelhead.judges._ngram import NgramModel
 
     mine = NgramModel.from_bytes(task.name, path.read_bytes())
-    theirs = model.predict_proba(vec.transform([r.text for r in rows[:200]]))
-    worst = max(abs(mine.probabilities(r.text)[cl] - float(p[k]))
+    theirs = model.predict_proba(vec.transform(task.documents(rows[:200])))
+    worst = max(abs(mine.probabilities(r.text, r.prompt)[cl] - float(p[k]))
                 for r, p in zip(rows[:200], theirs, strict=False) for k, cl in enumerate(classes))
     print(f"  package scorer vs scikit-learn on 200 rows: largest difference {worst:.2e}")
     if not math.isfinite(worst) or worst > 1e-3:

@@ -106,7 +106,7 @@ def test_the_shipped_models_are_what_the_training_script_makes_from_the_labels(t
     finally:
         sys.path.remove(str(ROOT / "scripts"))
     for name, gold in (("refusal", "refusal"), ("flattery", "flattery"), ("abuse", "abuse_zh")):
-        path = ROOT / "tests/judges/data/frozen" / f"{gold}_{training.LATEST}.jsonl"
+        path = ROOT / "tests/judges/data/frozen" / f"{gold}_{training.LATEST[gold]}.jsonl"
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         report = [r["text"] for r in rows if r["split"] == "report"]
         tune = [r["text"] for r in rows if r["split"] == "tune"]
