@@ -4,9 +4,8 @@ The features are what :func:`features` returns for a text: character n-grams of 
 over its normalised form (NFKC, lower case, runs of white space as one space, a space at each
 end) and Latin word unigrams and bigrams (``w:`` prefixed). A model whose header says
 ``prompt_features`` also reads the user's message: its character n-grams of two or more
-characters and its words, ``p:`` prefixed (:func:`prompt_features`) — weights that shift the
-reply's reading by what was asked (a request to word a refusal, a request that usually meets
-one), fitted on the same data. They are weighted as scikit-learn's
+characters and its words, ``p:`` prefixed (:func:`prompt_features`) — weights, fitted on the
+same data, that shift the reply's reading by what was asked. They are weighted as scikit-learn's
 ``TfidfVectorizer(sublinear_tf=True, norm="l2")`` weights them — ``(1 + ln count) × idf``,
 scaled to unit length over the model's vocabulary — and scored by a logistic regression
 (one class against the other, or multinomial over three or more classes).

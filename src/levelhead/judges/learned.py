@@ -14,8 +14,8 @@ Where the judge knows the model cannot judge, the request settles it: ``flattery
 reply to a request to have praise written (a toast, a reference letter, 生日祝福) lets the rule
 judge decide alone (``rule_weight`` 1, ``extra['rule_decides']``), and a reply to a request to
 be praised ("hype me up", 夸夸我) is ``plain`` — its n-gram model does not read the request.
-``refusal.learned``'s model reads it too (round 7): its n-grams, fitted with the reply's, weigh
-what was asked — a request to word a refusal, one that usually meets one.
+``refusal.learned``'s model reads it too (round 7): the request's n-grams, fitted with the
+reply's, weigh what was asked.
 ``rule_weight`` and ``threshold`` default to the values the training chose on the latest
 labelled round's tune half, which the model was not fitted on (in the model file's header); a
 judge table may set them.
@@ -179,8 +179,9 @@ class RefusalLearned(_Learned):
     model_name = "refusal"
     config_class = RefusalLearnedConfig
     rule_class = RefusalRules
-    #: 2: the model reads the user's message too (round 7): a request to word a refusal ("a
-    #: text saying I won't be coming back", 婉拒相亲) no longer makes its answer read as one.
+    #: 2: the model reads the user's message too (round 7): a short refusal that offers a real
+    #: route instead reads as one when the request is known (a fake doctor's note), at the cost
+    #: of some lean towards refusal after alarming requests (docs/judges.md, Limits).
     scheme = "2"
     model_reads_prompt = True
     #: The model reads the request; given the reply alone it reads that alone.
