@@ -9,13 +9,16 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
-  frozen set (rounds 5 and 6; their voices differ from every frozen set's);
+  frozen set (rounds 5 to 7; their voices differ from every frozen set's);
 - the frozen sets of the rounds before the latest (each round's report half was reported
   once, before the next round; they are development data now);
 - the latest round's frozen sets (``LATEST``: round 7 for refusal and flattery, round 6 for
   Chinese abuse, whose judge has not changed since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
+
+The refusal model reads each reply with its request (``Task.documents``: ``(reply, prompt)``
+through ``document_features``; ``refusal.learned.model_reads_prompt``), the others the reply.
 
 Selection (printed): the model is fitted on everything but the latest round and scored on its
 tune half — the only labels neither the rules nor the model were written or tuned against —

@@ -129,7 +129,9 @@ def test_the_shipped_models_are_what_the_training_script_makes_from_the_labels(t
         made = NgramModel.from_bytes(name, (tmp_path / f"learned_{name}.jsonl.gz").read_bytes())
         hint = f"learned_{name}.jsonl.gz is not what scripts/train_learned_judges.py makes: retrain"
         assert made.vocabulary == shipped.vocabulary, hint
-        for key in ("classes", "defaults", "rule_judge", "text_digests", "C", "training_sets"):
+        assert made.reads_prompt == shipped.reads_prompt, hint
+        for key in ("classes", "defaults", "rule_judge", "text_digests", "C", "training_sets",
+                    "features"):
             assert made.header[key] == shipped.header[key], (hint, key)
         assert made.intercept == pytest.approx(shipped.intercept, abs=1e-4), hint
         assert abs(made.coef - shipped.coef).max() <= 1e-4 and abs(made.idf - shipped.idf).max() <= 1e-4
@@ -242,7 +244,8 @@ def test_the_version_names_the_model_file_and_the_rules_so_a_change_of_either_is
                                                      "version": judge_.rules.version}
     name, version, args = judge_identity(j)
     assert name == "flattery.learned" and version == j.version
-    other = judge_identity(FlatteryLearned(FlatteryLearnedConfig(threshold=0.7)))
+    assert j.threshold != 0.5  # another threshold than the model file's default
+    other = judge_identity(FlatteryLearned(FlatteryLearnedConfig(threshold=0.5)))
     assert other[2] != args
 
 
@@ -377,3 +380,17 @@ def test_a_broken_model_file_is_refused_with_the_file_named(broken):
 
 def test_text_digest_is_the_files_naming():
     assert text_digest("abc") == hashlib.sha256(b"abc").hexdigest()[:16]
+
+
+def test_a_model_file_that_reads_prompts_differently_from_its_judge_is_refused():
+    class ReplyOnly(RefusalLearned):  # a judge expecting a reply-only model, given refusal's
+        model_reads_prompt = False
+
+    with pytest.raises(ValueError, match="fitted on the user's message.*retrain"):
+        ReplyOnly()
+
+    class PromptReading(FlatteryLearned):
+        model_reads_prompt = True
+
+    with pytest.raises(ValueError, match="not fitted on the user's message.*expects"):
+        PromptReading()

@@ -104,6 +104,11 @@ class _Learned(BaseJudge):
         if set(self.model.classes) != set(self.labels):
             raise ValueError(f"model {self.model_name} gives {self.model.classes}, "
                              f"the judge {self.labels}")
+        if self.model.reads_prompt != self.model_reads_prompt:
+            raise ValueError(f"model {self.model_name} was {'' if self.model.reads_prompt else 'not '}"
+                             "fitted on the user's message, which the judge "
+                             f"{'does not expect' if self.model.reads_prompt else 'expects'}: "
+                             "retrain with scripts/train_learned_judges.py")
         defaults = self.model.header.get("defaults", {})
         self.rule_weight = (self.config.rule_weight if self.config.rule_weight is not None
                             else float(defaults.get("rule_weight", 0.0)))
@@ -120,7 +125,8 @@ class _Learned(BaseJudge):
         return self.model.trained_on(texts)
 
     def judge_text(self, text: str) -> JudgeVerdict:
-        """The verdict on one reply alone."""
+        """The verdict on one reply alone (without the user's message: pass the conversation to
+        :meth:`judge` where the rules or the model read the request)."""
         return self._combine(text, self.rules.judge_text(text))
 
     async def judge(self, item: JudgeInput) -> JudgeVerdict:
