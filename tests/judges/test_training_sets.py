@@ -37,7 +37,9 @@ def test_a_training_set_holds_the_judges_labels_in_both_languages(path):
     wanted = ("zh",) if path.name.startswith("abuse_zh") else ("en", "zh")
     assert all(langs[lang] >= 100 for lang in wanted) and set(langs) == set(wanted), langs
     for label, n in Counter(i.label for i in items).items():
-        assert n >= len(items) / 5, f"{label}: {n} of {len(items)}"
+        # Every label well represented; the everyday sets of round 8 are three-fifths compliance
+        # by design (ordinary traffic), so one in six is the floor.
+        assert n >= len(items) / 6, f"{label}: {n} of {len(items)}"
 
 
 def test_no_frozen_reply_is_in_a_training_set_beyond_a_few_short_answers():
