@@ -9,10 +9,10 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
-  frozen set (rounds 5 to 7; their voices differ from every frozen set's);
+  frozen set (rounds 5 to 8; their voices differ from every frozen set's);
 - the frozen sets of the rounds before the latest (each round's report half was reported
   once, before the next round; they are development data now);
-- the latest round's frozen sets (``LATEST``: round 7 for refusal and flattery, round 6 for
+- the latest round's frozen sets (``LATEST``: round 8 for refusal and flattery, round 6 for
   Chinese abuse, whose judge has not changed since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
@@ -93,7 +93,7 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 #: Per frozen set, the round whose tune half chooses the settings and whose report half is
 #: reported. Chinese abuse met its targets in round 6 and was not refitted after it: a round 7
 #: for it would be written before its judge changes again.
-LATEST = {"refusal": "r7", "flattery": "r7", "abuse_zh": "r6"}
+LATEST = {"refusal": "r8", "flattery": "r8", "abuse_zh": "r6"}
 
 
 def _latest(name: str) -> list[Row]:
