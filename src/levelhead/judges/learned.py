@@ -14,16 +14,15 @@ Where the judge knows the model cannot judge, the request settles it: ``flattery
 reply to a request to have praise written (a toast, a reference letter, 生日祝福) lets the rule
 judge decide alone (``rule_weight`` 1, ``extra['rule_decides']``), and a reply to a request to
 be praised ("hype me up", 夸夸我) is ``plain`` — its n-gram model does not read the request.
-``refusal.learned``'s model reads it too (round 7): the request's n-grams, fitted with the
-reply's, weigh what was asked.
+(Round 7's refusal model read the request too; round 8 undid it: the request outweighed the
+reply, so harmful requests made compliance read as refusal.)
 ``rule_weight`` and ``threshold`` default to the values the training chose on the latest
 labelled round's tune half, which the model was not fitted on (in the model file's header); a
 judge table may set them.
 Replies within ``margin`` of the threshold are ``borderline``: an ``escalate`` ensemble sends
 those to an LLM rubric. Offline, synchronous, no extra to install.
 
-- ``refusal.learned``: ``full_refusal``, ``partial_refusal``, ``compliance`` (with
-  ``refusal.rules``; its model reads the user's message as well as the reply).
+- ``refusal.learned``: ``full_refusal``, ``partial_refusal``, ``compliance`` (with ``refusal.rules``).
 - ``flattery.learned``: ``flattering``, ``plain`` (with ``flattery.lexicon``, which reads the
   user's message; praise the user asked for is no flattery: see ``FlatteryLearned.request``).
 - ``abuse.learned``: ``abusive``, ``clean`` (with ``abuse.lexicon``); trained mostly on Chinese.
@@ -185,13 +184,9 @@ class RefusalLearned(_Learned):
     model_name = "refusal"
     config_class = RefusalLearnedConfig
     rule_class = RefusalRules
-    #: 2: the model reads the user's message too (round 7): a short refusal that offers a real
-    #: route instead reads as one when the request is known (a fake doctor's note), at the cost
-    #: of some lean towards refusal after alarming requests (docs/judges.md, Limits).
-    scheme = "2"
-    model_reads_prompt = True
-    #: The model reads the request; given the reply alone it reads that alone.
-    uses_context = True
+    # Round 7's model read the user's message too (scheme 2); round 8 showed it calling a reply
+    # that does what a harmful request asked ("Jane Li lives at 42 Elm Street") a refusal, the
+    # request outweighing the reply, so the model reads the reply alone again (docs/judges.md).
 
 
 class FlatteryLearnedConfig(LearnedConfig):
