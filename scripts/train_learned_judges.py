@@ -17,8 +17,10 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
 
-The refusal model reads each reply with its request (``Task.documents``: ``(reply, prompt)``
-through ``document_features``; ``refusal.learned.model_reads_prompt``), the others the reply.
+A judge whose ``model_reads_prompt`` is true has its model fitted on each reply with its
+request (``Task.documents``: ``(reply, prompt)`` through ``document_features``); none is since
+round 8 (round 7's refusal model read the request and called compliance with harmful requests
+refusal).
 
 Selection (printed): the model is fitted on everything but the latest round and scored on its
 tune half — the only labels neither the rules nor the model were written or tuned against —
