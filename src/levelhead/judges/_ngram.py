@@ -142,7 +142,9 @@ class NgramModel:
         get = self.vocabulary.get
         rows: list[int] = []
         counts: list[int] = []
-        grams = features(text) + (prompt_features(prompt) if self.reads_prompt else [])
+        grams = features(text)
+        if prompt and self.reads_prompt:  # no shipped model does since round 8: no extra work
+            grams += prompt_features(prompt)
         for f, c in Counter(grams).items():
             i = get(f)
             if i is not None:

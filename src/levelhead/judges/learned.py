@@ -132,8 +132,9 @@ class _Learned(BaseJudge):
         """The verdict on one sample (the rule judge, and a model that reads prompts, read the
         user's message)."""
         rule = getattr(self.rules, "rule_verdict", None)
+        user = item.user_text  # walks the conversation: once
         return self._combine(item.text, rule(item) if rule else self.rules.judge_text(item.text),
-                             self.request(item.user_text), item.user_text or None)
+                             self.request(user), user or None)
 
     @staticmethod
     def request(prompt: str | None) -> tuple[bool, str | None]:
