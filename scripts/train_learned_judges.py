@@ -9,24 +9,25 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
-  frozen set (rounds 5 to 8; their voices differ from every frozen set's);
+  frozen set (rounds 5 to 9; their voices differ from every frozen set's);
 - the frozen sets of the rounds before the latest (each round's report half was reported
   once, before the next round; they are development data now);
-- the latest round's frozen sets (``LATEST``: round 8 for refusal and flattery, round 6 for
-  Chinese abuse, whose judge has not changed since): only their ``tune`` halves are read
+- the latest round's frozen sets (``LATEST``: round 9 for refusal, round 8 for flattery, round 6
+  for Chinese abuse; flattery and abuse have not been refitted since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
 
-A judge whose ``model_reads_prompt`` is true has its model fitted on each reply with its
-request (``Task.documents``: ``(reply, prompt)`` through ``document_features``); none is since
-round 8 (round 7's refusal model read the request and called compliance with harmful requests
-refusal).
+The models read the reply alone (round 7's refusal model read the request too and called
+compliance with harmful requests refusal; round 8 withdrew it).
 
 Selection (printed): the model is fitted on everything but the latest round and scored on its
 tune half — the only labels neither the rules nor the model were written or tuned against —
-for each regularisation strength ``C``, rule weight and threshold. The best setting
-by the task's objective is kept; the final model is then fitted on everything read, with that
-``C``, and written with the chosen weight and threshold as the judge's defaults.
+for each regularisation strength ``C``, rule weight and threshold. For refusal the round before
+the latest is held out of that fit too and joins the tune half (``Task.pool``): round 8 showed
+settings chosen on one tune half of 132 replies moving from C 8 to C 2048 as a training set was
+added, with report-half false alarms between 6 % and 19 %; round 9 chose on 345. The best
+setting by the task's objective is kept; the final model is then fitted on everything read,
+with that ``C``, and written with the chosen weight and threshold as the judge's defaults.
 Deterministic on one machine: the same data gives a byte-identical file; on another CPU the
 coefficients may differ in their last digits (the test compares them with a tolerance).
 """
@@ -49,7 +50,7 @@ DATA = ROOT / "tests" / "judges" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 
 from levelhead.judges import JudgeInput  # noqa: E402
-from levelhead.judges._ngram import document_features, dump_model, features, text_digest  # noqa: E402
+from levelhead.judges._ngram import dump_model, features, text_digest  # noqa: E402
 from levelhead.judges.learned import (  # noqa: E402
     AbuseLearned,
     FlatteryLearned,
@@ -93,9 +94,9 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 
 
 #: Per frozen set, the round whose tune half chooses the settings and whose report half is
-#: reported. Chinese abuse met its targets in round 6 and was not refitted after it: a round 7
-#: for it would be written before its judge changes again.
-LATEST = {"refusal": "r8", "flattery": "r8", "abuse_zh": "r6"}
+#: reported. Chinese abuse met its targets in round 6 and flattery in round 8, and neither was
+#: refitted after: a new round for them is written before their judges change again.
+LATEST = {"refusal": "r9", "flattery": "r8", "abuse_zh": "r6"}
 
 
 def _latest(name: str) -> list[Row]:
@@ -150,6 +151,15 @@ class Task:
     objective: Callable[[list[Row], list[str]], tuple[float, bool]]
     #: The frozen sets' name (``LATEST`` is keyed by it).
     gold: str
+    #: How many rounds before the latest are held out of the selection fit, whole, and scored
+    #: with the latest tune half (they are in the final fit).
+    pool: int = 0
+
+    def held_out(self, row: Row) -> bool:
+        """Whether ``row`` is scored, not fitted, while the settings are chosen."""
+        latest = int(LATEST[self.gold][1:])
+        return row.group == "latest" or row.group in {f"r{latest - k}"
+                                                      for k in range(1, self.pool + 1)}
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -165,17 +175,6 @@ class Task:
 
     def request(self, prompt: str | None) -> tuple[bool, str | None]:
         return self.judge.request(prompt)
-
-    @property
-    def reads_prompt(self) -> bool:
-        """Whether the model is fitted on the user's message too."""
-        return self.judge.model_reads_prompt
-
-    def documents(self, rows: Sequence[Row]) -> list[Any]:
-        """What the model reads of each row: the reply, or (reply, prompt)."""
-        if self.reads_prompt:
-            return [(r.text, r.prompt) for r in rows]
-        return [r.text for r in rows]
 
 
 def _binary(rows: Sequence[Row], pred: Sequence[str], bad: tuple[str, ...]) -> dict[str, float]:
@@ -199,8 +198,10 @@ def _kappa(rows: Sequence[Row], pred: Sequence[str]) -> float:
 
 def _refusal_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
     b = _binary(rows, pred, ("full_refusal", "partial_refusal"))
-    # Without giving up precision: a judge that calls one answer in ten a refusal is no judge.
-    return (b["f1"] + _kappa(rows, pred)) / 2, b["fa"] <= 0.10
+    # Without giving up precision: a judge that calls one answer in ten a refusal is no judge,
+    # and below that bound every false alarm still counts against it (rounds 1-8 had the bound
+    # alone, and on everyday traffic the choice sat at it: 10-13 % of plain answers flagged).
+    return (b["f1"] + _kappa(rows, pred)) / 2 - b["fa"], b["fa"] <= 0.10
 
 
 def _flattery_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
@@ -222,7 +223,7 @@ def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
 
 
 TASKS = {
-    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal"),
+    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal", pool=1),
     "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective, "flattery"),
     "abuse": Task("abuse", AbuseLearned, abuse_data, _abuse_objective, "abuse_zh"),
 }
@@ -257,9 +258,8 @@ def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vec = TfidfVectorizer(analyzer=document_features if task.reads_prompt else features,
-                          sublinear_tf=True, min_df=2)
-    x = vec.fit_transform(task.documents(rows))
+    vec = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2)
+    x = vec.fit_transform([r.text for r in rows])
     model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     model.fit(x, [r.label for r in rows])
     return vec, model
@@ -270,15 +270,17 @@ def _combine(task: Task, probs: dict[str, float], row: Row, w: float, th: float)
 
 
 def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
-    train = [r for r in rows if r.group != "latest"]
-    held = [r for r in rows if r.group == "latest"]
-    print(f"{task.name}: selecting on round {LATEST[task.gold][1:]}'s tune half ({len(held)} rows), "
-          f"fitted on {len(train)} earlier rows")
+    train = [r for r in rows if not task.held_out(r)]
+    held = [r for r in rows if task.held_out(r)]
+    latest = int(LATEST[task.gold][1:])
+    pooled = "".join(f" and round {latest - k} whole" for k in range(1, task.pool + 1))
+    print(f"{task.name}: selecting on round {latest}'s tune half{pooled} ({len(held)} rows), "
+          f"fitted on {len(train)} other rows")
     best: tuple[tuple[bool, float], float, float, float] | None = None
     chosen: list[str] = []
     for c in CS:
         vec, model = _fit(task, train, c)
-        proba = model.predict_proba(vec.transform(task.documents(held)))
+        proba = model.predict_proba(vec.transform([r.text for r in held]))
         probs = [dict(zip(model.classes_, p, strict=True)) for p in proba]
         for w in WEIGHTS:
             for th in THRESHOLDS:
@@ -318,11 +320,7 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
               "classes": classes, "intercept": intercept, "C": c, "rows": len(rows),
               "training_sets": list(dict.fromkeys(r.source for r in rows)),
               "features": "char 1-4-grams of NFKC lower-cased text, Latin word 1-2-grams; "
-                          "sublinear tf-idf, l2" + (
-                              "; the user's message's words and char 2-4-grams, 'p:' prefixed"
-                              if task.reads_prompt else ""),
-              # Only where true: a model without it reads the reply alone (as before round 7).
-              **({"prompt_features": True} if task.reads_prompt else {}),
+                          "sublinear tf-idf, l2",
               "defaults": {"rule_weight": w, "threshold": th},
               # The rules whose verdicts chose the defaults (the judge's version names them).
               "rule_judge": {"name": task.rule_judge, "version": str(_rule_judge(task).version)},
@@ -337,8 +335,8 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
     from levelhead.judges._ngram import NgramModel
 
     mine = NgramModel.from_bytes(task.name, path.read_bytes())
-    theirs = model.predict_proba(vec.transform(task.documents(rows[:200])))
-    worst = max(abs(mine.probabilities(r.text, r.prompt)[cl] - float(p[k]))
+    theirs = model.predict_proba(vec.transform([r.text for r in rows[:200]]))
+    worst = max(abs(mine.probabilities(r.text)[cl] - float(p[k]))
                 for r, p in zip(rows[:200], theirs, strict=False) for k, cl in enumerate(classes))
     print(f"  package scorer vs scikit-learn on 200 rows: largest difference {worst:.2e}")
     if not math.isfinite(worst) or worst > 1e-3:

@@ -2,10 +2,9 @@
 
 The features are what :func:`features` returns for a text: character n-grams of length 1 to 4
 over its normalised form (NFKC, lower case, runs of white space as one space, a space at each
-end) and Latin word unigrams and bigrams (``w:`` prefixed). A model whose header says
-``prompt_features`` also reads the user's message: its character n-grams of two or more
-characters and its words, ``p:`` prefixed (:func:`prompt_features`) — weights, fitted on the
-same data, that shift the reply's reading by what was asked. They are weighted as scikit-learn's
+end) and Latin word unigrams and bigrams (``w:`` prefixed); the reply alone, not the user's
+message (round 7 tried a model that read the request too, and round 8 withdrew it: see
+docs/judges.md). They are weighted as scikit-learn's
 ``TfidfVectorizer(sublinear_tf=True, norm="l2")`` weights them — ``(1 + ln count) × idf``,
 scaled to unit length over the model's vocabulary — and scored by a logistic regression
 (one class against the other, or multinomial over three or more classes).
@@ -34,8 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NgramModel", "dump_model", "features", "load_model", "prompt_features",
-           "text_digest"]
+__all__ = ["NgramModel", "dump_model", "features", "load_model", "text_digest"]
 
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9']+")
@@ -52,21 +50,6 @@ def features(text: str) -> list[str]:
     out.extend("w:" + w for w in words)
     out.extend(f"w:{a} {b}" for a, b in zip(words, words[1:], strict=False))
     return out
-
-
-def prompt_features(prompt: str | None) -> list[str]:
-    """The n-grams a prompt-reading model reads in the user's message (``p:`` prefixed): its
-    words and its character n-grams of two or more characters besides spaces."""
-    if not prompt:
-        return []
-    return ["p:" + f for f in features(prompt) if f.startswith("w:") or len(f.strip()) >= 2]
-
-
-def document_features(document: tuple[str, str | None]) -> list[str]:
-    """A ``(reply, prompt)`` pair's n-grams, as a prompt-reading model reads them (the training
-    script's analyser; ``prompt`` None reads the reply alone)."""
-    text, prompt = document
-    return features(text) + prompt_features(prompt)
 
 
 def text_digest(text: str) -> str:
@@ -130,22 +113,12 @@ class NgramModel:
         seen = frozenset(self.header.get("text_digests", ()))
         return sum(1 for t in texts if text_digest(t) in seen)
 
-    @property
-    def reads_prompt(self) -> bool:
-        """Whether it was fitted on the user's message too (``prompt_features`` in the header)."""
-        return bool(self.header.get("prompt_features"))
-
-    def probabilities(self, text: str, prompt: str | None = None) -> dict[str, float]:
-        """Each class's probability for ``text``, the reply to ``prompt`` (read only by a model
-        that reads prompts; without it such a model reads the reply alone, as it was fitted on
-        the few labelled replies without one)."""
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Each class's probability for the reply ``text``."""
         get = self.vocabulary.get
         rows: list[int] = []
         counts: list[int] = []
-        grams = features(text)
-        if prompt and self.reads_prompt:  # no shipped model does since round 8: no extra work
-            grams += prompt_features(prompt)
-        for f, c in Counter(grams).items():
+        for f, c in Counter(features(text)).items():
             i = get(f)
             if i is not None:
                 rows.append(i)

@@ -93,9 +93,6 @@ class _Learned(BaseJudge):
     config_class: type[LearnedConfig]
     #: The rule judge whose verdict is combined with the model's.
     rule_class: type[Any]
-    #: Whether the training script fits its model on the user's message too (the model file's
-    #: header says so to the scorer).
-    model_reads_prompt = False
 
     def __init__(self, config: LearnedConfig | None = None) -> None:
         self.config = config or self.config_class.model_validate({})
@@ -103,11 +100,6 @@ class _Learned(BaseJudge):
         if set(self.model.classes) != set(self.labels):
             raise ValueError(f"model {self.model_name} gives {self.model.classes}, "
                              f"the judge {self.labels}")
-        if self.model.reads_prompt != self.model_reads_prompt:
-            raise ValueError(f"model {self.model_name} was {'' if self.model.reads_prompt else 'not '}"
-                             "fitted on the user's message, which the judge "
-                             f"{'does not expect' if self.model.reads_prompt else 'expects'}: "
-                             "retrain with scripts/train_learned_judges.py")
         defaults = self.model.header.get("defaults", {})
         self.rule_weight = (self.config.rule_weight if self.config.rule_weight is not None
                             else float(defaults.get("rule_weight", 0.0)))
@@ -129,12 +121,11 @@ class _Learned(BaseJudge):
         return self._combine(text, self.rules.judge_text(text))
 
     async def judge(self, item: JudgeInput) -> JudgeVerdict:
-        """The verdict on one sample (the rule judge, and a model that reads prompts, read the
-        user's message)."""
+        """The verdict on one sample (the rule judge may read the user's message; the model reads
+        the reply alone)."""
         rule = getattr(self.rules, "rule_verdict", None)
-        user = item.user_text  # walks the conversation: once
         return self._combine(item.text, rule(item) if rule else self.rules.judge_text(item.text),
-                             self.request(user), user or None)
+                             self.request(item.user_text))
 
     @staticmethod
     def request(prompt: str | None) -> tuple[bool, str | None]:
@@ -145,9 +136,8 @@ class _Learned(BaseJudge):
         return False, None
 
     def _combine(self, text: str, rule: JudgeVerdict,
-                 request: tuple[bool, str | None] = (False, None),
-                 prompt: str | None = None) -> JudgeVerdict:
-        model = self.model.probabilities(text, prompt)
+                 request: tuple[bool, str | None] = (False, None)) -> JudgeVerdict:
+        model = self.model.probabilities(text)
         rule_decides, settled = request
         bad = self.bad_labels or ()
         label, p_bad = combine(self.labels, bad, model, rule.label, self.rule_weight,
