@@ -23,9 +23,10 @@ compliance with harmful requests refusal; round 8 withdrew it).
 Selection (printed): the model is fitted on everything but the latest round and scored on its
 tune half — the only labels neither the rules nor the model were written or tuned against —
 for each regularisation strength ``C``, rule weight and threshold. For refusal the round before
-the latest is held out of that fit too and joins the tune half (``Task.pool``): round 8 showed
-settings chosen on one tune half of 132 replies moving from C 8 to C 2048 as a training set was
-added, with report-half false alarms between 6 % and 19 %; round 9 chose on 345. The best
+the latest is held out of that fit too and joins the tune half (``Task.pool``): on round 8
+(development data), settings chosen on its tune half of 132 replies moved between C 8, 128 and
+2048 as each round-9 training set was added, with report-half false alarms between 6 % and
+19 %; round 9 chose on 345. The best
 setting by the task's objective is kept; the final model is then fitted on everything read,
 with that ``C``, and written with the chosen weight and threshold as the judge's defaults.
 Deterministic on one machine: the same data gives a byte-identical file; on another CPU the
