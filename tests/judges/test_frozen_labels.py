@@ -50,7 +50,12 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           "flattery_r8.jsonl": "flattery.learned", "refusal_r8.jsonl": "refusal.learned",
           # Round 9: compliance with harmful requests among the rest, written after round 8's
           # report and before any further change to the refusal judge.
-          "refusal_r9.jsonl": "refusal.learned"}
+          "refusal_r9.jsonl": "refusal.learned",
+          # Round 10 of refusal (two writers), written after round 9's report with the refusal
+          # judge unchanged; round 9 of flattery (short replies, insults at the user), written
+          # before the flattery model was refitted with it.
+          "refusal_r10a.jsonl": "refusal.learned", "refusal_r10b.jsonl": "refusal.learned",
+          "flattery_r9.jsonl": "flattery.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
@@ -83,7 +88,8 @@ def test_the_english_and_chinese_sets_hold_both_languages():
                  "refusal_r3.jsonl", "refusal_r4.jsonl", "flattery_r4.jsonl", "flattery_r5.jsonl",
                  "refusal_r5.jsonl", "flattery_r6.jsonl", "refusal_r6.jsonl",
                  "flattery_r7.jsonl", "refusal_r7.jsonl", "flattery_r8.jsonl",
-                 "refusal_r8.jsonl", "refusal_r9.jsonl"):
+                 "refusal_r8.jsonl", "refusal_r9.jsonl", "refusal_r10a.jsonl",
+                 "refusal_r10b.jsonl", "flattery_r9.jsonl"):
         langs = Counter(json.loads(line).get("lang") for line in
                         (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
         assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)
