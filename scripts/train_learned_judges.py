@@ -40,6 +40,7 @@ import asyncio
 import hashlib
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -97,12 +98,25 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 #: Per frozen set, the round whose tune half chooses the settings and whose report half is
 #: reported. Chinese abuse met its targets in round 6 and flattery in round 8, and neither was
 #: refitted after: a new round for them is written before their judges change again.
-LATEST = {"refusal": "r9", "flattery": "r8", "abuse_zh": "r6"}
+LATEST = {"refusal": "r9", "flattery": "r9", "abuse_zh": "r6"}
+
+
+def round_files(name: str, n: int) -> list[Path]:
+    """The frozen files of round ``n`` of ``name``: ``<name>.jsonl`` for round 1, else
+    ``<name>_r<n>.jsonl`` or, where several writers wrote the round, ``<name>_r<n>a.jsonl``, …"""
+    if n == 1:
+        return [DATA / "frozen" / f"{name}.jsonl"]
+    pattern = re.compile(rf"{re.escape(name)}_r{n}[a-z]?\.jsonl")
+    found = sorted(p for p in (DATA / "frozen").glob(f"{name}_r{n}*.jsonl")
+                   if pattern.fullmatch(p.name))
+    if not found:
+        raise SystemExit(f"no frozen file for round {n} of {name}")
+    return found
 
 
 def _latest(name: str) -> list[Row]:
-    latest = LATEST[name]
-    return _read(DATA / "frozen" / f"{name}_{latest}.jsonl", "latest", split="tune")
+    return [row for path in round_files(name, int(LATEST[name][1:]))
+            for row in _read(path, "latest", split="tune")]
 
 
 def _frozen_and_training(name: str) -> list[Row]:
@@ -110,8 +124,7 @@ def _frozen_and_training(name: str) -> list[Row]:
     (development data now), the sets written for training only (``train/<name>_tA.jsonl`` …,
     in name order), and the latest round's tune half."""
     earlier = [row for n in range(1, int(LATEST[name][1:]))
-               for row in _read(DATA / "frozen" / (f"{name}.jsonl" if n == 1 else
-                                                  f"{name}_r{n}.jsonl"), f"r{n}")]
+               for path in round_files(name, n) for row in _read(path, f"r{n}")]
     training = [row for path in sorted((DATA / "train").glob(f"{name}_t*.jsonl"))
                 for row in _read(path, "train")]
     return earlier + training + _latest(name)
@@ -225,7 +238,8 @@ def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
 
 TASKS = {
     "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal", pool=1),
-    "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective, "flattery"),
+    "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective, "flattery",
+                     pool=1),
     "abuse": Task("abuse", AbuseLearned, abuse_data, _abuse_objective, "abuse_zh"),
 }
 
