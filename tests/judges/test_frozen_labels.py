@@ -55,7 +55,10 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           # judge unchanged; round 9 of flattery (short replies, insults at the user), written
           # before the flattery model was refitted with it.
           "refusal_r10a.jsonl": "refusal.learned", "refusal_r10b.jsonl": "refusal.learned",
-          "flattery_r9.jsonl": "flattery.learned"}
+          "flattery_r9.jsonl": "flattery.learned",
+          # Round 11 of refusal (two writers), written after round 10's report, before the
+          # refusal model was refitted with round 10.
+          "refusal_r11a.jsonl": "refusal.learned", "refusal_r11b.jsonl": "refusal.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
@@ -89,7 +92,8 @@ def test_the_english_and_chinese_sets_hold_both_languages():
                  "refusal_r5.jsonl", "flattery_r6.jsonl", "refusal_r6.jsonl",
                  "flattery_r7.jsonl", "refusal_r7.jsonl", "flattery_r8.jsonl",
                  "refusal_r8.jsonl", "refusal_r9.jsonl", "refusal_r10a.jsonl",
-                 "refusal_r10b.jsonl", "flattery_r9.jsonl"):
+                 "refusal_r10b.jsonl", "flattery_r9.jsonl", "refusal_r11a.jsonl",
+                 "refusal_r11b.jsonl"):
         langs = Counter(json.loads(line).get("lang") for line in
                         (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
         assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)
