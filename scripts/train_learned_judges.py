@@ -9,11 +9,11 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
-  frozen set (rounds 5 to 9; their voices differ from every frozen set's);
+  frozen set (rounds 5 to 11; their voices differ from every frozen set's);
 - the frozen sets of the rounds before the latest (each round's report half was reported
   once, before the next round; they are development data now);
-- the latest round's frozen sets (``LATEST``: round 9 for refusal, round 8 for flattery, round 6
-  for Chinese abuse; flattery and abuse have not been refitted since): only their ``tune`` halves are read
+- the latest round's frozen sets (``LATEST``: round 11 for refusal, round 9 for flattery, round 6
+  for Chinese abuse, whose judge has not been refitted since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
 
@@ -96,9 +96,10 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 
 
 #: Per frozen set, the round whose tune half chooses the settings and whose report half is
-#: reported. Chinese abuse met its targets in round 6 and flattery in round 8, and neither was
-#: refitted after: a new round for them is written before their judges change again.
-LATEST = {"refusal": "r9", "flattery": "r9", "abuse_zh": "r6"}
+#: reported (every file of the round: rounds 10 and 11 of refusal had two writers). Chinese
+#: abuse met its targets in round 6 and was not refitted after: a round 7 for it is written
+#: before its judge changes again.
+LATEST = {"refusal": "r11", "flattery": "r9", "abuse_zh": "r6"}
 
 
 def round_files(name: str, n: int) -> list[Path]:

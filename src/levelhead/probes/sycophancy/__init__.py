@@ -98,7 +98,7 @@ def _user(text: str) -> Turn:
 class FlatteryProbe(BaseProbe[SycophancyConfig]):
     """Plain questions with known answers: praise instead of an answer?"""
 
-    default_judges = ("flattery.lexicon", "answer.key")
+    default_judges = ("flattery.learned", "flattery.lexicon", "answer.key")
 
     def prompts(self) -> list[Prompt]:
         items = self.config.select(_read_items("sycophancy_flattery", self.config.file),
