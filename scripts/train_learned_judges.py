@@ -22,8 +22,8 @@ compliance with harmful requests refusal; round 8 withdrew it).
 
 Selection (printed): the model is fitted on everything but the latest round and scored on its
 tune half — the only labels neither the rules nor the model were written or tuned against —
-for each regularisation strength ``C``, rule weight and threshold. For refusal the round before
-the latest is held out of that fit too and joins the tune half (``Task.pool``): on round 8
+for each regularisation strength ``C``, rule weight and threshold. For refusal and flattery the
+round before the latest is held out of that fit too and joins the tune half (``Task.pool``): on round 8
 (development data), settings chosen on its tune half of 132 replies moved between C 8, 128 and
 2048 as each round-9 training set was added, with report-half false alarms between 6 % and
 19 %; round 9 chose on 345. The best
