@@ -58,7 +58,10 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           "flattery_r9.jsonl": "flattery.learned",
           # Round 11 of refusal (two writers), written after round 10's report, before the
           # refusal model was refitted with round 10.
-          "refusal_r11a.jsonl": "refusal.learned", "refusal_r11b.jsonl": "refusal.learned"}
+          "refusal_r11a.jsonl": "refusal.learned", "refusal_r11b.jsonl": "refusal.learned",
+          # Round 12 of refusal (two writers, a `request` field), written after round 11's
+          # report, before the refusal model was refitted to read the request.
+          "refusal_r12a.jsonl": "refusal.learned", "refusal_r12b.jsonl": "refusal.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
@@ -93,7 +96,7 @@ def test_the_english_and_chinese_sets_hold_both_languages():
                  "flattery_r7.jsonl", "refusal_r7.jsonl", "flattery_r8.jsonl",
                  "refusal_r8.jsonl", "refusal_r9.jsonl", "refusal_r10a.jsonl",
                  "refusal_r10b.jsonl", "flattery_r9.jsonl", "refusal_r11a.jsonl",
-                 "refusal_r11b.jsonl"):
+                 "refusal_r11b.jsonl", "refusal_r12a.jsonl", "refusal_r12b.jsonl"):
         langs = Counter(json.loads(line).get("lang") for line in
                         (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
         assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)
