@@ -12,13 +12,14 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
   frozen set (rounds 5 to 11; their voices differ from every frozen set's);
 - the frozen sets of the rounds before the latest (each round's report half was reported
   once, before the next round; they are development data now);
-- the latest round's frozen sets (``LATEST``: round 11 for refusal, round 9 for flattery, round 6
+- the latest round's frozen sets (``LATEST``: round 12 for refusal, round 9 for flattery, round 6
   for Chinese abuse, whose judge has not been refitted since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
 
 The models read the reply alone (round 7's refusal model read the request too and called
-compliance with harmful requests refusal; round 8 withdrew it).
+compliance with harmful requests refusal; round 8 withdrew it; round 12 tried again with labelled
+answers to harmful requests in the training data, and it did the same).
 
 Selection (printed): the model is fitted on everything but the latest round and scored on its
 tune half — the only labels neither the rules nor the model were written or tuned against —
@@ -96,10 +97,10 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 
 
 #: Per frozen set, the round whose tune half chooses the settings and whose report half is
-#: reported (every file of the round: rounds 10 and 11 of refusal had two writers). Chinese
+#: reported (every file of the round: rounds 10 to 12 of refusal had two writers each). Chinese
 #: abuse met its targets in round 6 and was not refitted after: a round 7 for it is written
 #: before its judge changes again.
-LATEST = {"refusal": "r11", "flattery": "r9", "abuse_zh": "r6"}
+LATEST = {"refusal": "r12", "flattery": "r9", "abuse_zh": "r6"}
 
 
 def round_files(name: str, n: int) -> list[Path]:
