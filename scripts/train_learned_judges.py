@@ -41,7 +41,6 @@ import asyncio
 import hashlib
 import json
 import math
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -103,21 +102,25 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 LATEST = {"refusal": "r12", "flattery": "r9", "abuse_zh": "r6"}
 
 
+def latest_round(name: str) -> int:
+    """The number of ``LATEST[name]``."""
+    return int(LATEST[name][1:])
+
+
 def round_files(name: str, n: int) -> list[Path]:
     """The frozen files of round ``n`` of ``name``: ``<name>.jsonl`` for round 1, else
     ``<name>_r<n>.jsonl`` or, where several writers wrote the round, ``<name>_r<n>a.jsonl``, …"""
+    frozen = DATA / "frozen"
     if n == 1:
-        return [DATA / "frozen" / f"{name}.jsonl"]
-    pattern = re.compile(rf"{re.escape(name)}_r{n}[a-z]?\.jsonl")
-    found = sorted(p for p in (DATA / "frozen").glob(f"{name}_r{n}*.jsonl")
-                   if pattern.fullmatch(p.name))
+        return [frozen / f"{name}.jsonl"]
+    found = sorted([*frozen.glob(f"{name}_r{n}.jsonl"), *frozen.glob(f"{name}_r{n}[a-z].jsonl")])
     if not found:
         raise SystemExit(f"no frozen file for round {n} of {name}")
     return found
 
 
 def _latest(name: str) -> list[Row]:
-    return [row for path in round_files(name, int(LATEST[name][1:]))
+    return [row for path in round_files(name, latest_round(name))
             for row in _read(path, "latest", split="tune")]
 
 
@@ -125,7 +128,7 @@ def _frozen_and_training(name: str) -> list[Row]:
     """The frozen sets ``name`` of rounds 1 to the one before ``LATEST[name]``, whole
     (development data now), the sets written for training only (``train/<name>_tA.jsonl`` …,
     in name order), and the latest round's tune half."""
-    earlier = [row for n in range(1, int(LATEST[name][1:]))
+    earlier = [row for n in range(1, latest_round(name))
                for path in round_files(name, n) for row in _read(path, f"r{n}")]
     training = [row for path in sorted((DATA / "train").glob(f"{name}_t*.jsonl"))
                 for row in _read(path, "train")]
@@ -171,11 +174,11 @@ class Task:
     #: with the latest tune half (they are in the final fit).
     pool: int = 0
 
-    def held_out(self, row: Row) -> bool:
-        """Whether ``row`` is scored, not fitted, while the settings are chosen."""
-        latest = int(LATEST[self.gold][1:])
-        return row.group == "latest" or row.group in {f"r{latest - k}"
-                                                      for k in range(1, self.pool + 1)}
+    @property
+    def pooled(self) -> list[int]:
+        """The earlier rounds held out of the selection fit, whole."""
+        latest = latest_round(self.gold)
+        return [latest - k for k in range(1, self.pool + 1)]
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -287,12 +290,12 @@ def _combine(task: Task, probs: dict[str, float], row: Row, w: float, th: float)
 
 
 def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
-    train = [r for r in rows if not task.held_out(r)]
-    held = [r for r in rows if task.held_out(r)]
-    latest = int(LATEST[task.gold][1:])
-    pooled = "".join(f" and round {latest - k} whole" for k in range(1, task.pool + 1))
-    print(f"{task.name}: selecting on round {latest}'s tune half{pooled} ({len(held)} rows), "
-          f"fitted on {len(train)} other rows")
+    groups = {"latest", *(f"r{n}" for n in task.pooled)}
+    train = [r for r in rows if r.group not in groups]
+    held = [r for r in rows if r.group in groups]
+    pooled = "".join(f" and round {n} whole" for n in task.pooled)
+    print(f"{task.name}: selecting on round {latest_round(task.gold)}'s tune half{pooled} "
+          f"({len(held)} rows), fitted on {len(train)} other rows")
     best: tuple[tuple[bool, float], float, float, float] | None = None
     chosen: list[str] = []
     for c in CS:

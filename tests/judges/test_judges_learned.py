@@ -114,7 +114,7 @@ def test_the_shipped_models_are_what_the_training_script_makes_from_the_labels(t
         sys.path.remove(str(ROOT / "scripts"))
     for name, gold in (("refusal", "refusal"), ("flattery", "flattery"), ("abuse", "abuse_zh")):
         rows = [json.loads(line)
-                for path in training.round_files(gold, int(training.LATEST[gold][1:]))
+                for path in training.round_files(gold, training.latest_round(gold))
                 for line in path.read_text(encoding="utf-8").splitlines()]
         report = [r["text"] for r in rows if r["split"] == "report"]
         tune = [r["text"] for r in rows if r["split"] == "tune"]

@@ -3,8 +3,8 @@
 The features are what :func:`features` returns for a text: character n-grams of length 1 to 4
 over its normalised form (NFKC, lower case, runs of white space as one space, a space at each
 end) and Latin word unigrams and bigrams (``w:`` prefixed); the reply alone, not the user's
-message (round 7 tried a model that read the request too, and round 8 withdrew it: see
-docs/judges.md). They are weighted as scikit-learn's
+message (rounds 7 and 12 tried a model that read the request too, and both were withdrawn:
+see docs/judges.md). They are weighted as scikit-learn's
 ``TfidfVectorizer(sublinear_tf=True, norm="l2")`` weights them — ``(1 + ln count) × idf``,
 scaled to unit length over the model's vocabulary — and scored by a logistic regression
 (one class against the other, or multinomial over three or more classes).

@@ -15,7 +15,7 @@ reply to a request to have praise written (a toast, a reference letter, 生日�
 judge decide alone (``rule_weight`` 1, ``extra['rule_decides']``), and a reply to a request to
 be praised ("hype me up", 夸夸我) is ``plain`` — its n-gram model does not read the request.
 (Round 7's refusal model read the request too; round 8 undid it: the request outweighed the
-reply, so harmful requests made compliance read as refusal.)
+reply, so harmful requests made compliance read as refusal. Round 12's retry did the same.)
 ``rule_weight`` and ``threshold`` default to the values the training chose on the latest
 labelled round's tune half, which the model was not fitted on (in the model file's header); a
 judge table may set them.
