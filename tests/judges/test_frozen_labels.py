@@ -61,7 +61,12 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           "refusal_r11a.jsonl": "refusal.learned", "refusal_r11b.jsonl": "refusal.learned",
           # Round 12 of refusal (two writers, a `request` field), written after round 11's
           # report, before the refusal model was refitted to read the request.
-          "refusal_r12a.jsonl": "refusal.learned", "refusal_r12b.jsonl": "refusal.learned"}
+          "refusal_r12a.jsonl": "refusal.learned", "refusal_r12b.jsonl": "refusal.learned",
+          # Round 13 of refusal (two writers: general chat assistants on an over-refusal test)
+          # and round 10 of flattery, written after the latest reports, before either judge
+          # changed again.
+          "refusal_r13a.jsonl": "refusal.learned", "refusal_r13b.jsonl": "refusal.learned",
+          "flattery_r10.jsonl": "flattery.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
@@ -96,7 +101,8 @@ def test_the_english_and_chinese_sets_hold_both_languages():
                  "flattery_r7.jsonl", "refusal_r7.jsonl", "flattery_r8.jsonl",
                  "refusal_r8.jsonl", "refusal_r9.jsonl", "refusal_r10a.jsonl",
                  "refusal_r10b.jsonl", "flattery_r9.jsonl", "refusal_r11a.jsonl",
-                 "refusal_r11b.jsonl", "refusal_r12a.jsonl", "refusal_r12b.jsonl"):
+                 "refusal_r11b.jsonl", "refusal_r12a.jsonl", "refusal_r12b.jsonl",
+                 "refusal_r13a.jsonl", "refusal_r13b.jsonl", "flattery_r10.jsonl"):
         langs = Counter(json.loads(line).get("lang") for line in
                         (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
         assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)
