@@ -9,17 +9,18 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
-  frozen set (rounds 5 to 11; their voices differ from every frozen set's);
+  frozen set (rounds 5 to 13; their voices differ from every frozen set's);
 - the frozen sets of the rounds before the latest (each round's report half was reported
   once, before the next round; they are development data now);
-- the latest round's frozen sets (``LATEST``: round 12 for refusal, round 9 for flattery, round 6
+- the latest round's frozen sets (``LATEST``: round 13 for refusal, round 10 for flattery, round 6
   for Chinese abuse, whose judge has not been refitted since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
 
 The models read the reply alone (round 7's refusal model read the request too and called
 compliance with harmful requests refusal; round 8 withdrew it; round 12 tried again with labelled
-answers to harmful requests in the training data, and it did the same).
+answers to harmful requests in the training data, and it did the same). Since round 13 the refusal
+model also reads the reply's first 80 characters apart (``Task.opening``; ``features``).
 
 Selection (printed): the model is fitted on everything but the latest round and scored on its
 tune half — the only labels neither the rules nor the model were written or tuned against —
@@ -44,6 +45,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +98,10 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 
 
 #: Per frozen set, the round whose tune half chooses the settings and whose report half is
-#: reported (every file of the round: rounds 10 to 12 of refusal had two writers each). Chinese
+#: reported (every file of the round: rounds 10 to 13 of refusal had two writers each). Chinese
 #: abuse met its targets in round 6 and was not refitted after: a round 7 for it is written
 #: before its judge changes again.
-LATEST = {"refusal": "r12", "flattery": "r9", "abuse_zh": "r6"}
+LATEST = {"refusal": "r13", "flattery": "r10", "abuse_zh": "r6"}
 
 
 def latest_round(name: str) -> int:
@@ -173,6 +175,8 @@ class Task:
     #: How many rounds before the latest are held out of the selection fit, whole, and scored
     #: with the latest tune half (they are in the final fit).
     pool: int = 0
+    #: How many leading characters of the reply have features of their own (``features``).
+    opening: int = 0
 
     @property
     def pooled(self) -> list[int]:
@@ -242,7 +246,8 @@ def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
 
 
 TASKS = {
-    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal", pool=1),
+    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal", pool=1,
+                    opening=80),
     "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective, "flattery",
                      pool=1),
     "abuse": Task("abuse", AbuseLearned, abuse_data, _abuse_objective, "abuse_zh"),
@@ -278,7 +283,8 @@ def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vec = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2)
+    vec = TfidfVectorizer(analyzer=partial(features, opening=task.opening), sublinear_tf=True,
+                          min_df=2)
     x = vec.fit_transform([r.text for r in rows])
     model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     model.fit(x, [r.label for r in rows])
@@ -339,8 +345,10 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
               "trained_by": "scripts/train_learned_judges.py", "license": "Apache-2.0, as levelhead",
               "classes": classes, "intercept": intercept, "C": c, "rows": len(rows),
               "training_sets": list(dict.fromkeys(r.source for r in rows)),
-              "features": "char 1-4-grams of NFKC lower-cased text, Latin word 1-2-grams; "
-                          "sublinear tf-idf, l2",
+              "features": "char 1-4-grams of NFKC lower-cased text, Latin word 1-2-grams"
+                          + (f", char 2-4-grams of its first {task.opening} characters"
+                             if task.opening else "") + "; sublinear tf-idf, l2",
+              **({"opening": task.opening} if task.opening else {}),
               "defaults": {"rule_weight": w, "threshold": th},
               # The rules whose verdicts chose the defaults (the judge's version names them).
               "rule_judge": {"name": task.rule_judge, "version": str(_rule_judge(task).version)},

@@ -9,6 +9,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,8 @@ def scikit_learn():
     return TfidfVectorizer, LogisticRegression
 
 
-def test_the_packaged_scorer_gives_scikit_learns_probabilities():
+@pytest.mark.parametrize("opening", [0, 12])
+def test_the_packaged_scorer_gives_scikit_learns_probabilities(opening):
     vectoriser, regression = scikit_learn()
     texts = ["I can't help with that.", "Sure, here is how.", "我无法提供这类信息。", "好的，步骤如下。",
              "Sorry, no.", "Here are three ways to do it.", "这个我帮不了。", "可以，先打开设置。",
@@ -69,17 +71,21 @@ def test_the_packaged_scorer_gives_scikit_learns_probabilities():
     labels = ["no", "yes"] * 10
     for classes in (2, 3):
         y = labels if classes == 2 else [("a", "b", "c")[i % 3] for i in range(len(texts))]
-        vec = vectoriser(analyzer=features, sublinear_tf=True, min_df=1)
+        vec = vectoriser(analyzer=partial(features, opening=opening), sublinear_tf=True,
+                         min_df=1)
         x = vec.fit_transform(texts)
         model = regression(C=4.0, max_iter=2000).fit(x, y)
         header = {"classes": [str(c) for c in model.classes_],
-                  "intercept": [float(v) for v in model.intercept_]}
+                  "intercept": [float(v) for v in model.intercept_],
+                  **({"opening": opening} if opening else {})}
         data = dump_model(header, ((f, vec.idf_[j], model.coef_[:, j])
                                    for f, j in sorted(vec.vocabulary_.items())))
         assert dump_model(header, ((f, vec.idf_[j], model.coef_[:, j])
                                    for f, j in sorted(vec.vocabulary_.items()))) == data
         mine = NgramModel.from_bytes("toy", data)
-        probe = ["I can't do that, sorry.", "好的，先打开盖子。", "unseen words entirely", ""]
+        assert mine.opening == opening
+        probe = ["I can't do that, sorry.", "好的，先打开盖子。", "unseen words entirely", "",
+                 "Here is how. Sorry, I can't stay long."]
         theirs = model.predict_proba(vec.transform(probe))
         for text, row in zip(probe, theirs, strict=True):
             got = mine.probabilities(text)
@@ -342,9 +348,11 @@ def test_judge_eval_warns_for_an_ensemble_holding_a_learned_judge(tmp_path):
 @pytest.mark.parametrize("broken", [b"not gzip at all", gzip.compress(b'{"classes": ["a"]}\n'),
                                     gzip.compress(b"{}")[:-6],
                                     dump_model({"classes": ["a", "b"], "intercept": [0.1, 0.2]},
-                                               [("x", 1.0, [0.5, 0.5])])])
+                                               [("x", 1.0, [0.5, 0.5])]),
+                                    dump_model({"classes": ["a", "b"], "intercept": [0.1],
+                                                "opening": -5}, [("x", 1.0, [0.5])])])
 def test_a_broken_model_file_is_refused_with_the_file_named(broken):
-    with pytest.raises(ValueError, match="not a model file|classes need"):
+    with pytest.raises(ValueError, match="not a model file|classes need|opening must"):
         NgramModel.from_bytes("broken", broken)
 
 
