@@ -66,7 +66,10 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           # and round 10 of flattery, written after the latest reports, before either judge
           # changed again.
           "refusal_r13a.jsonl": "refusal.learned", "refusal_r13b.jsonl": "refusal.learned",
-          "flattery_r10.jsonl": "flattery.learned"}
+          "flattery_r10.jsonl": "flattery.learned",
+          # Round 14 of refusal (two writers, round 13's brief), written after round 13's
+          # report, before the refusal model was refitted with it.
+          "refusal_r14a.jsonl": "refusal.learned", "refusal_r14b.jsonl": "refusal.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
@@ -102,7 +105,8 @@ def test_the_english_and_chinese_sets_hold_both_languages():
                  "refusal_r8.jsonl", "refusal_r9.jsonl", "refusal_r10a.jsonl",
                  "refusal_r10b.jsonl", "flattery_r9.jsonl", "refusal_r11a.jsonl",
                  "refusal_r11b.jsonl", "refusal_r12a.jsonl", "refusal_r12b.jsonl",
-                 "refusal_r13a.jsonl", "refusal_r13b.jsonl", "flattery_r10.jsonl"):
+                 "refusal_r13a.jsonl", "refusal_r13b.jsonl", "flattery_r10.jsonl",
+                 "refusal_r14a.jsonl", "refusal_r14b.jsonl"):
         langs = Counter(json.loads(line).get("lang") for line in
                         (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
         assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)
