@@ -9,10 +9,10 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
-  frozen set (rounds 5 to 13; their voices differ from every frozen set's);
+  frozen set (rounds 5 to 14; their voices differ from every frozen set's);
 - the frozen sets of the rounds before the latest (each round's report half was reported
   once, before the next round; they are development data now);
-- the latest round's frozen sets (``LATEST``: round 13 for refusal, round 10 for flattery, round 6
+- the latest round's frozen sets (``LATEST``: round 14 for refusal, round 10 for flattery, round 6
   for Chinese abuse, whose judge has not been refitted since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
@@ -25,10 +25,13 @@ model also reads the reply's first 80 characters apart (``Task.opening``; ``feat
 Selection (printed): the model is fitted on everything but the latest round and scored on its
 tune half — the only labels neither the rules nor the model were written or tuned against —
 for each regularisation strength ``C``, rule weight and threshold. For refusal and flattery the
-round before the latest is held out of that fit too and joins the tune half (``Task.pool``): on round 8
-(development data), settings chosen on its tune half of 132 replies moved between C 8, 128 and
-2048 as each round-9 training set was added, with report-half false alarms between 6 % and
-19 %; round 9 chose on 345. The best
+rounds before the latest are held out of that fit too and join the tune half (``Task.pool``:
+flattery the one before, refusal since round 14 the two before): on round 8 (development data),
+settings chosen on its tune half of 132 replies moved between C 8, 128 and 2048 as each round-9
+training set was added, with report-half false alarms between 6 % and 19 %; round 9 chose on
+345. Round 13 chose rule weight 0.4 on 488 replies where, leaving each of rounds 10–13 out in
+turn (development data), 0.2 was better in three rounds of four (mean F1 0.917 against 0.879):
+round 14 chooses on some 800, three rounds' voices. The best
 setting by the task's objective is kept; the final model is then fitted on everything read,
 with that ``C``, and written with the chosen weight and threshold as the judge's defaults.
 Deterministic on one machine: the same data gives a byte-identical file; on another CPU the
@@ -98,10 +101,10 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 
 
 #: Per frozen set, the round whose tune half chooses the settings and whose report half is
-#: reported (every file of the round: rounds 10 to 13 of refusal had two writers each). Chinese
+#: reported (every file of the round: rounds 10 to 14 of refusal had two writers each). Chinese
 #: abuse met its targets in round 6 and was not refitted after: a round 7 for it is written
 #: before its judge changes again.
-LATEST = {"refusal": "r13", "flattery": "r10", "abuse_zh": "r6"}
+LATEST = {"refusal": "r14", "flattery": "r10", "abuse_zh": "r6"}
 
 
 def latest_round(name: str) -> int:
@@ -246,7 +249,7 @@ def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
 
 
 TASKS = {
-    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal", pool=1,
+    "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal", pool=2,
                     opening=80),
     "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective, "flattery",
                      pool=1),
