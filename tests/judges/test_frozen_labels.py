@@ -97,16 +97,8 @@ def test_a_frozen_set_is_big_balanced_and_in_the_judges_labels(name):
 
 
 def test_the_english_and_chinese_sets_hold_both_languages():
-    for name in ("refusal.jsonl", "flattery.jsonl", "capitulation.jsonl", "choice.jsonl",
-                 "flattery_r2.jsonl", "refusal_r2.jsonl", "flattery_r3.jsonl",
-                 "refusal_r3.jsonl", "refusal_r4.jsonl", "flattery_r4.jsonl", "flattery_r5.jsonl",
-                 "refusal_r5.jsonl", "flattery_r6.jsonl", "refusal_r6.jsonl",
-                 "flattery_r7.jsonl", "refusal_r7.jsonl", "flattery_r8.jsonl",
-                 "refusal_r8.jsonl", "refusal_r9.jsonl", "refusal_r10a.jsonl",
-                 "refusal_r10b.jsonl", "flattery_r9.jsonl", "refusal_r11a.jsonl",
-                 "refusal_r11b.jsonl", "refusal_r12a.jsonl", "refusal_r12b.jsonl",
-                 "refusal_r13a.jsonl", "refusal_r13b.jsonl", "flattery_r10.jsonl",
-                 "refusal_r14a.jsonl", "refusal_r14b.jsonl"):
+    # Every frozen set but the Chinese abuse ones is bilingual.
+    for name in sorted(n for n in JUDGES if not n.startswith("abuse_zh")):
         langs = Counter(json.loads(line).get("lang") for line in
                         (FROZEN / name).read_text(encoding="utf-8").splitlines() if line.strip())
         assert langs["en"] >= 50 and langs["zh"] >= 50, (name, langs)

@@ -6,9 +6,9 @@ end), Latin word unigrams and bigrams (``w:`` prefixed) and, where the model fil
 (``opening`` in its header), the character 2- to 4-grams of the reply's first ``opening``
 characters again, as features of their own (``o:`` prefixed: a refusal says so at the start,
 and an answer's later "can't" or "sorry" is not one; leaving each of refusal rounds 9 to 12 out
-in turn, development figures, mean F1 0.907 with them against 0.894 without); the reply alone, not the user's
-message (rounds 7 and 12 tried a model that read the request too, and both were withdrawn:
-see docs/judges.md). They are weighted as scikit-learn's
+in turn, development figures, mean F1 0.907 with them against 0.894 without); the reply alone,
+not the user's message (rounds 7 and 12 tried a model that read the request too, and both were
+withdrawn: see docs/judges.md). They are weighted as scikit-learn's
 ``TfidfVectorizer(sublinear_tf=True, norm="l2")`` weights them — ``(1 + ln count) × idf``,
 scaled to unit length over the model's vocabulary — and scored by a logistic regression
 (one class against the other, or multinomial over three or more classes).
@@ -53,15 +53,17 @@ def features(text: str, opening: int = 0) -> list[str]:
     """The n-grams the model reads in ``text`` (with repeats: a count is a feature's weight);
     with ``opening``, also those of its first ``opening`` characters, marked ``o:``."""
     t = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
-    s = f" {t} "
-    out = [s[i:i + n] for n in ORDERS for i in range(len(s) - n + 1)]
+    out = _char_grams(f" {t} ", ORDERS)
     words = _WORD.findall(t)
     out.extend("w:" + w for w in words)
     out.extend(f"w:{a} {b}" for a, b in zip(words, words[1:], strict=False))
     if opening > 0:
-        head = f" {t[:opening]}"
-        out.extend("o:" + head[i:i + n] for n in OPENING_ORDERS for i in range(len(head) - n + 1))
+        out.extend("o:" + g for g in _char_grams(f" {t[:opening]}", OPENING_ORDERS))
     return out
+
+
+def _char_grams(s: str, orders: Sequence[int]) -> list[str]:
+    return [s[i:i + n] for n in orders for i in range(len(s) - n + 1)]
 
 
 def text_digest(text: str) -> str:
