@@ -69,7 +69,10 @@ JUDGES = {"refusal.jsonl": "refusal.rules", "abuse_zh.jsonl": "abuse.lexicon",
           "flattery_r10.jsonl": "flattery.learned",
           # Round 14 of refusal (two writers, round 13's brief), written after round 13's
           # report, before the refusal model was refitted with it.
-          "refusal_r14a.jsonl": "refusal.learned", "refusal_r14b.jsonl": "refusal.learned"}
+          "refusal_r14a.jsonl": "refusal.learned", "refusal_r14b.jsonl": "refusal.learned",
+          # Round 15 of refusal (two writers, round 13's brief with the caveat / lecture
+          # boundary fixed), written after round 14's report, before the refusal model changed.
+          "refusal_r15a.jsonl": "refusal.learned", "refusal_r15b.jsonl": "refusal.learned"}
 
 
 def test_every_frozen_file_is_listed_and_unchanged():
