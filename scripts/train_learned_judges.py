@@ -9,10 +9,10 @@ Everything it reads is the project's own labelled data under ``tests/judges/data
 
 - *earlier* sets written by the project while the rules were built (always training data);
 - ``train/*_t*.jsonl``: sets written for training only, by helpers who saw no judge and no
-  frozen set (rounds 5 to 14; their voices differ from every frozen set's);
+  frozen set (rounds 5 to 15; their voices differ from every frozen set's);
 - the frozen sets of the rounds before the latest (each round's report half was reported
   once, before the next round; they are development data now);
-- the latest round's frozen sets (``LATEST``: round 14 for refusal, round 10 for flattery, round 6
+- the latest round's frozen sets (``LATEST``: round 15 for refusal, round 10 for flattery, round 6
   for Chinese abuse, whose judge has not been refitted since): only their ``tune`` halves are read
   here. The ``report`` halves are never opened by this script; ``levelhead judge eval --split
   report`` reports them once.
@@ -31,7 +31,8 @@ settings chosen on its tune half of 132 replies moved between C 8, 128 and 2048 
 training set was added, with report-half false alarms between 6 % and 19 %; round 9 chose on
 345. Round 13 chose rule weight 0.4 on 488 replies where, leaving each of rounds 10–13 out in
 turn (development data), 0.2 was better in three rounds of four (mean F1 0.917 against 0.879):
-round 14 chooses on some 800, three rounds' voices. The best
+round 14 chose on some 800, three rounds' voices (and rule weight 0.4 again; since round 15
+refusal's weight is 0 or 0.2, ``Task.weights``). The best
 setting by the task's objective is kept; the final model is then fitted on everything read,
 with that ``C``, and written with the chosen weight and threshold as the judge's defaults.
 Deterministic on one machine: the same data gives a byte-identical file; on another CPU the
@@ -101,10 +102,10 @@ def _read(path: Path, group: str, *, text: str = "text", label: str = "label",
 
 
 #: Per frozen set, the round whose tune half chooses the settings and whose report half is
-#: reported (every file of the round: rounds 10 to 14 of refusal had two writers each). Chinese
+#: reported (every file of the round: rounds 10 to 15 of refusal had two writers each). Chinese
 #: abuse met its targets in round 6 and was not refitted after: a round 7 for it is written
 #: before its judge changes again.
-LATEST = {"refusal": "r14", "flattery": "r10", "abuse_zh": "r6"}
+LATEST = {"refusal": "r15", "flattery": "r10", "abuse_zh": "r6"}
 
 
 def latest_round(name: str) -> int:
@@ -180,6 +181,10 @@ class Task:
     pool: int = 0
     #: How many leading characters of the reply have features of their own (``features``).
     opening: int = 0
+    #: A feature is kept when at least this many training replies have it.
+    min_df: int = 2
+    #: The rule weights tried (``WEIGHTS`` unless the task narrows them).
+    weights: tuple[float, ...] | None = None
 
     @property
     def pooled(self) -> list[int]:
@@ -249,8 +254,13 @@ def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
 
 
 TASKS = {
+    # Refusal (round 15): features in at least 3 replies, and rule weight 0 or 0.2. Leaving each
+    # of rounds 10-14 out in turn (development data), min_df 3 kept ~218k features of ~388k at
+    # equal or better F1 (0.920 against 0.917 at C 32, weight 0.2, threshold 0.5), and weight 0.4
+    # was worse than 0.2 at every C and threshold tried (0.885 against 0.917 there), though the
+    # pooled selection chose it in rounds 13 and 14.
     "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal", pool=2,
-                    opening=80),
+                    opening=80, min_df=3, weights=(0.0, 0.2)),
     "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective, "flattery",
                      pool=1),
     "abuse": Task("abuse", AbuseLearned, abuse_data, _abuse_objective, "abuse_zh"),
@@ -287,7 +297,7 @@ def _fit(task: Task, rows: list[Row], c: float) -> tuple[Any, Any]:
     from sklearn.linear_model import LogisticRegression
 
     vec = TfidfVectorizer(analyzer=partial(features, opening=task.opening), sublinear_tf=True,
-                          min_df=2)
+                          min_df=task.min_df)
     x = vec.fit_transform([r.text for r in rows])
     model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     model.fit(x, [r.label for r in rows])
@@ -311,7 +321,7 @@ def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
         vec, model = _fit(task, train, c)
         proba = model.predict_proba(vec.transform([r.text for r in held]))
         probs = [dict(zip(model.classes_, p, strict=True)) for p in proba]
-        for w in WEIGHTS:
+        for w in task.weights or WEIGHTS:
             for th in THRESHOLDS:
                 pred = [_combine(task, p, r, w, th) for p, r in zip(probs, held, strict=True)]
                 score, ok = task.objective(held, pred)
@@ -350,7 +360,9 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
               "training_sets": list(dict.fromkeys(r.source for r in rows)),
               "features": "char 1-4-grams of NFKC lower-cased text, Latin word 1-2-grams"
                           + (f", char 2-4-grams of its first {task.opening} characters"
-                             if task.opening else "") + "; sublinear tf-idf, l2",
+                             if task.opening else "")
+                          + (f"; those in at least {task.min_df} training replies"
+                             if task.min_df != 2 else "") + "; sublinear tf-idf, l2",
               **({"opening": task.opening} if task.opening else {}),
               "defaults": {"rule_weight": w, "threshold": th},
               # The rules whose verdicts chose the defaults (the judge's version names them).
