@@ -256,9 +256,9 @@ def _abuse_objective(rows: list[Row], pred: list[str]) -> tuple[float, bool]:
 TASKS = {
     # Refusal (round 15): features in at least 3 replies, and rule weight 0 or 0.2. Leaving each
     # of rounds 10-14 out in turn (development data), min_df 3 kept ~218k features of ~388k at
-    # equal or better F1 (0.920 against 0.917 at C 32, weight 0.2, threshold 0.5), and weight 0.4
-    # was worse than 0.2 at every C and threshold tried (0.885 against 0.917 there), though the
-    # pooled selection chose it in rounds 13 and 14.
+    # about the same F1 (within 0.005 either way at four settings; 0.920 against 0.917 at C 32,
+    # weight 0.2, threshold 0.5), and weight 0.4 was worse than 0.2 at every C and threshold
+    # tried (0.885 against 0.917 there), though the pooled selection chose it in rounds 13 and 14.
     "refusal": Task("refusal", RefusalLearned, refusal_data, _refusal_objective, "refusal", pool=2,
                     opening=80, min_df=3, weights=(0.0, 0.2)),
     "flattery": Task("flattery", FlatteryLearned, flattery_data, _flattery_objective, "flattery",
