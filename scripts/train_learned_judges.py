@@ -165,6 +165,18 @@ def abuse_data() -> list[Row]:
             + _frozen_and_training("abuse_zh"))
 
 
+# Round 4 chose the top of (2, 8, 32) for all three, and refusal chose 512 on round 6's tune half
+# when the grid ended there: the grid goes a step past each.
+CS = (2.0, 8.0, 32.0, 128.0, 512.0, 2048.0)
+WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+# 0.2 to 0.9: on round 5's tune half abuse chose 0.7 and flattery 0.3, the edges of the old grid
+# (0.3 to 0.7), before it was widened.
+THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(15))
+#: Features kept when in at least this many training replies (unless a task asks for more; the
+#: model file's header names only a different value, so files made with this one are unchanged).
+MIN_DF = 2
+
+
 @dataclass
 class Task:
     name: str
@@ -182,9 +194,9 @@ class Task:
     #: How many leading characters of the reply have features of their own (``features``).
     opening: int = 0
     #: A feature is kept when at least this many training replies have it.
-    min_df: int = 2
-    #: The rule weights tried (``WEIGHTS`` unless the task narrows them).
-    weights: tuple[float, ...] | None = None
+    min_df: int = MIN_DF
+    #: The rule weights tried.
+    weights: tuple[float, ...] = WEIGHTS
 
     @property
     def pooled(self) -> list[int]:
@@ -266,14 +278,6 @@ TASKS = {
     "abuse": Task("abuse", AbuseLearned, abuse_data, _abuse_objective, "abuse_zh"),
 }
 
-# Round 4 chose the top of (2, 8, 32) for all three, and refusal chose 512 on round 6's tune half
-# when the grid ended there: the grid goes a step past each.
-CS = (2.0, 8.0, 32.0, 128.0, 512.0, 2048.0)
-WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
-# 0.2 to 0.9: on round 5's tune half abuse chose 0.7 and flattery 0.3, the edges of the old grid
-# (0.3 to 0.7), before it was widened.
-THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(15))
-
 
 def _rule_judge(task: Task) -> Any:
     """The rule judge, built as the learned judge builds it."""
@@ -321,7 +325,7 @@ def select(task: Task, rows: list[Row]) -> tuple[float, float, float]:
         vec, model = _fit(task, train, c)
         proba = model.predict_proba(vec.transform([r.text for r in held]))
         probs = [dict(zip(model.classes_, p, strict=True)) for p in proba]
-        for w in task.weights or WEIGHTS:
+        for w in task.weights:
             for th in THRESHOLDS:
                 pred = [_combine(task, p, r, w, th) for p, r in zip(probs, held, strict=True)]
                 score, ok = task.objective(held, pred)
@@ -362,7 +366,7 @@ def write(task: Task, rows: list[Row], c: float, w: float, th: float, out: Path)
                           + (f", char 2-4-grams of its first {task.opening} characters"
                              if task.opening else "")
                           + (f"; those in at least {task.min_df} training replies"
-                             if task.min_df != 2 else "") + "; sublinear tf-idf, l2",
+                             if task.min_df != MIN_DF else "") + "; sublinear tf-idf, l2",
               **({"opening": task.opening} if task.opening else {}),
               "defaults": {"rule_weight": w, "threshold": th},
               # The rules whose verdicts chose the defaults (the judge's version names them).
